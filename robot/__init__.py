@@ -1,0 +1,1 @@
+"""Dozvon: a voice robot that confirms online-shop orders by phone."""

@@ -1,0 +1,3 @@
+from robot.cli import main
+
+raise SystemExit(main())

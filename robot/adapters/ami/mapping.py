@@ -1,0 +1,106 @@
+"""AMI facts -> Dozvon outcomes, and the Originator the dialer uses.
+
+Protocol facts (Asterisk 22, ``manager.c`` / ``enum ast_control_frame_type``):
+- ``Originate`` with ``Async: true`` answers ``Response: Success`` once the call is queued,
+  then sends one ``OriginateResponse`` event with our ``ActionID`` when the callee answered or
+  the attempt ended. ``Response: Success`` + ``Reason: 4`` means answered.
+- ``Reason`` is the last control frame seen on the outbound channel: 0 no such channel or
+  failed before any progress (also a ring timeout when the far end never signalled ringing),
+  1 hung up (rejected) before answer, 3 ringing (so a ring timeout), 4 answered, 5 busy,
+  8 congestion.
+- ``ChannelId`` sets the new channel's unique id; we pass our call id so logs, CDRs and the
+  AudioSocket UUID all carry one identifier.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from robot.adapters.ami.codec import AmiMessage
+from robot.adapters.ami.connection import AmiConnection, AmiError
+from robot.core.models import Outcome
+from robot.ports import CallEventSink, OriginateOutcome, OriginateRequest
+
+log = logging.getLogger(__name__)
+
+REASON_FAILED = 0
+REASON_HANGUP = 1
+REASON_RINGING = 3
+REASON_ANSWERED = 4
+REASON_BUSY = 5
+REASON_CONGESTION = 8
+
+
+def map_originate_response(response: str, reason_code: int) -> OriginateOutcome:
+    """Map an OriginateResponse (``Response``, ``Reason``) to what happened to the call."""
+    if response.lower() == "success" or reason_code == REASON_ANSWERED:
+        return OriginateOutcome(True, None, "answered")
+    if reason_code == REASON_BUSY:
+        return OriginateOutcome(False, Outcome.BUSY, "busy")
+    if reason_code == REASON_RINGING:
+        return OriginateOutcome(False, Outcome.NO_ANSWER, "rang out, no answer")
+    if reason_code == REASON_HANGUP:
+        return OriginateOutcome(False, Outcome.NO_ANSWER, "declined before answer")
+    if reason_code == REASON_CONGESTION:
+        return OriginateOutcome(False, Outcome.FAILED, "congestion")
+    return OriginateOutcome(False, Outcome.FAILED, f"originate failed (reason {reason_code})")
+
+
+class AmiOriginator:
+    """Originates calls over one AMI connection and routes their results to a sink."""
+
+    def __init__(self, conn: AmiConnection, sink: CallEventSink, *, context: str) -> None:
+        self.conn = conn
+        self.sink = sink
+        self.context = context
+        self._inflight: set[str] = set()
+        conn.add_listener(self)
+
+    async def originate(self, req: OriginateRequest) -> None:
+        fields: list[tuple[str, str]] = [
+            ("Channel", req.channel),
+            ("Context", self.context),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Timeout", str(int(req.timeout_s * 1000))),
+            ("CallerID", req.caller_id),
+            ("Async", "true"),
+            ("ChannelId", req.call_id),
+            ("Variable", f"CALL_ID={req.call_id}"),
+            ("Variable", f"ORDER_ID={req.order_id}"),
+        ]
+        fields += [("Variable", f"{k}={v}") for k, v in req.variables.items()]
+        self._inflight.add(req.call_id)
+        try:
+            await self.conn.send_action("Originate", fields, action_id=req.call_id)
+        except AmiError:
+            self._inflight.discard(req.call_id)
+            raise
+
+    def forget(self, call_id: str) -> None:
+        self._inflight.discard(call_id)
+
+    # AmiListener
+    def on_ami_event(self, msg: AmiMessage) -> None:
+        if msg.event != "OriginateResponse":
+            return
+        call_id = msg.action_id or ""
+        if call_id not in self._inflight:
+            return
+        self._inflight.discard(call_id)
+        try:
+            code = int(msg.get("Reason", "0") or 0)
+        except ValueError:
+            code = REASON_FAILED
+        result = map_originate_response(msg.get("Response", "") or "", code)
+        log.info("call %s: OriginateResponse %s reason %s -> %s", call_id,
+                 msg.get("Response"), code, result.reason)
+        self.sink.originate_result(call_id, result)
+
+    def on_ami_connected(self) -> None:
+        pass
+
+    def on_ami_lost(self) -> None:
+        # Originates queued on the lost connection will never report back.
+        self._inflight.clear()
+        self.sink.asterisk_lost(self.conn.name)

@@ -1,0 +1,48 @@
+"""The ``robot`` command line. Each subcommand lives in ``robot.commands.<name>`` and exposes
+``add_parser(subparsers)`` and ``run(args) -> int``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+COMMANDS = (
+    "run",  # the service: intake API, stream intake, dialer, media, webhooks
+    "demo",  # end-to-end demo through real Asterisk
+    "intent",  # text -> intent, one JSON line per input line
+    "recognize",  # WAV files -> text and intent through the live recognizer
+    "models",  # speech model resolution and download
+    "asterisk",  # start/stop the chrooted Asterisk used by the demo and tests
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robot", description="Dozvon order-confirmation robot")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"robot.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"robot.commands.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The per-language contract: how answers are understood and what the recognizer listens for.
+
+Each supported language has one :class:`LanguagePack` (``robot.core.lang_ru``,
+``robot.core.lang_ko``). ``get_pack`` is the only lookup the rest of the code uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from robot.core.models import Intent
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    code: str  # "ru"
+    name: str  # "Russian"
+    # Phrases for a Vosk grammar (a small vocabulary the decoder is restricted to), including
+    # "[unk]" so that speech outside the answers does not get forced into yes or no.
+    vosk_grammar: tuple[str, ...]
+    classify_text: Callable[[str], Intent]
+
+    def classify(self, text: str) -> Intent:
+        return self.classify_text(text)
+
+
+def get_pack(code: str) -> LanguagePack:
+    from robot.core import lang_ko, lang_ru
+
+    packs = {"ru": lang_ru.PACK, "ko": lang_ko.PACK}
+    try:
+        return packs[code]
+    except KeyError:
+        raise KeyError(f"no language pack for {code!r}; have {', '.join(packs)}") from None

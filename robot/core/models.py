@@ -1,0 +1,203 @@
+"""Domain types: orders, call attempts, outcomes.
+
+Pure: no I/O, no clock. Validation of what a CRM sends lives here so that the HTTP API and the
+Redis stream reject the same things with the same field names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from robot.core.phones import PhoneError, normalize_phone
+
+SUPPORTED_LANGUAGES = ("ru", "ko")
+_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+
+
+class Outcome(str, Enum):
+    """How one call attempt ended."""
+
+    CONFIRMED = "confirmed"  # the customer said yes or pressed 1
+    REJECTED = "rejected"  # the customer said no or pressed 2
+    NO_ANSWER = "no_answer"  # rang out, nobody picked up
+    BUSY = "busy"  # the line was busy
+    FAILED = "failed"  # congestion, trunk or Asterisk failure, lost connection
+    UNCLEAR = "unclear"  # answered, but no usable answer after the reprompts
+    DNC = "dnc"  # the customer asked never to be called again
+    LATER = "later"  # the customer asked to be called back later
+    OPERATOR = "operator"  # the customer asked for a human; the call was handed over
+
+
+class OrderStatus(str, Enum):
+    """Where an order is in its life."""
+
+    QUEUED = "queued"  # accepted, waiting in the schedule for its call
+    CALLING = "calling"  # a worker holds its lease and a call is in flight
+    CONFIRMED = "confirmed"  # final: the customer confirmed
+    REJECTED = "rejected"  # final: the customer declined
+    EXHAUSTED = "exhausted"  # final: no conclusive answer within the allowed attempts
+    CANCELLED = "cancelled"  # final: the shop cancelled it
+    DNC = "dnc"  # final: do-not-call (flag on the order, or the customer asked)
+    OPERATOR = "operator"  # final: handed to a human operator
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (OrderStatus.QUEUED, OrderStatus.CALLING)
+
+
+class Intent(str, Enum):
+    """What a customer's answer means."""
+
+    YES = "yes"  # confirms the order
+    NO = "no"  # declines the order
+    DNC = "dnc"  # asks never to be called again
+    OPERATOR = "operator"  # wants a human
+    REPEAT = "repeat"  # asks to hear the order again
+    LATER = "later"  # cannot talk now, call back
+    UNKNOWN = "unknown"  # anything else, including silence
+
+
+class OrderError(ValueError):
+    """An order failed validation; ``field`` names the offending JSON field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Order(BaseModel):
+    """An order as the CRM sends it, validated and normalized (phone in E.164)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    order_id: str = Field(validation_alias=AliasChoices("order_id", "id"))
+    phone: str
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = "RUB"
+    shop_name: str = Field(min_length=1, max_length=100)
+    language: str = "ru"
+    customer_name: str | None = Field(default=None, max_length=100)
+    items_summary: str | None = Field(default=None, max_length=500)
+    delivery_date: date | None = None
+    timezone: str | None = Field(
+        default=None, validation_alias=AliasChoices("timezone", "time_zone", "tz")
+    )
+    do_not_call: bool = False
+    callback_url: str | None = None
+    # Stamped by intake, not by the CRM.
+    received_at: datetime | None = None
+
+    @field_validator("order_id", mode="before")
+    @classmethod
+    def _order_id(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or not _ORDER_ID.match(v.strip()):
+            raise ValueError("must be 1-64 characters: letters, digits, _ . : -")
+        return v.strip()
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, v: Any, info: ValidationInfo) -> str:
+        if not isinstance(v, str | int) or isinstance(v, bool):
+            raise ValueError("must be a phone number string")
+        region = (info.context or {}).get("default_region", "RU")
+        try:
+            return normalize_phone(str(v), region)
+        except PhoneError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        v = v.upper()
+        if not re.fullmatch(r"[A-Z]{3}", v):
+            raise ValueError("must be an ISO 4217 code such as RUB")
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        v = v.lower().split("-")[0].split("_")[0]
+        if v not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"unsupported language, use one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown IANA time zone, e.g. Europe/Moscow") from None
+        return v
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+
+def parse_order(data: Any, *, default_region: str = "RU") -> Order:
+    """Validate a CRM payload; raise :class:`OrderError` naming the first bad field."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise OrderError("body", "must be a JSON object")
+    try:
+        return Order.model_validate(data, context={"default_region": default_region})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = err.get("loc") or ("body",)
+        field = str(loc[0])
+        if field in ("id",):
+            field = "order_id"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            msg = "is required"
+        raise OrderError(field, msg) from None
+
+
+class CallAttempt(BaseModel):
+    """One call placed for an order, and what came of it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    call_id: str
+    order_id: str
+    attempt: int = 1
+    phone: str
+    language: str
+    asterisk: str = "default"
+    created_at: datetime
+    originated_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: Outcome | None = None
+    reason: str = ""  # a short why: "busy", "dtmf 1", "said: да", "asterisk connection lost"
+    intent: Intent | None = None
+    transcript: list[str] = Field(default_factory=list)
+    # Measured latencies, for the closing numbers and the dashboard.
+    intake_to_originate_ms: float | None = None
+    speech_end_to_decision_ms: float | None = None

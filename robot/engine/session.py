@@ -1,0 +1,221 @@
+"""One answered call: runs the dialog over the media channel, the recognizer and the prompts.
+
+The session is the only place that knows about time and audio; the dialog only sees events.
+Caller audio is decoded only while the robot listens; a voice-activity gate timestamps the end
+of speech so we can measure (and bound) how long a decision takes after the customer stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from robot.core.dialog import (
+    CallerHungUp,
+    Command,
+    Dialog,
+    Event,
+    Finish,
+    Heard,
+    KeyPressed,
+    Listen,
+    ListenTimeout,
+    MediaLost,
+    Play,
+    PromptDone,
+    Started,
+    StopPrompt,
+)
+from robot.core.models import Intent, Order, Outcome
+from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
+
+log = logging.getLogger(__name__)
+
+FEED_FRAMES = 5  # hand the recognizer 100 ms at a time
+
+
+@dataclass
+class SessionTiming:
+    listen_timeout_s: float = 6.0
+    end_of_speech_s: float = 0.6  # trailing silence that ends an utterance if Vosk has not
+    max_utterance_s: float = 10.0
+    max_call_s: float = 180.0
+
+
+@dataclass
+class SessionResult:
+    finish: Finish
+    transcript: list[str]
+    speech_end_to_decision_ms: float | None
+
+
+class CallSession:
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        order: Order,
+        media: MediaSession,
+        prompts: PromptSource,
+        stream: RecognizerStream | None,
+        classify: Callable[[str], Intent],
+        is_speech: Callable[[bytes], bool],
+        today: date,
+        timing: SessionTiming | None = None,
+        max_reprompts: int = 1,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.order = order
+        self.media = media
+        self.prompts = prompts
+        self.stream = stream
+        self.classify = classify
+        self.is_speech = is_speech
+        self.today = today
+        self.timing = timing or SessionTiming()
+        self.dialog = Dialog(listen_timeout_s=self.timing.listen_timeout_s,
+                             max_reprompts=max_reprompts)
+        self.on_state = on_state or (lambda s: None)
+        self.transcript: list[str] = []
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._listening = False
+        self._listen_started = 0.0
+        self._speech_started = False
+        self._last_voice = 0.0
+        self._pcm_batch: list[bytes] = []
+        self._decision_ms: float | None = None
+        self._play_task: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+
+    async def run(self) -> SessionResult:
+        pump = asyncio.create_task(self._pump_media(), name=f"media-{self.call_id[:8]}")
+        clock = asyncio.create_task(self._listen_clock(), name=f"clock-{self.call_id[:8]}")
+        self._events.put_nowait(Started())
+        finish = Finish(Outcome.FAILED, None, "call exceeded its maximum length")
+        try:
+            async with asyncio.timeout(self.timing.max_call_s):
+                finish = await self._loop_events()
+        except TimeoutError:
+            log.warning("call %s: exceeded %.0f s", self.call_id, self.timing.max_call_s)
+        finally:
+            for task in (pump, clock, self._play_task):
+                if task is not None:
+                    task.cancel()
+            for task in (pump, clock, self._play_task):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+        return SessionResult(finish, self.transcript, self._decision_ms)
+
+    async def _loop_events(self) -> Finish:
+        while True:
+            event = await self._events.get()
+            for cmd in self.dialog.handle(event):
+                if isinstance(cmd, Finish):
+                    log.info("call %s: %s (%s)", self.call_id, cmd.outcome.value, cmd.reason)
+                    return cmd
+                await self._execute(cmd)
+
+    async def _execute(self, cmd: Command) -> None:
+        if isinstance(cmd, Play):
+            self._listening = False
+            self.on_state("speaking")
+            text = self.prompts.prompt_text(cmd.prompt, self.order, self.today)
+            self.transcript.append(f"robot: {text}")
+            pcm = await asyncio.to_thread(self.prompts.render_prompt, cmd.prompt, self.order,
+                                          self.today)
+            if self._play_task is not None:
+                self._play_task.cancel()
+            self._play_task = asyncio.create_task(self._play(pcm))
+        elif isinstance(cmd, StopPrompt):
+            self.media.stop_playback()
+        elif isinstance(cmd, Listen):
+            self._start_listening()
+        else:  # Hangup, Transfer: the media handler hangs up when the session returns
+            self.on_state("closing")
+
+    async def _play(self, pcm: bytes) -> None:
+        if await self.media.play(pcm):
+            self._events.put_nowait(PromptDone())
+
+    def _start_listening(self) -> None:
+        self.on_state("listening")
+        self._listening = True
+        self._listen_started = self._loop.time()
+        self._speech_started = False
+        self._pcm_batch.clear()
+        if self.stream is not None:
+            self.stream.reset()
+
+    async def _pump_media(self) -> None:
+        while True:
+            ev = await self.media.events.get()
+            if ev.kind is MediaKind.AUDIO:
+                if self._listening:
+                    await self._on_audio(ev.pcm, ev.at)
+            elif ev.kind is MediaKind.DTMF:
+                self.transcript.append(f"customer: [key {ev.digit}]")
+                self._listening = False
+                self._events.put_nowait(KeyPressed(ev.digit))
+            elif ev.kind is MediaKind.HANGUP:
+                self._events.put_nowait(CallerHungUp())
+                return
+            elif ev.kind in (MediaKind.CLOSED, MediaKind.ERROR):
+                self._events.put_nowait(MediaLost())
+                return
+
+    async def _on_audio(self, pcm: bytes, at: float) -> None:
+        if self.is_speech(pcm):
+            self._speech_started = True
+            self._last_voice = at
+        if self.stream is None or not self._speech_started:
+            return
+        self._pcm_batch.append(pcm)
+        if len(self._pcm_batch) < FEED_FRAMES:
+            return
+        chunk = b"".join(self._pcm_batch)
+        self._pcm_batch.clear()
+        result = await self.stream.feed(chunk)
+        if result is not None and result.text.strip() and self._listening:
+            self._heard(result.text)
+
+    async def _listen_clock(self) -> None:
+        """Ends listening on silence, on a finished utterance Vosk has not closed, or on length."""
+        while True:
+            await asyncio.sleep(0.05)
+            if not self._listening:
+                continue
+            now = self._loop.time()
+            if not self._speech_started:
+                if now - self._listen_started >= self.timing.listen_timeout_s:
+                    self._listening = False
+                    self.transcript.append("customer: [silence]")
+                    self._events.put_nowait(ListenTimeout())
+                continue
+            quiet = now - self._last_voice >= self.timing.end_of_speech_s
+            too_long = now - self._listen_started >= self.timing.max_utterance_s + \
+                self.timing.listen_timeout_s
+            if quiet or too_long:
+                text = ""
+                if self.stream is not None:
+                    if self._pcm_batch:
+                        chunk = b"".join(self._pcm_batch)
+                        self._pcm_batch.clear()
+                        await self.stream.feed(chunk)
+                    text = (await self.stream.finish()).text
+                if self._listening:
+                    self._heard(text)
+
+    def _heard(self, text: str) -> None:
+        self._listening = False
+        if self._speech_started:
+            self._decision_ms = max(0.0, (self._loop.time() - self._last_voice) * 1000)
+        intent = self.classify(text) if text.strip() else Intent.UNKNOWN
+        self.transcript.append(f"customer: {text or '[unintelligible]'} -> {intent.value}")
+        log.info("call %s: heard %r -> %s", self.call_id, text, intent.value)
+        self._events.put_nowait(Heard(intent, text))
