@@ -1,0 +1,365 @@
+"""Russian: what a customer's answer means, and the words the recognizer listens for.
+
+How an answer is read (``classify``):
+
+1. Normalize: lower case, ``ё`` -> ``е``, hyphens and punctuation to spaces (``нет-нет`` is
+   two words), recognizer placeholders (``[unk]``) dropped, digits 1/2 as words.
+2. Look for requests, in priority order, the first that matches wins:
+   **dnc** (``не звоните``, ``хватит звонить``, ``удалите мой номер``) > **operator**
+   (``соедините с оператором``, ``с живым человеком``) > **later** (``перезвоните``,
+   ``я за рулём``, ``не могу говорить``) > **repeat** (``повторите``, ``не расслышал``,
+   ``что?``, ``какой заказ?``). Do-not-call wins because it is the one request we must
+   never lose ("да, но не звоните мне больше"). A "don't call" limited in time
+   (``сейчас не звоните``) is *later*, not dnc.
+   A later/repeat request is overridden only by a decisive yes/no said *after* it
+   ("что? а, да, подтверждаю" is yes).
+3. Otherwise weigh yes/no signals. Each has a strength: 3 = a statement (``подтверждаю``,
+   ``всё верно``, ``отмените``, ``не надо``, ``не подтверждаю``), 2 = a particle (``да``,
+   ``ага``, ``угу``, ``нет``, ``хорошо``), 1 = an intensifier (``конечно``). The strongest
+   level present decides; within it the last one said wins, since people correct
+   themselves ("нет-нет, всё верно" is yes; "да нет, не надо" is no).
+4. Negation: ``не``/``ни`` flips the next yes/no word, looking past pronouns and small words
+   (``не мой``, ``мне это уже не нужно``) and through modal verbs to their complement
+   (``не надо отменять`` is yes, ``не хочу подтверждать`` is no). A negated modal with no
+   complement is a refusal (``не надо``, ``не хочу``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from robot.core.langpack import LanguagePack
+from robot.core.models import Intent
+
+_NEGATORS = frozenset({"не", "ни"})
+# Words negation looks past on its way to the word it negates.
+_SKIP = frozenset(
+    "мне нам вам вас тебя тебе ему ей им это этого эту этот его ее их уже совсем очень так особо "
+    "сильно пока еще вообще ничего никак наверное больше сейчас то же бы чтобы чтоб я мы вы "
+    "ты там тут пожалуйста ваш ваши ваших вашу вашего ваше никогда заказ заказа _".split()
+)
+_MODALS = frozenset(
+    "надо нужно нужен нужна нужны хочу хотим хотела хотел хочется буду будем стоит могу "
+    "можем собираюсь собираемся планирую требуется".split()
+)
+_FILLERS = frozenset(
+    "ну э ээ эм мм ммм хм вот слушайте слушай короче значит алло здравствуйте добрый день "
+    "спасибо пожалуйста девушка ой".split()
+)
+
+_YES_STEMS = (
+    "подтвер", "соглас", "соглаш", "заказыв", "заказал", "оформля", "оформил", "привоз",
+    "привез", "доставля", "устраива", "актуал", "жд", "везите", "оставля", "оставь", "беру",
+    "берем", "брать", "возьму", "забир", "забер", "подходит", "годится", "верно", "правильн",
+    "делал", "покупал", "получ",
+)  # fmt: skip
+# Mean something only when negated: "не интересно" is no, "интересно, ..." is not yes.
+_NEG_ONLY_STEMS = ("интерес",)
+_YES_EXACT = frozenset({"доставьте", "_yes3"})
+_YES_WEAK = frozenset(
+    "да ага угу ок окей хорошо ладно давайте давай отлично норм нормально можно пойдет "
+    "добро yes ес йес мой моя наш".split()
+)
+_YES_MILD = frozenset(
+    "конечно разумеется естественно безусловно точно именно обязательно абсолютно".split()
+)
+_NO_STEMS = (
+    "отмен", "отказ", "откаж", "передума", "аннулир", "ошиб", "неверн", "неправильн",
+    "против", "возраж", "неактуал", "ненуж", "неинтерес", "отзыва", "отзову",
+)  # fmt: skip
+_NO_EXACT = frozenset({"_no3"})
+_NO_WEAK = frozenset("нет неа нету no ноу".split())
+# Need "заказ" nearby to mean "drop the order" (else "удалите мой номер" is dnc).
+_DROP_ORDER = ("удал", "убер", "сним")
+
+_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("все", "верно"), "_yes3"),
+    (("все", "правильно"), "_yes3"),
+    (("все", "так"), "_yes3"),
+    (("так", "точно"), "_yes3"),
+    (("в", "силе"), "_yes3"),
+    (("в", "порядке"), "_yes3"),
+    (("без", "проблем"), "_yes3"),
+    (("нет", "проблем"), "_yes3"),
+    (("само", "собой"), "_yes3"),
+    (("еще", "бы"), "_yes3"),
+    (("никак", "нет"), "_no3"),
+    (("уже", "купил"), "_no3"),
+    (("уже", "купила"), "_no3"),
+    (("уже", "купили"), "_no3"),
+    (("другом", "месте"), "_no3"),
+    (("ни", "в", "коем", "случае"), "_no3"),
+    (("ни", "за", "что"), "_no3"),
+)
+
+# --- requests -------------------------------------------------------------------------------
+_CALL_STEMS = ("звон", "перезван", "названив", "беспоко", "тревож", "трезвон", "набира")
+_STOP_STEMS = ("хватит", "перестан", "прекрат", "достал", "надоел", "задолбал", "сколько")
+_REMOVE_STEMS = ("удал", "убер", "сотр", "вычеркн", "исключ", "забуд", "внес", "добав")
+_REMOVE_WHAT = ("номер", "телефон", "меня", "баз", "спис", "контакт")
+_PERMANENT = frozenset("больше никогда вообще совсем впредь навсегда".split())
+_TEMPORARY = frozenset("сейчас сегодня пока утром ночью рано поздно".split())
+
+_OPERATOR_STEMS = (
+    "оператор", "менеджер", "специалист", "консультант", "сотрудник", "диспетчер",
+    "администратор", "живым", "живой", "живого", "соедин", "переключ", "перевед",
+)  # fmt: skip
+_PERSON_LEAD = frozenset("с со позовите дайте позвать человека".split())
+
+_LATER_EXACT = frozenset(
+    "позже попозже потом позднее позвоните позвонить позвони наберите занят занята заняты "
+    "занят рулем неудобно некогда недосуг".split()
+)
+_LATER_STEMS = ("перезвон",)
+_LATER_PLACES = frozenset(
+    "работе совещании встрече собрании паре лекции уроке дороге пути метро больнице врача "
+    "самолете поезде планерке".split()
+)
+_LATER_AFTER_NOT = frozenset("сейчас время удобно до могу можем".split())
+_LATER_THROUGH = frozenset("час часа полчаса минут минуту пару несколько".split())
+
+_REPEAT_STEMS = ("повтор", "недослыш", "непонятн", "громче", "медленнее")
+_HEAR_STEMS = (
+    "понял", "поняла", "поняли", "понима", "понят", "слыш", "услыш", "расслыш", "разобра",
+)  # fmt: skip
+_WHAT = frozenset(
+    "что чего как какой какая какое какую кто кем откуда сколько когда че чё шо".split()
+)
+_WHAT_TOPIC = (
+    "заказ", "сумм", "номер", "магазин", "доставк", "достав", "привез", "стоит", "стоимост",
+    "цен", "звонит", "звоните", "сказал", "говори", "говорю",
+)  # fmt: skip
+_WHAT_TOPIC_EXACT = frozenset({"это", "вы", "вас"})
+_WHAT_ALONE = frozenset("что чего как а че чё шо сколько извините простите пардон алло".split())
+
+
+def normalize(text: str) -> list[str]:
+    """Lower-cased words with ``ё`` -> ``е``; punctuation, hyphens and ``[unk]`` removed."""
+    text = text.lower().replace("ё", "е")
+    text = re.sub(r"\[unk\]|<unk>", " ", text)
+    text = re.sub(r"\b1\b", " один ", re.sub(r"\b2\b", " два ", text))
+    return re.findall(r"[a-zа-я0-9]+", text)
+
+
+def _starts(tok: str, stems: tuple[str, ...]) -> bool:
+    return tok.startswith(stems)
+
+
+def _merge_phrases(toks: list[str]) -> list[str]:
+    """Replace set phrases by one marker word, padded with ``_`` to keep positions."""
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for words, marker in _PHRASES:
+            if tuple(toks[i : i + len(words)]) == words:
+                out += [marker] + ["_"] * (len(words) - 1)
+                i += len(words)
+                break
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+def _negated(toks: list[str], i: int, through: frozenset[str] = _SKIP | _MODALS) -> bool:
+    """Is ``toks[i]`` under a ``не`` a few small words back?"""
+    for j in range(i - 1, max(-1, i - 5), -1):
+        if toks[j] in _NEGATORS:
+            return True
+        if toks[j] not in through:
+            return False
+    return False
+
+
+def _polarity(tok: str, toks: list[str]) -> int:
+    """+1 / -1 for a yes / no content word, 0 otherwise."""
+    if tok in _YES_EXACT or _starts(tok, _YES_STEMS):
+        return 1
+    if tok in _NO_EXACT or _starts(tok, _NO_STEMS):
+        return -1
+    if _starts(tok, _DROP_ORDER) and any(t.startswith("заказ") for t in toks):
+        return -1
+    return 0
+
+
+def _is_call(toks: list[str], i: int) -> bool:
+    tok = toks[i]
+    if not _starts(tok, _CALL_STEMS):
+        return False
+    # Past tense ("я вам не звонил") is not a request, unless "чтобы больше не звонили".
+    past = re.search(r"(л|ла|ли|ло)$", tok) is not None
+    return not past or any(t in ("чтобы", "чтоб") for t in toks[:i])
+
+
+def _removal(toks: list[str], i: int) -> bool:
+    """ "удалите мой номер", "уберите меня из базы" (but not "удалите заказ номер 5")."""
+    window = toks[i + 1 : i + 5]
+    return any(
+        _starts(t, _REMOVE_WHAT) and not (k and window[k - 1].startswith("заказ"))
+        for k, t in enumerate(window)
+    )
+
+
+def _dnc(toks: list[str]) -> Intent | None:
+    """DNC for "don't call", LATER for "don't call now", None when neither."""
+    for i, tok in enumerate(toks):
+        if _is_call(toks, i):
+            after = toks[i + 1 : i + 5]
+            if _negated(toks, i) or ("не" in after and _MODALS & set(after)):
+                temporary = _TEMPORARY & set(toks) and not _PERMANENT & set(toks)
+                return Intent.LATER if temporary else Intent.DNC
+            if any(_starts(t, _STOP_STEMS) for t in toks[max(0, i - 3) : i]):
+                return Intent.DNC
+        if _starts(tok, _STOP_STEMS) and any(
+            t.startswith(("звон", "названив")) for t in toks[i + 1 : i + 4]
+        ):
+            return Intent.DNC
+        if _starts(tok, _REMOVE_STEMS) and _removal(toks, i):
+            return Intent.DNC
+        if tok.startswith("черн") and any(t.startswith("спис") for t in toks[i + 1 : i + 2]):
+            return Intent.DNC
+        if tok.startswith(("отпиш", "отпис")) or tok == "покое":
+            return Intent.DNC
+    return None
+
+
+def _is_operator(toks: list[str]) -> bool:
+    for i, tok in enumerate(toks):
+        person = tok.startswith("человек") and (
+            (i > 0 and toks[i - 1] in _PERSON_LEAD) or "живым" in toks or "живой" in toks
+        )
+        robot = tok == "роботом" and any(t in _NEGATORS for t in toks)
+        anyone = toks[i : i + 3] == ["с", "кем", "нибудь"]
+        if _starts(tok, _OPERATOR_STEMS) or person or robot or anyone:
+            after = toks[i + 1 : i + 3]
+            if robot or not (_negated(toks, i) or ("не" in after and _MODALS & set(after))):
+                return True
+    return False
+
+
+def _later_at(toks: list[str]) -> int | None:
+    """Where the first "call me later" cue is, if any."""
+    for i, tok in enumerate(toks):
+        if tok in _LATER_EXACT or _starts(tok, _LATER_STEMS):
+            if not _negated(toks, i):
+                return i
+        if tok in _LATER_PLACES and i > 0 and toks[i - 1] in ("на", "в", "у", "за"):
+            return i
+        if tok == "через" and i + 1 < len(toks) and toks[i + 1] in _LATER_THROUGH:
+            return i
+        if toks[i : i + 2] in (["другой", "раз"], ["другое", "время"]):
+            return i
+        if tok in _NEGATORS and i + 1 < len(toks) and toks[i + 1] in _LATER_AFTER_NOT:
+            nxt = toks[i + 2 : i + 4]
+            if not any(_polarity(t, toks) or _starts(t, _HEAR_STEMS) for t in nxt):
+                return i
+    return None
+
+
+def _repeat_at(toks: list[str]) -> int | None:
+    """Where the first "say it again" cue is, if any (0 for a lone "что?")."""
+    for i, tok in enumerate(toks):
+        if _starts(tok, _REPEAT_STEMS) and not _negated(toks, i):
+            return i
+        if _starts(tok, _HEAR_STEMS) and _negated(toks, i):
+            return i
+        if toks[i : i + 2] == ["еще", "раз"]:
+            return i
+        if tok.startswith("плох") and any(t.startswith(("связ", "слыш")) for t in toks):
+            return i
+        if tok in _WHAT and any(
+            _starts(t, _WHAT_TOPIC) or t in _WHAT_TOPIC_EXACT for t in toks[i + 1 : i + 3]
+        ):
+            return i
+    content = [t for t in toks if t not in _FILLERS or t == "алло"]
+    if content and all(t in _WHAT_ALONE for t in content):
+        return 0
+    return None
+
+
+def _signals(toks: list[str]) -> list[tuple[int, int, int]]:
+    """(level, position, +1/-1) for every yes/no cue, negation applied."""
+    out: list[tuple[int, int, int]] = []
+    for i, tok in enumerate(toks):
+        pol = _polarity(tok, toks)
+        if _starts(tok, _NEG_ONLY_STEMS) and _negated(toks, i):
+            out.append((3, i, -1))
+        elif pol:
+            out.append((3, i, -pol) if _negated(toks, i) else (3, i, pol))
+        elif tok in _YES_WEAK:
+            # Only the possessives negate: "не мой заказ" is a clear no.
+            possessive_negated = tok in ("мой", "моя", "наш") and _negated(toks, i, _SKIP)
+            out.append((3, i, -1) if possessive_negated else (2, i, 1))
+        elif tok in _NO_WEAK:
+            out.append((2, i, -1))
+        elif tok in _YES_MILD:
+            out.append((1, i, 1))
+        elif tok in _MODALS:
+            rest = [t for t in toks[i + 1 : i + 4] if t not in _SKIP]
+            if rest and (_polarity(rest[0], toks) or _starts(rest[0], _CALL_STEMS)):
+                continue  # the complement carries the meaning
+            if _negated(toks, i, _SKIP):
+                if tok not in ("могу", "можем"):
+                    out.append((3, i, -1))  # "не надо", "не хочу"
+            elif not rest and tok not in ("могу", "можем", "стоит"):
+                out.append((2, i, 1))  # "да, надо"
+    if toks in (["один"], ["единица"]):
+        out.append((2, 0, 1))
+    if toks in (["два"], ["двойка"]):
+        out.append((2, 0, -1))
+    return out
+
+
+def _decide(signals: list[tuple[int, int, int]]) -> Intent | None:
+    if not signals:
+        return None
+    top = max(level for level, _, _ in signals)
+    last = max((s for s in signals if s[0] == top), key=lambda s: s[1])
+    return Intent.YES if last[2] > 0 else Intent.NO
+
+
+def classify(text: str) -> Intent:
+    toks = normalize(text)
+    if not toks:
+        return Intent.UNKNOWN
+    dnc = _dnc(toks)
+    if dnc is Intent.DNC:
+        return dnc
+    if _is_operator(toks):
+        return Intent.OPERATOR
+    signals = _signals(_merge_phrases(toks))
+    later = 0 if dnc is Intent.LATER else _later_at(toks)
+    repeat = _repeat_at(toks)
+    if later is not None or repeat is not None:
+        cue = max(p for p in (later, repeat) if p is not None)
+        after = [s for s in signals if s[1] > cue and s[0] == 3]
+        return _decide(after) or (Intent.LATER if later is not None else Intent.REPEAT)
+    return _decide(signals) or Intent.UNKNOWN
+
+
+# Words the classifier keys on, their common forms, and fillers; "[unk]" absorbs the rest.
+_GRAMMAR_WORDS = """
+да ага угу ок окей хорошо ладно давайте давай отлично нормально можно конечно разумеется
+естественно точно именно обязательно верно правильно все так в силе порядке без проблем
+подтверждаю подтверждаем подтвердить согласен согласна заказывал заказывала заказывали
+заказала заказал жду ждем привозите везите доставьте доставляйте оформляйте устраивает
+подходит мой моя мой наш это заказ заказа актуально нет неа не ни надо нужно нужен хочу буду
+отмените отменить отменяйте отмена отменяю отказываюсь откажусь передумал передумала
+ошибка ошиблись неверно неправильно против возражаю неактуально никак случае
+звоните звонить звони звонки звонков перезванивайте перезванивать беспокойте беспокоить
+хватит перестаньте прекратите удалите номер телефон меня из базы больше никогда черный
+список оператор оператором оператора менеджер менеджером специалист человек человеком
+живым соедините переключите с со позже попозже потом перезвоните перезвоню позвоните
+наберите занят занята за рулем неудобно некогда могу говорить сейчас на работе совещании
+встрече дороге через час другой раз время повторите повторить повтори еще расслышал
+расслышала понял поняла слышно слышу плохо громче что как какой какая сумма сумму номер
+сколько кто вы алло один два ну э вот спасибо пожалуйста мне нам вам я плохая связь звонить
+"""
+
+
+def _grammar() -> tuple[str, ...]:
+    seen: dict[str, None] = dict.fromkeys(_GRAMMAR_WORDS.split())
+    return (*seen, "[unk]")
+
+
+PACK = LanguagePack(code="ru", name="Russian", vosk_grammar=_grammar(), classify_text=classify)
