@@ -64,8 +64,11 @@ class Settings(BaseSettings):
     models_dir: Path = REPO_ROOT / "models"
     asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
 
-    # Speech recognition: which language's model to load ("auto": every installed model).
+    # Speech recognition: which language's model to load ("auto": every installed model);
+    # an explicit model directory per language overrides the lookup in models_dir.
     asr_languages: str = "auto"
+    model_ru: Path | None = None
+    model_ko: Path | None = None
 
     log_level: str = "INFO"
 
