@@ -42,7 +42,12 @@ class OrderStore(Protocol):
         """Write a call attempt as it progresses (originated, answered)."""
 
     async def finish_call(
-        self, call: CallAttempt, status: OrderStatus, now: datetime, *, reason: str = "",
+        self,
+        call: CallAttempt,
+        status: OrderStatus,
+        now: datetime,
+        *,
+        reason: str = "",
         due_at: datetime | None = None,
     ) -> None:
         """Record the call's end, set the order's status, release the lease and queue the
@@ -75,6 +80,10 @@ class CallEventSink(Protocol):
     def originate_result(self, call_id: str, result: OriginateOutcome) -> None: ...
 
     def asterisk_lost(self, server: str) -> None: ...
+
+    def channel_hungup(self, call_id: str, cause: int, cause_text: str) -> None:
+        """Asterisk hung up the call's channel (AMI Hangup event); the AudioSocket closes
+        without a hangup frame, so this tells a caller's hangup from a dead Asterisk."""
 
 
 class Originator(Protocol):
@@ -110,7 +119,6 @@ class Recognizer(Protocol):
         """Languages this recognizer can decode with its loaded model."""
 
     def open(self, language: str) -> RecognizerStream: ...
-
 
 
 class MediaKind(str, Enum):

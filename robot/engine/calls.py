@@ -25,6 +25,8 @@ class LiveCall:
     started: asyncio.Future[Start]
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     answered_by_ami: bool = False
+    hungup: asyncio.Event = field(default_factory=asyncio.Event)  # AMI saw the channel end
+    asterisk_lost: asyncio.Event = field(default_factory=asyncio.Event)  # AMI connection died
     state: str = "dialing"  # dialing, speaking, listening, closing
 
 
@@ -63,17 +65,27 @@ class CallTracker:
 
     def asterisk_lost(self, server: str) -> None:
         for live in self._calls.values():
+            live.asterisk_lost.set()
             if not live.started.done():
                 live.started.set_result(
                     OriginateOutcome(False, Outcome.FAILED, f"lost connection to Asterisk {server}")
                 )
 
+    def channel_hungup(self, call_id: str, cause: int, cause_text: str) -> None:
+        live = self._calls.get(call_id)
+        if live is None:
+            return
+        log.info("call %s: channel hung up (cause %d %s)", call_id, cause, cause_text)
+        if cause != 0:  # 0: Asterisk itself hung up (shutting down), not the caller
+            live.hungup.set()
+
     # MediaHandler (AudioSocket side)
     async def handle_media(self, channel: MediaSession) -> None:
         live = self._calls.get(channel.call_id)
         if live is None or live.started.done():
-            log.warning("call %s: AudioSocket connection for no call of ours, hanging up",
-                        channel.call_id)
+            log.warning(
+                "call %s: AudioSocket connection for no call of ours, hanging up", channel.call_id
+            )
             return
         live.started.set_result(channel)
         await live.finished.wait()

@@ -135,8 +135,12 @@ class Dialer:
         order = record.order
         now = self.clock()
         call = CallAttempt(
-            call_id=str(uuid.uuid4()), order_id=order.order_id, attempt=record.attempts,
-            phone=order.phone, language=order.language, created_at=now,
+            call_id=str(uuid.uuid4()),
+            order_id=order.order_id,
+            attempt=record.attempts,
+            phone=order.phone,
+            language=order.language,
+            created_at=now,
         )
         live = self.tracker.register(call)
         outcome, reason, intent_value = Outcome.FAILED, "not started", None
@@ -152,21 +156,36 @@ class Dialer:
                 forget(call.call_id)
         end = self.clock()
         call.ended_at, call.outcome, call.reason, call.intent = end, outcome, reason, intent_value
-        status, due = status_after_call(outcome, record.attempts, end,
-                                        max_attempts=self.config.max_attempts)
+        status, due = status_after_call(
+            outcome, record.attempts, end, max_attempts=self.config.max_attempts
+        )
         await self.store.finish_call(call, status, end, reason=reason, due_at=due)
-        log.info("order %s call %s: %s (%s) -> order %s", order.order_id, call.call_id,
-                 outcome.value, reason, status.value)
+        log.info(
+            "order %s call %s: %s (%s) -> order %s",
+            order.order_id,
+            call.call_id,
+            outcome.value,
+            reason,
+            status.value,
+        )
 
     async def _place_and_run(self, record: OrderRecord, call: CallAttempt, live: LiveCall):
         order = record.order
         req = OriginateRequest(
-            call_id=call.call_id, order_id=order.order_id, channel=self.channel_for(order),
-            caller_id=self.config.caller_id, timeout_s=self.config.ring_timeout_s,
+            call_id=call.call_id,
+            order_id=order.order_id,
+            channel=self.channel_for(order),
+            caller_id=self.config.caller_id,
+            timeout_s=self.config.ring_timeout_s,
             variables={"ORDER_LANG": order.language},
         )
-        log.info("order %s call %s: dialing %s (attempt %d)", order.order_id, call.call_id,
-                 mask_phone(order.phone), record.attempts)
+        log.info(
+            "order %s call %s: dialing %s (attempt %d)",
+            order.order_id,
+            call.call_id,
+            mask_phone(order.phone),
+            record.attempts,
+        )
         try:
             await self.originator.originate(req)
         except Exception as e:
@@ -188,24 +207,35 @@ class Dialer:
             return started.outcome, started.reason, None
         return await self._converse(order, call, live, started)
 
-    async def _converse(self, order: Order, call: CallAttempt, live: LiveCall,
-                        media: MediaSession):
+    async def _converse(self, order: Order, call: CallAttempt, live: LiveCall, media: MediaSession):
         call.answered_at = self.clock()
         await self.store.save_call(call)
         stream = None
         if self.recognizer is not None and order.language in self.recognizer.languages():
             stream = self.recognizer.open(order.language)
         else:
-            log.warning("call %s: no speech model for %s, listening for keys only",
-                        call.call_id, order.language)
+            log.warning(
+                "call %s: no speech model for %s, listening for keys only",
+                call.call_id,
+                order.language,
+            )
 
         def set_state(state: str) -> None:
             live.state = state
 
         session = CallSession(
-            call_id=call.call_id, order=order, media=media, prompts=self.prompts, stream=stream,
-            classify=get_pack(order.language).classify, is_speech=self.is_speech_factory(),
-            today=self._today(order), timing=self.config.timing, on_state=set_state,
+            call_id=call.call_id,
+            order=order,
+            media=media,
+            prompts=self.prompts,
+            stream=stream,
+            classify=get_pack(order.language).classify,
+            is_speech=self.is_speech_factory(),
+            today=self._today(order),
+            timing=self.config.timing,
+            on_state=set_state,
+            remote_hangup=live.hungup,
+            asterisk_lost=live.asterisk_lost,
         )
         result = await session.run()
         call.transcript = result.transcript

@@ -36,6 +36,7 @@ from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
 log = logging.getLogger(__name__)
 
 FEED_FRAMES = 5  # hand the recognizer 100 ms at a time
+HANGUP_CONFIRM_S = 1.0  # how long a closed socket waits for AMI to confirm a caller hangup
 
 
 @dataclass
@@ -68,6 +69,8 @@ class CallSession:
         timing: SessionTiming | None = None,
         max_reprompts: int = 1,
         on_state: Callable[[str], None] | None = None,
+        remote_hangup: asyncio.Event | None = None,
+        asterisk_lost: asyncio.Event | None = None,
     ) -> None:
         self.call_id = call_id
         self.order = order
@@ -78,10 +81,13 @@ class CallSession:
         self.is_speech = is_speech
         self.today = today
         self.timing = timing or SessionTiming()
-        self.dialog = Dialog(listen_timeout_s=self.timing.listen_timeout_s,
-                             max_reprompts=max_reprompts)
+        self.dialog = Dialog(
+            listen_timeout_s=self.timing.listen_timeout_s, max_reprompts=max_reprompts
+        )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []
+        self.remote_hangup = remote_hangup
+        self.asterisk_lost = asterisk_lost or asyncio.Event()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._listening = False
         self._listen_started = 0.0
@@ -127,8 +133,9 @@ class CallSession:
             self.on_state("speaking")
             text = self.prompts.prompt_text(cmd.prompt, self.order, self.today)
             self.transcript.append(f"robot: {text}")
-            pcm = await asyncio.to_thread(self.prompts.render_prompt, cmd.prompt, self.order,
-                                          self.today)
+            pcm = await asyncio.to_thread(
+                self.prompts.render_prompt, cmd.prompt, self.order, self.today
+            )
             if self._play_task is not None:
                 self._play_task.cancel()
             self._play_task = asyncio.create_task(self._play(pcm))
@@ -166,15 +173,29 @@ class CallSession:
                 self._events.put_nowait(CallerHungUp())
                 return
             elif ev.kind in (MediaKind.CLOSED, MediaKind.ERROR):
-                self._events.put_nowait(MediaLost())
+                self._listening = False
+                self._events.put_nowait(
+                    CallerHungUp() if await self._hung_up_by_caller() else MediaLost()
+                )
                 return
+
+    async def _hung_up_by_caller(self) -> bool:
+        """The socket closed: a caller's hangup if Asterisk reported the channel ended and did
+        not go down itself (a stopping Asterisk also hangs its channels up first)."""
+        if self.remote_hangup is None:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.asterisk_lost.wait(), HANGUP_CONFIRM_S)
+        return self.remote_hangup.is_set() and not self.asterisk_lost.is_set()
 
     async def _on_audio(self, pcm: bytes, at: float) -> None:
         if self.is_speech(pcm):
             self._speech_started = True
             self._last_voice = at
-        if self.stream is None or not self._speech_started:
+        if self.stream is None:
             return
+        # Everything heard while listening goes to the stream; its own gate skips silence but
+        # keeps a pre-roll, because word onsets are soft and our detector catches them late.
         self._pcm_batch.append(pcm)
         if len(self._pcm_batch) < FEED_FRAMES:
             return
@@ -198,8 +219,10 @@ class CallSession:
                     self._events.put_nowait(ListenTimeout())
                 continue
             quiet = now - self._last_voice >= self.timing.end_of_speech_s
-            too_long = now - self._listen_started >= self.timing.max_utterance_s + \
-                self.timing.listen_timeout_s
+            too_long = (
+                now - self._listen_started
+                >= self.timing.max_utterance_s + self.timing.listen_timeout_s
+            )
             if quiet or too_long:
                 text = ""
                 if self.stream is not None:

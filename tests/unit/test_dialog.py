@@ -70,8 +70,12 @@ def test_key_press_during_intro_stops_prompt_and_decides():
 
 @pytest.mark.parametrize(
     ("digit", "outcome"),
-    [("1", Outcome.CONFIRMED), ("2", Outcome.REJECTED), ("9", Outcome.DNC),
-     ("0", Outcome.OPERATOR)],
+    [
+        ("1", Outcome.CONFIRMED),
+        ("2", Outcome.REJECTED),
+        ("9", Outcome.DNC),
+        ("0", Outcome.OPERATOR),
+    ],
 )
 def test_dtmf_map(digit, outcome):
     d = Dialog()
@@ -87,7 +91,7 @@ def test_operator_transfers_instead_of_hanging_up():
 
 def test_unknown_key_is_ignored():
     d = Dialog()
-    assert run(d, [Started(), PromptDone(), KeyPressed("7")]) [-1] == Listen(6.0)
+    assert run(d, [Started(), PromptDone(), KeyPressed("7")])[-1] == Listen(6.0)
 
 
 def test_repeat_replays_order_without_using_reprompt():

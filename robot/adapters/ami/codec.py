@@ -60,9 +60,7 @@ class AmiMessage:
         return {n: v for n, v in self.headers}
 
 
-def encode_action(
-    action: str, fields: Mapping[str, str] | Iterable[tuple[str, str]] = ()
-) -> bytes:
+def encode_action(action: str, fields: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> bytes:
     """Encode an action. Values may not contain CR/LF (that would inject headers)."""
     pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
     lines = [f"Action: {action}"]

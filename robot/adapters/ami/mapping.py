@@ -8,6 +8,11 @@ Protocol facts (Asterisk 22, ``manager.c`` / ``enum ast_control_frame_type``):
   failed before any progress (also a ring timeout when the far end never signalled ringing),
   1 hung up (rejected) before answer, 3 ringing (so a ring timeout), 4 answered, 5 busy,
   8 congestion.
+- A ``Hangup`` event (class "call") carries the channel's ``Uniqueid`` and ``Cause``. On
+  hangup, ``app_audiosocket`` just closes the TCP connection (no 0x00 frame), so this event is
+  how we know the caller hung up rather than Asterisk dying. A caller's hangup has a Q.850
+  cause (16 normal clearing, 17 busy, ...); channels Asterisk hangs up while shutting down
+  have cause 0 ("Unknown"), about a second before the AMI socket closes (seen on 22.10).
 - ``ChannelId`` sets the new channel's unique id; we pass our call id so logs, CDRs and the
   AudioSocket UUID all carry one identifier.
 """
@@ -29,6 +34,7 @@ REASON_RINGING = 3
 REASON_ANSWERED = 4
 REASON_BUSY = 5
 REASON_CONGESTION = 8
+CAUSE_NOT_DEFINED = 0
 
 
 def map_originate_response(response: str, reason_code: int) -> OriginateOutcome:
@@ -82,6 +88,15 @@ class AmiOriginator:
 
     # AmiListener
     def on_ami_event(self, msg: AmiMessage) -> None:
+        if msg.event == "Hangup":
+            # Our call id is the outbound channel's Uniqueid (Originate ChannelId).
+            uid = msg.get("Uniqueid") or ""
+            try:
+                cause = int(msg.get("Cause") or 0)
+            except ValueError:
+                cause = CAUSE_NOT_DEFINED
+            self.sink.channel_hungup(uid, cause, msg.get("Cause-txt") or "")
+            return
         if msg.event != "OriginateResponse":
             return
         call_id = msg.action_id or ""
@@ -93,8 +108,13 @@ class AmiOriginator:
         except ValueError:
             code = REASON_FAILED
         result = map_originate_response(msg.get("Response", "") or "", code)
-        log.info("call %s: OriginateResponse %s reason %s -> %s", call_id,
-                 msg.get("Response"), code, result.reason)
+        log.info(
+            "call %s: OriginateResponse %s reason %s -> %s",
+            call_id,
+            msg.get("Response"),
+            code,
+            result.reason,
+        )
         self.sink.originate_result(call_id, result)
 
     def on_ami_connected(self) -> None:

@@ -205,8 +205,9 @@ class AudioSocketServer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader_task
 
-    async def _read(self, ch: MediaChannel, reader: asyncio.StreamReader,
-                    decoder: FrameDecoder, pending: list) -> None:
+    async def _read(
+        self, ch: MediaChannel, reader: asyncio.StreamReader, decoder: FrameDecoder, pending: list
+    ) -> None:
         loop = asyncio.get_running_loop()
 
         def deliver(frame) -> bool:

@@ -1,0 +1,225 @@
+"""Order intake from the Redis stream ``dozvon:intake`` (consumer group ``dozvon``).
+
+Redis stream facts relied on (Redis >= 6.2):
+- ``XGROUP CREATE ... 0 MKSTREAM`` creates the stream if missing; the group starts at id 0 so
+  orders a CRM added before the first worker ever ran are read too. BUSYGROUP = already there.
+- ``XREADGROUP ... >`` hands out new entries and records them in the consumer's pending list
+  (PEL) until ``XACK``; ``XREADGROUP ... 0`` re-reads this consumer's own PEL (a worker that
+  crashed between read and ack and came back under the same name). A pending entry whose data
+  was XDEL'ed comes back with no fields.
+- ``XAUTOCLAIM`` moves entries idle for longer than ``claim_idle_ms`` from other (dead)
+  consumers to us; with a fresh worker id per process this is what recovers a crashed worker.
+
+An entry carries either a field ``order`` with the JSON document, or the order's fields flat.
+Valid -> ``add_order`` (a duplicate is fine: the order is already safe) -> XACK. Invalid -> one
+MULTI of XADD to ``dozvon:intake:rejected`` (field, message, original) and XACK: bad input is
+logged and dropped and never blocks the stream. Redis errors leave the entry pending for retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from robot.adapters.redis_store import join_task
+from robot.core.models import OrderError, parse_order
+from robot.ports import DuplicateOrder, OrderStore
+
+log = logging.getLogger(__name__)
+
+STREAM = "dozvon:intake"
+GROUP = "dozvon"
+REJECTED_STREAM = "dozvon:intake:rejected"
+
+Entry = tuple[str, dict[str, str] | None]
+
+
+class IntakeStreamConsumer:
+    """Reads orders from the intake stream into the store; owns its task when ``start``ed."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        store: OrderStore,
+        *,
+        consumer: str,
+        default_region: str = "RU",
+        stream: str = STREAM,
+        group: str = GROUP,
+        rejected_stream: str = REJECTED_STREAM,
+        block_ms: int = 1000,
+        batch: int = 50,
+        claim_idle_ms: int = 60_000,
+        rejected_maxlen: int = 10_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """``redis`` must use ``decode_responses=True`` and a socket timeout above
+        ``block_ms`` (redis-py's default 5 s is fine for the default 1 s block)."""
+        self.redis = redis
+        self.store = store
+        self.consumer = consumer
+        self.default_region = default_region
+        self.stream = stream
+        self.group = group
+        self.rejected_stream = rejected_stream
+        self.block_ms = block_ms
+        self.batch = batch
+        self.claim_idle_ms = claim_idle_ms
+        self.rejected_maxlen = rejected_maxlen
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None or self._task.done():
+            self._stopping.clear()
+            self._task = asyncio.create_task(self.run(), name="dozvon-intake-stream")
+        return self._task
+
+    async def stop(self) -> None:
+        """Finish the current batch and return (within about ``block_ms``). An entry caught
+        mid-way by the fallback cancel stays pending and is redone later (idempotent)."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is not None:
+            await join_task(task, grace_s=self.block_ms / 1000 + 5.0)
+
+    async def run(self) -> None:
+        """Recover pending entries, then read new ones until ``stop``; survives Redis
+        restarts (recovering again after each error)."""
+        need_recovery, last_claim, backoff = True, 0.0, 0.5
+        while not self._stopping.is_set():
+            try:
+                if need_recovery:
+                    await self.recover()
+                    need_recovery, last_claim = False, time.monotonic()
+                elif time.monotonic() - last_claim >= self.claim_idle_ms / 1000:
+                    await self._autoclaim()
+                    last_claim = time.monotonic()
+                await self.poll_once()
+                backoff = 0.5
+            except (RedisError, OSError) as e:
+                log.warning("intake stream: Redis error, retrying in %.1fs: %s", backoff, e)
+                need_recovery = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    # -- steps (public so tests and the demo can drive them one at a time) ---------------------
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            log.info("intake stream: created group %s on %s", self.group, self.stream)
+        except ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    async def recover(self) -> int:
+        """Process our own pending entries, then those idle too long at dead consumers."""
+        await self.ensure_group()
+        done, cursor = 0, "0"
+        while True:
+            entries = await self._read(cursor, block_ms=None)
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                await self._handle(entry_id, fields)
+                cursor = entry_id
+            done += len(entries)
+        done += await self._autoclaim()
+        if done:
+            log.info("intake stream: recovered %d pending entries", done)
+        return done
+
+    async def poll_once(self, *, block: bool = True) -> int:
+        """Read and handle one batch of new entries (waiting up to ``block_ms`` for some when
+        ``block``); returns how many."""
+        entries = await self._read(">", block_ms=self.block_ms if block else None)
+        for entry_id, fields in entries:
+            await self._handle(entry_id, fields)
+        return len(entries)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _read(self, start: str, *, block_ms: int | None) -> list[Entry]:
+        reply: Any = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: start}, count=self.batch, block=block_ms
+        )
+        if not reply:
+            return []
+        if isinstance(reply, dict):  # RESP3 shape
+            return list(next(iter(reply.values()))[0])
+        return list(reply[0][1])
+
+    async def _autoclaim(self) -> int:
+        done, start = 0, "0-0"
+        while True:
+            next_id, entries, *_ = await self.redis.xautoclaim(
+                self.stream, self.group, self.consumer, self.claim_idle_ms, start, count=self.batch
+            )
+            for entry_id, fields in entries:
+                log.info("intake stream: took over entry %s from a dead consumer", entry_id)
+                await self._handle(entry_id, fields)
+            done += len(entries)
+            if next_id in ("0-0", start) or not entries:
+                return done
+            start = next_id
+
+    async def _handle(self, entry_id: str, fields: dict[str, str] | None) -> None:
+        if not fields:
+            log.warning("intake stream: entry %s was deleted before it was read; acking", entry_id)
+            await self.redis.xack(self.stream, self.group, entry_id)
+            return
+        try:
+            order = parse_order(_document(fields), default_region=self.default_region)
+        except OrderError as e:
+            await self._reject(entry_id, fields, e.field, e.message)
+            return
+        try:
+            await self.store.add_order(order, self.clock())
+        except DuplicateOrder as dup:
+            log.info("intake stream: order %s already known (%s); acking entry %s",
+                     order.order_id, dup.record.status.value, entry_id)  # fmt: skip
+        except (RedisError, OSError):
+            raise  # transient: leave it pending, the run loop recovers it
+        except Exception as e:  # a bug must not wedge the stream on one entry
+            log.exception("intake stream: entry %s failed", entry_id)
+            await self._reject(entry_id, fields, "internal", repr(e))
+            return
+        await self.redis.xack(self.stream, self.group, entry_id)
+
+    async def _reject(self, entry_id: str, fields: dict[str, str], field: str, msg: str) -> None:
+        log.warning("intake stream: entry %s rejected: %s: %s", entry_id, field, msg)
+        record: dict[Any, Any] = {
+            "entry_id": entry_id,
+            "field": field,
+            "message": msg,
+            "original": json.dumps(fields, ensure_ascii=False),
+            "rejected_at": self.clock().isoformat(),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.rejected_stream, record, maxlen=self.rejected_maxlen, approximate=True)
+            pipe.xack(self.stream, self.group, entry_id)
+            await pipe.execute()
+
+
+def _document(fields: dict[str, str]) -> Any:
+    """The order document of one entry: ``order`` holds JSON, or the fields are the order."""
+    if "order" in fields:
+        try:
+            return json.loads(fields["order"])
+        except ValueError as e:
+            raise OrderError("order", f"not valid JSON: {e}") from None
+    return dict(fields)

@@ -1,0 +1,28 @@
+"""``robot demo --orders N [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="end-to-end demo: real calls through Asterisk")
+    p.add_argument("--orders", type=int, default=12, help="how many orders to push")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for results")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robot.demo import format_table, run_demo
+
+    if args.orders < 1:
+        raise SystemExit("--orders must be at least 1")
+    report = asyncio.run(run_demo(args.orders, timeout_s=args.timeout))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_table(report))
+    return 0 if report["mismatches"] == 0 else 1

@@ -1,0 +1,327 @@
+"""``robot demo``: orders in, real calls through Asterisk, answers recognized, results out.
+
+The demo starts its own Redis and Asterisk (or reuses the ones given), a stand-in CRM that
+receives and verifies the signed webhooks, and the real service as a child process. It pushes
+orders (half over HTTP, half through the Redis stream) to simulated customers in the
+``dozvon-customer`` dialplan, whose last two phone digits pick a scripted behaviour, and
+compares each order's outcome with what that behaviour should produce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from robot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    code: int  # last two digits of the phone number (see dialplans/extensions.conf)
+    name: str
+    expected: str  # the call outcome it must produce
+    speech: bool  # needs a speech model in the order's language
+
+
+SCENARIOS = (
+    Scenario(1, "says yes", "confirmed", True),
+    Scenario(2, "says no", "rejected", True),
+    Scenario(4, "presses 1", "confirmed", False),
+    Scenario(5, "presses 2", "rejected", False),
+    Scenario(6, "line busy", "busy", False),
+    Scenario(7, "never answers", "no_answer", False),
+    Scenario(3, "stays silent", "unclear", False),
+    Scenario(9, "says something else", "unclear", True),
+    Scenario(8, "network congestion", "failed", False),
+    Scenario(10, "hangs up after the question", "unclear", False),
+)
+SHOPS = {"ru": "Ромашка", "ko": "Hana Mart"}
+_PREFIX = {"ru": "+7916555", "ko": "+82105555"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def phone_for(language: str, index: int, scenario: Scenario) -> str:
+    return f"{_PREFIX[language]}{index % 100:02d}{scenario.code:02d}"
+
+
+def plan_orders(n: int, speech_language: str | None, run_id: str) -> list[dict[str, Any]]:
+    """N orders spread over the scenarios. Spoken answers use the language whose model is
+    installed; key presses and line scenarios use Russian, which needs no model for them."""
+    usable = [s for s in SCENARIOS if speech_language or not s.speech]
+    orders = []
+    for i in range(n):
+        sc = usable[i % len(usable)]
+        lang = speech_language if (sc.speech and speech_language) else "ru"
+        orders.append(
+            {
+                "order_id": f"demo-{run_id}-{i + 1:03d}",
+                "phone": phone_for(lang, i, sc),
+                "amount": str(1290 + 1200 * i),
+                "currency": "RUB",
+                "shop_name": SHOPS[lang],
+                "language": lang,
+                "customer_name": None,
+                "items_summary": "demo",
+                "_scenario": sc,
+            }
+        )
+    return orders
+
+
+@dataclass
+class Crm:
+    """A stand-in CRM: receives webhooks, checks signatures, keeps the final events."""
+
+    secret: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    bad_signatures: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        from robot.adapters.webhook import verify
+
+        body = await request.read()
+        if not verify(body, self.secret, request.headers.get("X-Dozvon-Signature", "")):
+            self.bad_signatures += 1
+            return web.json_response({"error": "bad signature"}, status=401)
+        self.events.append(json.loads(body))
+        self.changed.set()
+        return web.json_response({"ok": True})
+
+    def final_by_order(self) -> dict[str, dict[str, Any]]:
+        return {e["order_id"]: e for e in self.events if e.get("final")}
+
+
+def _speech_language(settings: Settings) -> tuple[str | None, str]:
+    from robot.adapters.asr_models import ModelNotInstalled, resolve
+
+    for lang in ("ru", "ko"):
+        try:
+            info = resolve(lang, settings.models_dir)
+        except ModelNotInstalled:
+            continue
+        return lang, info.name
+    return None, "none (key presses only)"
+
+
+async def run_demo(n_orders: int, *, timeout_s: float = 300.0) -> dict[str, Any]:
+    from robot.adapters.redis_server import RedisServer
+    from robot.asterisk.runtime import AsteriskRuntime
+
+    base = Settings()
+    speech_lang, model_name = _speech_language(base)
+    run_id = time.strftime("%H%M%S")
+    ports = {k: free_port() for k in ("http", "ami", "audiosocket", "crm")}
+    token, secret = "demo-token", "demo-secret"
+    stack = contextlib.ExitStack()
+    workdir = Path(tempfile.mkdtemp(prefix="dozvon-demo-"))
+    crm = Crm(secret)
+    service: subprocess.Popen[bytes] | None = None
+    runner: web.AppRunner | None = None
+    try:
+        redis = RedisServer(workdir / "redis")
+        redis.start()
+        stack.callback(redis.close)
+        asterisk = AsteriskRuntime(
+            base.asterisk_root,
+            ports["ami"],
+            "dozvon",
+            "demo-ami-secret",
+            "127.0.0.1",
+            ports["audiosocket"],
+            base.audio_dir,
+            instance=f"demo-{os.getpid()}",
+        )
+        asterisk.start()
+        stack.callback(asterisk.remove_files)
+        stack.callback(asterisk.stop)
+
+        app = web.Application()
+        app.router.add_post("/crm/dozvon", crm.handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", ports["crm"]).start()
+
+        env = dict(os.environ)
+        env.update(
+            {
+                "DOZVON_REDIS_URL": redis.url,
+                "DOZVON_HTTP_PORT": str(ports["http"]),
+                "DOZVON_API_TOKEN": token,
+                "DOZVON_AMI_PORT": str(ports["ami"]),
+                "DOZVON_AMI_SECRET": "demo-ami-secret",
+                "DOZVON_AUDIOSOCKET_PORT": str(ports["audiosocket"]),
+                "DOZVON_DIAL_TEMPLATE": "Local/{digits}@dozvon-customer/n",
+                "DOZVON_RING_TIMEOUT_S": "6",
+                "DOZVON_LISTEN_TIMEOUT_S": "4",
+                "DOZVON_WEBHOOK_URL": f"http://127.0.0.1:{ports['crm']}/crm/dozvon",
+                "DOZVON_WEBHOOK_SECRET": secret,
+                "DOZVON_MAX_CONCURRENT_CALLS": "10",
+                "DOZVON_VAR_DIR": str(workdir / "var"),
+            }
+        )
+        service = _spawn_service(env, workdir / "service.log")
+        api = f"http://127.0.0.1:{ports['http']}"
+        await _wait_http(f"{api}/healthz", service, 30.0)
+
+        orders = plan_orders(n_orders, speech_lang, run_id)
+        t0 = time.monotonic()
+        await _push(orders, api, token, redis.url)
+        deadline = time.monotonic() + timeout_s
+        want = {o["order_id"] for o in orders}
+        while not want <= set(crm.final_by_order()) and time.monotonic() < deadline:
+            crm.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(crm.changed.wait(), 1.0)
+            if service.poll() is not None:
+                break
+        elapsed = time.monotonic() - t0
+        return _report(orders, crm, model_name, speech_lang, elapsed, workdir)
+    finally:
+        if service is not None and service.poll() is None:
+            service.send_signal(signal.SIGTERM)
+            try:
+                service.wait(30)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                service.wait()
+        if runner is not None:
+            await runner.cleanup()
+        stack.close()
+
+
+def _spawn_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "robot", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the service exited with {proc.returncode} while starting")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the service did not answer {url} within {timeout_s:.0f} s")
+
+
+async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: str) -> None:
+    """Even orders over HTTP, odd ones through the Redis stream, as two kinds of CRM would."""
+    from redis.asyncio import Redis
+
+    headers = {"Authorization": f"Bearer {token}"}
+    r = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for i, o in enumerate(orders):
+                body = {k: v for k, v in o.items() if not k.startswith("_") and v is not None}
+                if i % 2 == 0:
+                    async with http.post(f"{api}/api/v1/orders", json=body) as resp:
+                        if resp.status not in (200, 201):
+                            raise RuntimeError(
+                                f"intake refused {body['order_id']}: "
+                                f"{resp.status} {await resp.text()}"
+                            )
+                else:
+                    await r.xadd("dozvon:intake", {"order": json.dumps(body, ensure_ascii=False)})
+    finally:
+        await r.aclose()
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
+
+
+def _report(
+    orders, crm: Crm, model: str, lang: str | None, elapsed: float, workdir: Path
+) -> dict[str, Any]:
+    finals = crm.final_by_order()
+    rows, mismatches = [], 0
+    originate_ms: list[float] = []
+    decision_ms: list[float] = []
+    for o in orders:
+        sc: Scenario = o["_scenario"]
+        ev = finals.get(o["order_id"])
+        call = (ev or {}).get("call") or {}
+        outcome = call.get("outcome") if ev else None
+        if call.get("intake_to_originate_ms") is not None:
+            originate_ms.append(call["intake_to_originate_ms"])
+        if call.get("speech_end_to_decision_ms") is not None and sc.speech:
+            decision_ms.append(call["speech_end_to_decision_ms"])
+        ok = outcome == sc.expected
+        mismatches += 0 if ok else 1
+        rows.append(
+            {
+                "id": o["order_id"],
+                "language": o["language"],
+                "scenario": sc.name,
+                "expected": sc.expected,
+                "outcome": outcome or "missing",
+                "status": ev.get("status") if ev else None,
+                "reason": call.get("reason"),
+            }
+        )
+    return {
+        "model": model,
+        "language": lang or "none",
+        "orders": rows,
+        "mismatches": mismatches,
+        "bad_signatures": crm.bad_signatures,
+        "elapsed_s": round(elapsed, 1),
+        "intake_to_originate_ms": {"p50": _pct(originate_ms, 50), "p99": _pct(originate_ms, 99)},
+        "speech_end_to_decision_ms": {"p50": _pct(decision_ms, 50), "p99": _pct(decision_ms, 99)},
+        "logs": str(workdir),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    lines = [
+        f"speech model: {report['model']} (language: {report['language']})",
+        f"{'order':<22} {'lang':<4} {'scenario':<28} {'expected':<10} {'outcome':<10} ok",
+    ]
+    for r in report["orders"]:
+        ok = "yes" if r["expected"] == r["outcome"] else "NO"
+        lines.append(
+            f"{r['id']:<22} {r['language']:<4} {r['scenario']:<28} "
+            f"{r['expected']:<10} {r['outcome']:<10} {ok}"
+        )
+    lines.append(
+        f"mismatches: {report['mismatches']}   elapsed: {report['elapsed_s']} s   "
+        f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
+        f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
+    )
+    lines.append(f"logs: {report['logs']}")
+    return "\n".join(lines)

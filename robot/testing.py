@@ -1,0 +1,94 @@
+"""Small fakes of the ports, shipped with the package so tests (ours and a shop's) can drive
+the engine without Asterisk, Vosk or Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from robot.core.models import Order
+from robot.core.prompts import Prompt
+from robot.ports import MediaEvent, MediaKind, RecognitionResult
+
+SILENT_FRAME = b"\x00" * 320
+LOUD_FRAME = (b"\x00\x40" + b"\x00\xc0") * 80  # a square wave at about -6 dBFS
+
+
+class FakeMedia:
+    """A MediaSession whose prompts finish after ``play_s`` and which records what played."""
+
+    def __init__(
+        self, call_id: str = "00000000-0000-0000-0000-000000000001", play_s: float = 0.01
+    ) -> None:
+        self.call_id = call_id
+        self.events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self.played: list[bytes] = []
+        self.play_s = play_s
+        self.stopped = 0
+        self.hung_up = False
+        self._stop = asyncio.Event()
+
+    async def play(self, pcm: bytes) -> bool:
+        self.played.append(pcm)
+        self._stop.clear()
+        try:
+            await asyncio.wait_for(self._stop.wait(), self.play_s)
+            return False
+        except TimeoutError:
+            return not self.closed.is_set()
+
+    def stop_playback(self) -> None:
+        self.stopped += 1
+        self._stop.set()
+
+    def hangup(self) -> None:
+        self.hung_up = True
+        self.closed.set()
+
+    def send(self, kind: MediaKind, *, pcm: bytes = b"", digit: str = "") -> None:
+        self.events.put_nowait(MediaEvent(kind, asyncio.get_running_loop().time(), pcm, digit))
+
+    async def speak(self, frames: int, frame: bytes = LOUD_FRAME, real_time: bool = True) -> None:
+        """Send caller audio, paced like a phone line when ``real_time``."""
+        for _ in range(frames):
+            self.send(MediaKind.AUDIO, pcm=frame)
+            if real_time:
+                await asyncio.sleep(0.02)
+
+
+class FakePrompts:
+    """A PromptSource returning a short tone named by the prompt (no audio files needed)."""
+
+    def __init__(self) -> None:
+        self.rendered: list[Prompt] = []
+
+    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
+        self.rendered.append(prompt)
+        return LOUD_FRAME * 5
+
+    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str:
+        return prompt.value
+
+
+class FakeRecognizerStream:
+    """Returns ``text`` as the final result once it has been fed ``after_bytes`` of audio."""
+
+    def __init__(self, text: str, after_bytes: int = 3200) -> None:
+        self.text = text
+        self.after_bytes = after_bytes
+        self.fed = 0
+        self.resets = 0
+
+    async def feed(self, pcm: bytes) -> RecognitionResult | None:
+        self.fed += len(pcm)
+        return None
+
+    async def finish(self) -> RecognitionResult:
+        text = self.text if self.fed >= self.after_bytes else ""
+        self.fed = 0
+        return RecognitionResult(text=text, final=True, confidence=1.0 if text else 0.0)
+
+    def reset(self) -> None:
+        self.resets += 1
+        self.fed = 0

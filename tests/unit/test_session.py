@@ -1,0 +1,109 @@
+"""The call session with fake media, prompts and recognizer: real timing, no Asterisk."""
+
+import asyncio
+from datetime import date
+
+from robot.core.models import Intent, Outcome, parse_order
+from robot.core.prompts import Prompt
+from robot.engine.session import CallSession, SessionTiming
+from robot.ports import MediaKind
+from robot.testing import LOUD_FRAME, FakeMedia, FakePrompts, FakeRecognizerStream
+
+ORDER = parse_order(
+    {"order_id": "S-1", "phone": "+79161234567", "amount": 2490, "shop_name": "Ромашка"}
+)
+
+
+def classify(text: str) -> Intent:
+    return {"да": Intent.YES, "нет": Intent.NO}.get(text, Intent.UNKNOWN)
+
+
+def is_speech(frame: bytes) -> bool:
+    return frame == LOUD_FRAME
+
+
+def make(media, prompts, stream, **timing):
+    return CallSession(
+        call_id=media.call_id,
+        order=ORDER,
+        media=media,
+        prompts=prompts,
+        stream=stream,
+        classify=classify,
+        is_speech=is_speech,
+        today=date(2026, 11, 22),
+        timing=SessionTiming(
+            listen_timeout_s=timing.get("listen", 0.3), end_of_speech_s=0.1, max_call_s=10
+        ),
+    )
+
+
+async def answer_when_listening(session, media, frames=10):
+    while session.dialog.phase.value != "listening":
+        await asyncio.sleep(0.01)
+    await media.speak(frames)
+
+
+async def test_spoken_yes_confirms_and_measures_decision_latency():
+    media, prompts = FakeMedia(), FakePrompts()
+    s = make(media, prompts, FakeRecognizerStream("да"))
+    task = asyncio.create_task(s.run())
+    await answer_when_listening(s, media)
+    result = await task
+    assert result.finish.outcome is Outcome.CONFIRMED
+    assert prompts.rendered == [Prompt.INTRO, Prompt.GOODBYE_CONFIRMED]
+    assert result.speech_end_to_decision_ms is not None
+    assert any("да -> yes" in line for line in result.transcript)
+
+
+async def test_silence_reprompts_then_unclear():
+    media, prompts = FakeMedia(), FakePrompts()
+    result = await make(media, prompts, FakeRecognizerStream("да")).run()
+    assert result.finish.outcome is Outcome.UNCLEAR
+    assert prompts.rendered == [Prompt.INTRO, Prompt.REPROMPT, Prompt.GOODBYE_UNCLEAR]
+
+
+async def test_key_press_over_the_intro_stops_it():
+    media, prompts = FakeMedia(play_s=5), FakePrompts()
+    s = make(media, prompts, None)
+    task = asyncio.create_task(s.run())
+    while not media.played:
+        await asyncio.sleep(0.01)
+    media.send(MediaKind.DTMF, digit="2")
+    media.play_s = 0.01
+    result = await task
+    assert result.finish.outcome is Outcome.REJECTED
+    assert media.stopped >= 1
+
+
+async def test_no_model_means_keys_only_and_speech_gets_a_reprompt():
+    media, prompts = FakeMedia(), FakePrompts()
+    s = make(media, prompts, None)
+    task = asyncio.create_task(s.run())
+    await answer_when_listening(s, media)
+    while prompts.rendered[-1] is not Prompt.REPROMPT:
+        await asyncio.sleep(0.01)
+    while s.dialog.phase.value != "listening":
+        await asyncio.sleep(0.01)
+    media.send(MediaKind.DTMF, digit="1")
+    assert (await task).finish.outcome is Outcome.CONFIRMED
+
+
+async def test_socket_closed_mid_call_is_failed():
+    media, prompts = FakeMedia(), FakePrompts()
+    s = make(media, prompts, FakeRecognizerStream("да"))
+    task = asyncio.create_task(s.run())
+    await asyncio.sleep(0.05)
+    media.send(MediaKind.CLOSED)
+    assert (await task).finish.outcome is Outcome.FAILED
+
+
+async def test_caller_hangup_after_yes_keeps_the_yes():
+    media, prompts = FakeMedia(), FakePrompts()
+    s = make(media, prompts, FakeRecognizerStream("да"))
+    task = asyncio.create_task(s.run())
+    await answer_when_listening(s, media)
+    while s.dialog.decided is None:
+        await asyncio.sleep(0.01)
+    media.send(MediaKind.HANGUP)
+    assert (await task).finish.outcome is Outcome.CONFIRMED
