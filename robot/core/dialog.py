@@ -6,7 +6,8 @@ carries out the commands (play a prompt, listen, hang up). Every path ends in ex
 
 Flow: INTRO -> listen -> (yes | no | dnc | later | operator) -> goodbye -> hang up.
 Silence or an answer we cannot use gets a reprompt in other words (``max_reprompts``), then
-the call ends as ``unclear``. "Repeat" replays the order without using up a reprompt (at most
+the call ends as ``unclear``. Speech over a question (barge-in) stops it and is listened to;
+the goodbye is never interrupted. "Repeat" replays the order without using up a reprompt (at most
 ``max_repeats`` times). A key press counts at any moment, even over a prompt.
 """
 
@@ -58,6 +59,11 @@ class ListenTimeout:
 
 
 @dataclass(frozen=True)
+class BargeIn:
+    """The customer started talking over a question: stop it and listen."""
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     pass
 
@@ -67,7 +73,9 @@ class MediaLost:
     pass
 
 
-Event = Started | PromptDone | Heard | KeyPressed | ListenTimeout | CallerHungUp | MediaLost
+Event = (
+    Started | PromptDone | Heard | KeyPressed | ListenTimeout | BargeIn | CallerHungUp | MediaLost
+)
 
 
 # Commands -------------------------------------------------------------------------------
@@ -79,6 +87,7 @@ class Play:
 @dataclass(frozen=True)
 class Listen:
     timeout_s: float
+    barge_in: bool = False  # the customer is already talking: keep what was heard so far
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,11 @@ class Dialog:
                 if self.phase is not Phase.LISTENING:
                     return []
                 return self._answer(intent, f"said: {text}" if text else "said nothing usable")
+            case BargeIn():
+                if self.phase is not Phase.ASKING:
+                    return []
+                self.phase = Phase.LISTENING
+                return [StopPrompt(), Listen(self.listen_timeout_s, barge_in=True)]
             case ListenTimeout():
                 if self.phase is not Phase.LISTENING:
                     return []

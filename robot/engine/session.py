@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from robot.core.dialog import (
+    BargeIn,
     CallerHungUp,
     Command,
     Dialog,
@@ -25,6 +27,7 @@ from robot.core.dialog import (
     Listen,
     ListenTimeout,
     MediaLost,
+    Phase,
     Play,
     PromptDone,
     Started,
@@ -36,7 +39,9 @@ from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
 log = logging.getLogger(__name__)
 
 FEED_FRAMES = 5  # hand the recognizer 100 ms at a time
-HANGUP_CONFIRM_S = 1.0  # how long a closed socket waits for AMI to confirm a caller hangup
+HANGUP_CONFIRM_S = 1.0  # how long a closed socket waits for AMI to report Asterisk down
+BARGE_IN_FRAMES = 10  # 200 ms of speech over a question counts as the customer answering
+PREROLL_FRAMES = 25  # audio kept from before the barge-in decision, so no word onset is lost
 
 
 @dataclass
@@ -94,6 +99,9 @@ class CallSession:
         self._speech_started = False
         self._last_voice = 0.0
         self._pcm_batch: list[bytes] = []
+        self._preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
+        self._voiced_run = 0
+        self._barged = False
         self._decision_ms: float | None = None
         self._play_task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
@@ -130,6 +138,9 @@ class CallSession:
     async def _execute(self, cmd: Command) -> None:
         if isinstance(cmd, Play):
             self._listening = False
+            self._preroll.clear()
+            self._voiced_run = 0
+            self._barged = False
             self.on_state("speaking")
             text = self.prompts.prompt_text(cmd.prompt, self.order, self.today)
             self.transcript.append(f"robot: {text}")
@@ -142,7 +153,7 @@ class CallSession:
         elif isinstance(cmd, StopPrompt):
             self.media.stop_playback()
         elif isinstance(cmd, Listen):
-            self._start_listening()
+            await self._start_listening(cmd.barge_in)
         else:  # Hangup, Transfer: the media handler hangs up when the session returns
             self.on_state("closing")
 
@@ -150,14 +161,18 @@ class CallSession:
         if await self.media.play(pcm):
             self._events.put_nowait(PromptDone())
 
-    def _start_listening(self) -> None:
+    async def _start_listening(self, barge_in: bool) -> None:
         self.on_state("listening")
-        self._listening = True
         self._listen_started = self._loop.time()
-        self._speech_started = False
         self._pcm_batch.clear()
+        self._speech_started = barge_in
         if self.stream is not None:
             self.stream.reset()
+            if barge_in and self._preroll:
+                # The customer is mid-word: hand over what was said before we noticed.
+                await self.stream.feed(b"".join(self._preroll))
+        self._preroll.clear()
+        self._listening = True
 
     async def _pump_media(self) -> None:
         while True:
@@ -165,6 +180,8 @@ class CallSession:
             if ev.kind is MediaKind.AUDIO:
                 if self._listening:
                     await self._on_audio(ev.pcm, ev.at)
+                elif self.dialog.phase is Phase.ASKING:
+                    self._watch_for_barge_in(ev.pcm, ev.at)
             elif ev.kind is MediaKind.DTMF:
                 self.transcript.append(f"customer: [key {ev.digit}]")
                 self._listening = False
@@ -187,6 +204,19 @@ class CallSession:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.asterisk_lost.wait(), HANGUP_CONFIRM_S)
         return self.remote_hangup.is_set() and not self.asterisk_lost.is_set()
+
+    def _watch_for_barge_in(self, pcm: bytes, at: float) -> None:
+        self._preroll.append(pcm)
+        if self.is_speech(pcm):
+            self._voiced_run += 1
+            self._last_voice = at
+        else:
+            self._voiced_run = 0
+        if self._voiced_run >= BARGE_IN_FRAMES and not self._barged:
+            self._barged = True
+            log.info("call %s: customer talks over the question (barge-in)", self.call_id)
+            self.transcript.append("customer: [interrupts]")
+            self._events.put_nowait(BargeIn())
 
     async def _on_audio(self, pcm: bytes, at: float) -> None:
         if self.is_speech(pcm):

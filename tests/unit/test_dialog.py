@@ -1,6 +1,7 @@
 import pytest
 
 from robot.core.dialog import (
+    BargeIn,
     CallerHungUp,
     Dialog,
     Finish,
@@ -119,3 +120,17 @@ def test_media_lost_is_failed_and_nothing_after_done():
 def test_speech_while_robot_speaks_is_ignored_without_bargein():
     d = Dialog()
     assert run(d, [Started(), Heard(Intent.YES, "да")]) == [Play(Prompt.INTRO)]
+
+
+def test_barge_in_stops_the_question_and_listens_keeping_the_audio():
+    d = Dialog(listen_timeout_s=4)
+    cmds = run(d, [Started(), BargeIn()])
+    assert cmds[1:] == [StopPrompt(), Listen(4, barge_in=True)]
+    cmds = run(d, [Heard(Intent.YES, "да"), PromptDone()])
+    assert finish_of(cmds).outcome is Outcome.CONFIRMED
+
+
+def test_no_barge_in_over_the_goodbye():
+    d = Dialog()
+    run(d, [Started(), PromptDone(), Heard(Intent.NO, "нет")])
+    assert d.handle(BargeIn()) == []

@@ -107,3 +107,31 @@ async def test_caller_hangup_after_yes_keeps_the_yes():
         await asyncio.sleep(0.01)
     media.send(MediaKind.HANGUP)
     assert (await task).finish.outcome is Outcome.CONFIRMED
+
+
+async def test_barge_in_stops_the_intro_and_understands_the_answer():
+    media, prompts = FakeMedia(play_s=5), FakePrompts()
+    stream = FakeRecognizerStream("да")
+    s = make(media, prompts, stream)
+    task = asyncio.create_task(s.run())
+    while not media.played:
+        await asyncio.sleep(0.01)
+    await media.speak(20)
+    media.play_s = 0.01
+    result = await task
+    assert result.finish.outcome is Outcome.CONFIRMED
+    assert media.stopped >= 1
+    assert prompts.rendered == [Prompt.INTRO, Prompt.GOODBYE_CONFIRMED]
+    assert "customer: [interrupts]" in result.transcript
+
+
+async def test_short_noise_over_the_intro_is_not_a_barge_in():
+    media, prompts = FakeMedia(play_s=0.5), FakePrompts()
+    s = make(media, prompts, FakeRecognizerStream("да"))
+    task = asyncio.create_task(s.run())
+    while not media.played:
+        await asyncio.sleep(0.01)
+    await media.speak(3)
+    result = await task
+    assert "customer: [interrupts]" not in result.transcript
+    assert result.finish.outcome is Outcome.UNCLEAR
