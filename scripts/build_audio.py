@@ -31,7 +31,7 @@ from robot.adapters.prompt_audio import read_wav, silence, synthesize, write_wav
 from robot.core.prompts import clip_texts  # noqa: E402
 
 # Bump when synthesis or post-processing changes, to rebuild every clip.
-SETTINGS = "v1 festival msu_ru_nsh; espeak-ng ko s150; 8k trim clamp300 rms-18"
+SETTINGS = "v2 festival msu_ru_nsh tempo1.25; espeak-ng ko s150; 8k trim clamp300 rms-18"
 # The customer's answers: espeak-ng settings the Korean model hears reliably (scripts/
 # build_audio.py --verify), and silence around them as on a line that was quiet before.
 CUSTOMER_SPEED, CUSTOMER_PITCH = 145, 50
