@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check robot tests scripts
+.venv/bin/ruff check robot tests scripts docker
 exec .venv/bin/python -m pytest "$@"
