@@ -4,7 +4,9 @@ the engine without Asterisk, Vosk or Redis."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 from robot.core.models import Order
 from robot.core.prompts import Prompt
@@ -12,6 +14,20 @@ from robot.ports import MediaEvent, MediaKind, RecognitionResult
 
 SILENT_FRAME = b"\x00" * 320
 LOUD_FRAME = (b"\x00\x40" + b"\x00\xc0") * 80  # a square wave at about -6 dBFS
+
+
+def make_order(lang: str = "ru", today: date | None = None, **kw: Any) -> Order:
+    """A valid order for tests (delivery tomorrow relative to ``today``); ``kw`` overrides."""
+    data: dict[str, Any] = {
+        "order_id": "1234",
+        "phone": "+79161234567",
+        "amount": Decimal("2490"),
+        "currency": "KRW" if lang == "ko" else "RUB",
+        "shop_name": "Ромашка" if lang == "ru" else "쿠팡",
+        "language": lang,
+        "delivery_date": (today or date(2024, 11, 20)) + timedelta(days=1),
+    }
+    return Order(**(data | kw))
 
 
 class FakeMedia:

@@ -7,8 +7,7 @@ import math
 import shutil
 import subprocess
 from array import array
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from robot.adapters.prompt_audio import (
 )
 from robot.core.models import Order
 from robot.core.prompts import Piece, Prompt
+from robot.testing import make_order
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO / "audio"
@@ -45,16 +45,7 @@ def tone(ms: int, dbfs: float = -20.0, hz: float = 300.0) -> bytes:
 
 
 def order(lang: str = "ru", **kw: Any) -> Order:
-    data: dict[str, Any] = {
-        "order_id": "1234",
-        "phone": "+79161234567",
-        "amount": Decimal("2490"),
-        "currency": "KRW" if lang == "ko" else "RUB",
-        "shop_name": "Ромашка" if lang == "ru" else "쿠팡",
-        "language": lang,
-        "delivery_date": TODAY + timedelta(days=1),
-    }
-    return Order(**(data | kw))
+    return make_order(lang, TODAY, **kw)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from robot.core.models import Order
 from robot.core.numerals_ko import ko_amount_keys
 from robot.core.prompts import Piece, Prompt, clip_texts, plan_prompt, prompt_text
+from robot.testing import make_order
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = date(2024, 11, 20)
@@ -23,16 +24,7 @@ CURRENCIES = ("RUB", "USD", "EUR", "KZT", "KRW", "GBP")
 
 
 def order(lang: str = "ru", **kw: Any) -> Order:
-    data: dict[str, Any] = {
-        "order_id": "1234",
-        "phone": "+79161234567",
-        "amount": Decimal("2490"),
-        "currency": "KRW" if lang == "ko" else "RUB",
-        "shop_name": "Ромашка" if lang == "ru" else "쿠팡",
-        "language": lang,
-        "delivery_date": TODAY + timedelta(days=1),
-    }
-    return Order(**(data | kw))
+    return make_order(lang, TODAY, **kw)
 
 
 def read_tsv(lang: str) -> dict[str, str]:
