@@ -10,11 +10,17 @@ import sys
 
 COMMANDS = (
     "run",  # the service: intake API, stream intake, dialer, media, webhooks
+    "serve",  # the HTTP side alone: intake API, supervisor dashboard, /metrics
+    "passwd",  # a supervisor password hash for DOZVON_SUPERVISORS
     "demo",  # end-to-end demo through real Asterisk
+    "explain",  # the call policy's decision for one order (call now, wait, stop) and why
+    "worker",  # a dialing worker: dialer, media, AMI, housekeeping; no HTTP
     "intent",  # text -> intent, one JSON line per input line
     "recognize",  # WAV files -> text and intent through the live recognizer
+    "eval",  # a labeled set of WAVs (or texts) scored: accuracy, false yes, confusion
     "models",  # speech model resolution and download
     "asterisk",  # start/stop the chrooted Asterisk used by the demo and tests
+    "bench",  # load test: orders through intake, answered by simulated customers
 )
 
 

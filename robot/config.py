@@ -6,10 +6,24 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AsteriskServerConfig(BaseModel):
+    """One Asterisk server of several (``DOZVON_ASTERISK_SERVERS``, a JSON list of these)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+    host: str = "127.0.0.1"
+    ami_port: int = 5038
+    user: str = "dozvon"
+    secret: str = "dozvon-secret"
+    capacity: int | None = None  # concurrent calls it takes, across all workers; None: no cap
+    cps: float = 0.0  # calls per second its trunk accepts; 0: no limit
+    cps_burst: int = 1
+    dial_template: str | None = None  # its trunk; None: Settings.dial_template
 
 
 class Settings(BaseSettings):
@@ -29,10 +43,18 @@ class Settings(BaseSettings):
     ami_user: str = "dozvon"
     ami_secret: str = "dozvon-secret"
     ami_reconnect_max_s: float = 5.0
+    # Several Asterisk servers (JSON list of AsteriskServerConfig); empty: the one above,
+    # named "default".
+    asterisk_servers: list[AsteriskServerConfig] = Field(default_factory=list)
 
     # AudioSocket server the dialplan connects to.
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 9092
+    # host:port Asterisk reaches this worker's AudioSocket at, sent with each call (Originate
+    # variable DOZVON_AUDIOSOCKET); "auto": this host's address and the bound port (scaled
+    # containers). Unset: audiosocket_host:port unless that is a wildcard address, in which
+    # case the dialplan's global applies (one worker per Asterisk).
+    audiosocket_advertise: str | None = None
 
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
@@ -43,11 +65,35 @@ class Settings(BaseSettings):
     # Dialog timing.
     listen_timeout_s: float = 6.0
     max_call_s: float = 180.0
+    max_reprompts: int = 2  # questions again in other words after silence or an unclear answer
+
+    # The conversation's extras (issue 4): say "the call is recorded" before the order,
+    # where "operator" sends the call (an Asterisk Dial() string: Local/100@operators,
+    # PJSIP/200, Local/support@queues for a queue), recordings and their retention.
+    announce_recording: bool = False
+    operator_target: str | None = None  # None: no transfer; the call ends as "operator"
+    record_calls: bool = False  # stereo WAV (caller left, robot right) per answered call
+    recordings_retention_days: int = 30  # 0: keep forever
 
     # Dialing capacity for this worker.
     max_concurrent_calls: int = 10
+    # Limits across all workers sharing Redis (dozvon:control overrides them at run time).
+    global_max_calls: int | None = None  # None: no global cap
+    calls_per_second: float = 0.0  # 0: no limit
+    cps_burst: int = 1  # calls that may leave back to back after a quiet spell
+    call_slot_ttl_s: float = 30.0  # a dead worker's call slots come back after this
     lease_s: float = 300.0
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    # Call policy (robot/core/policy_config.py): a JSON file and/or inline JSON (applied over
+    # the file), then these two single overrides. Unset: 09:00-21:00 local, 5 attempts.
+    policy_file: Path | None = None
+    policy_json: str | None = None
+    calling_hours: str | None = None  # e.g. "09:00-21:00"; "00:00-24:00": all day
+    # Answering-machine detection before the robot speaks (Asterisk AMD, dialplans/amd.conf):
+    # a machine ends the call as outcome "machine", retried like no answer.
+    amd: bool = False
+    shop_timezone: str | None = None  # the customer's zone when order and phone don't say
 
     # Results to the CRM.
     webhook_url: str | None = None
@@ -69,8 +115,35 @@ class Settings(BaseSettings):
     asr_languages: str = "auto"
     model_ru: Path | None = None
     model_ko: Path | None = None
+    # Decoding in this many recognizer processes (each loads the models once); 0: threads in
+    # this process.
+    asr_processes: int = 0
+
+    # Supervisor dashboard (robot/web): accounts as a JSON list or the path of a JSON file,
+    # [{"name": ..., "role": "viewer"|"admin", "password": <hash from 'robot passwd'>}].
+    # Unset and HTTP on loopback: a development account admin/admin (see robot/web/auth.py).
+    supervisors: str | None = None
+    session_secret: str | None = None  # cookie signing key; unset: a random one kept in Redis
+    session_ttl_s: float = 12 * 3600  # idle time before a supervisor must log in again
+    cookie_secure: bool = False  # set when the dashboard is served over HTTPS
+    dashboard_timezone: str = "Europe/Moscow"  # "today" and the hourly chart
+    metrics_token: str | None = None  # bearer token for /metrics (the API token works too)
 
     log_level: str = "INFO"
+
+
+    def asterisk_server_list(self) -> list[AsteriskServerConfig]:
+        if self.asterisk_servers:
+            return list(self.asterisk_servers)
+        return [
+            AsteriskServerConfig(
+                name="default",
+                host=self.ami_host,
+                ami_port=self.ami_port,
+                user=self.ami_user,
+                secret=self.ami_secret,
+            )
+        ]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -54,6 +54,8 @@ SCENARIOS = (
     Scenario(10, "hangs up after the question", "unclear", False),
 )
 SHOPS = {"ru": "Ромашка", "ko": "Hana Mart"}
+# The call policy of the demo: calls at any hour, one call per order (see README, Call policy).
+DEMO_POLICY = json.dumps({"hours": "00:00-24:00", "max_attempts": 1, "min_gap": "0s"})
 _PREFIX = {"ru": "+7916555", "ko": "+82105555"}
 
 
@@ -127,7 +129,9 @@ def _speech_language(settings: Settings) -> tuple[str | None, str]:
     return None, "none (key presses only)"
 
 
-async def run_demo(n_orders: int, *, timeout_s: float = 300.0) -> dict[str, Any]:
+async def run_demo(
+    n_orders: int, *, timeout_s: float = 300.0, hold: bool = False
+) -> dict[str, Any]:
     from robot.adapters.redis_server import RedisServer
     from robot.asterisk.runtime import AsteriskRuntime
 
@@ -181,11 +185,15 @@ async def run_demo(n_orders: int, *, timeout_s: float = 300.0) -> dict[str, Any]
                 "DOZVON_WEBHOOK_SECRET": secret,
                 "DOZVON_MAX_CONCURRENT_CALLS": "10",
                 "DOZVON_VAR_DIR": str(workdir / "var"),
+                # Orders are pushed at any hour and each scenario is judged by its one call.
+                "DOZVON_POLICY_JSON": DEMO_POLICY,
             }
         )
         service = _spawn_service(env, workdir / "service.log")
         api = f"http://127.0.0.1:{ports['http']}"
         await _wait_http(f"{api}/healthz", service, 30.0)
+        # The service listens on loopback without DOZVON_SUPERVISORS: dev account admin/admin.
+        print(f"dashboard: {api}/  (log in as admin / admin)", file=sys.stderr, flush=True)
 
         orders = plan_orders(n_orders, speech_lang, run_id)
         t0 = time.monotonic()
@@ -199,7 +207,13 @@ async def run_demo(n_orders: int, *, timeout_s: float = 300.0) -> dict[str, Any]
             if service.poll() is not None:
                 break
         elapsed = time.monotonic() - t0
-        return _report(orders, crm, model_name, speech_lang, elapsed, workdir)
+        report = _report(orders, crm, model_name, speech_lang, elapsed, workdir)
+        if hold and service.poll() is None:
+            print(f"done; the dashboard stays at {api}/ until Ctrl-C", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+                await asyncio.to_thread(service.wait)
+        return report
     finally:
         if service is not None and service.poll() is None:
             service.send_signal(signal.SIGTERM)

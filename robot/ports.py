@@ -65,6 +65,7 @@ class OriginateRequest:
     caller_id: str
     timeout_s: float
     variables: dict[str, str]
+    server: str = "default"  # which Asterisk server places it (see CallAdmission)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,31 @@ class CallEventSink(Protocol):
     def channel_hungup(self, call_id: str, cause: int, cause_text: str) -> None:
         """Asterisk hung up the call's channel (AMI Hangup event); the AudioSocket closes
         without a hangup frame, so this tells a caller's hangup from a dead Asterisk."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A call may be placed now; its slot is held until ``CallAdmission.release``."""
+
+    server: str = "default"  # the Asterisk server it goes through (CallAttempt.asterisk)
+    dial_template: str | None = None  # that server's trunk; None: the dialer's own template
+
+
+@dataclass(frozen=True)
+class Refused:
+    """No call now: paused, at the concurrency cap, out of CPS tokens or no server free."""
+
+    reason: str  # paused, full, cps, trunks_full, no_server
+    retry_after_s: float
+
+
+class CallAdmission(Protocol):
+    """Capacity shared by every worker: the global cap, the CPS bucket, per-server limits."""
+
+    async def admit(self, call_id: str) -> Admitted | Refused: ...
+
+    async def release(self, call_id: str, *, placed: bool) -> None:
+        """The call ended (or, ``placed=False``, was never dialed: its CPS token comes back)."""
 
 
 class Originator(Protocol):
@@ -157,3 +183,65 @@ class PromptSource(Protocol):
         """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop)."""
 
     def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str: ...
+
+
+class CallState(str, Enum):
+    """Where a live call is, as the dashboard shows it."""
+
+    DIALING = "dialing"  # claimed, Originate being sent
+    RINGING = "ringing"  # Asterisk accepted the Originate; the phone rings
+    SPEAKING = "speaking"  # answered; the robot plays a prompt
+    LISTENING = "listening"  # answered; the robot waits for the customer's answer
+    CLOSING = "closing"  # the dialog ended; goodbye, hangup or transfer under way
+    ENDED = "ended"  # the call is over and its outcome recorded
+
+
+@dataclass(frozen=True)
+class CallStateChange:
+    """One state change of a live call, published for the dashboard and the metrics."""
+
+    call_id: str
+    order_id: str
+    state: CallState
+    at: datetime  # when the call entered this state (UTC)
+    started_at: datetime  # when the call was claimed (UTC)
+    attempt: int
+    phone: str  # E.164; adapters mask it before it leaves the process
+    language: str
+    outcome: Outcome | None = None  # set when ENDED
+    reason: str = ""
+    intake_to_originate_ms: float | None = None  # first attempt only, once RINGING
+    speech_end_to_decision_ms: float | None = None  # once ENDED, if the customer spoke
+
+
+class CallEvents(Protocol):
+    """Where the engine reports live call state; must not block or raise (fire and forget)."""
+
+    def publish(self, change: CallStateChange) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunControls:
+    """Dialing controls a supervisor changes at run time; None: this worker's configured value."""
+
+    paused: bool = False
+    max_concurrent_calls: int | None = None
+    calls_per_second: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a dialing worker says about itself (heartbeat for the dashboard)."""
+
+    worker_id: str
+    paused: bool
+    active_calls: int
+    max_concurrent_calls: int
+    calls_per_second: float | None
+    at: datetime
+
+
+class RunControlSource(Protocol):
+    async def read(self) -> RunControls: ...
+
+    async def report(self, report: WorkerReport) -> None: ...

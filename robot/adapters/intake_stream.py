@@ -11,6 +11,10 @@ Redis stream facts relied on (Redis >= 6.2):
   consumers to us; with a fresh worker id per process this is what recovers a crashed worker.
 
 An entry carries either a field ``order`` with the JSON document, or the order's fields flat.
+An ``action`` (a field of the entry or of the document) says what to do: ``create`` (default),
+``update`` (the changed fields of a known order, see ``OrderControl.update``) or ``cancel``
+(needs only ``order_id``, optional ``reason``). An action that cannot apply (unknown order, an
+order already final) goes to the rejected stream with the reason.
 Valid -> ``add_order`` (a duplicate is fine: the order is already safe) -> XACK. Invalid -> one
 MULTI of XADD to ``dozvon:intake:rejected`` (field, message, original) and XACK: bad input is
 logged and dropped and never blocks the stream. Redis errors leave the entry pending for retry.
@@ -61,6 +65,7 @@ class IntakeStreamConsumer:
         claim_idle_ms: int = 60_000,
         rejected_maxlen: int = 10_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        control: Any = None,
     ) -> None:
         """``redis`` must use ``decode_responses=True`` and a socket timeout above
         ``block_ms`` (redis-py's default 5 s is fine for the default 1 s block)."""
@@ -76,6 +81,7 @@ class IntakeStreamConsumer:
         self.claim_idle_ms = claim_idle_ms
         self.rejected_maxlen = rejected_maxlen
         self.clock = clock
+        self.control = control  # OrderControl: cancel / update actions; None: create only
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -183,7 +189,12 @@ class IntakeStreamConsumer:
             await self.redis.xack(self.stream, self.group, entry_id)
             return
         try:
-            order = parse_order(_document(fields), default_region=self.default_region)
+            doc = _document(fields)
+            action = fields.get("action") or (isinstance(doc, dict) and doc.get("action"))
+            if action and action != "create":
+                await self._apply_action(str(action), doc, entry_id, fields)
+                return
+            order = parse_order(doc, default_region=self.default_region)
         except OrderError as e:
             await self._reject(entry_id, fields, e.field, e.message)
             return
@@ -198,6 +209,36 @@ class IntakeStreamConsumer:
             log.exception("intake stream: entry %s failed", entry_id)
             await self._reject(entry_id, fields, "internal", repr(e))
             return
+        await self.redis.xack(self.stream, self.group, entry_id)
+
+    async def _apply_action(
+        self, action: str, doc: Any, entry_id: str, fields: dict[str, str]
+    ) -> None:
+        if action not in ("update", "cancel") or self.control is None:
+            raise OrderError("action", "must be create, update or cancel")
+        if not isinstance(doc, dict):
+            raise OrderError("body", "must be a JSON object")
+        oid = str(doc.get("order_id") or doc.get("id") or "").strip()
+        if not oid:
+            raise OrderError("order_id", "is required")
+        try:
+            if action == "cancel":
+                reason = str(doc.get("reason") or "cancelled by the shop")
+                await self.control.cancel(oid, self.clock(), reason)
+            else:
+                patch = {k: v for k, v in doc.items() if k != "action"}
+                await self.control.update(
+                    oid, patch, self.clock(), default_region=self.default_region
+                )
+        except (RedisError, OSError):
+            raise  # transient: leave it pending
+        except OrderError:
+            raise
+        except Exception as e:  # unknown order, already final: tell the CRM, move on
+            msg = f"no order {oid!r}" if isinstance(e, LookupError) else str(e)
+            await self._reject(entry_id, fields, "order_id", msg)
+            return
+        log.info("intake stream: order %s %s applied (entry %s)", oid, action, entry_id)
         await self.redis.xack(self.stream, self.group, entry_id)
 
     async def _reject(self, entry_id: str, fields: dict[str, str], field: str, msg: str) -> None:

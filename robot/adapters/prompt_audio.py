@@ -89,7 +89,7 @@ def _bytes(a: array[int]) -> bytes:
 def _dbfs(a: Sequence[int]) -> float:
     if not a:
         return -120.0
-    ms = sum(s * s for s in a) / len(a)
+    ms = math.hypot(*a) ** 2 / len(a)  # the norm in C: much faster than a Python sum
     return 10 * math.log10(ms / 32768.0**2) if ms > 0 else -120.0
 
 

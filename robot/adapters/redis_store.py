@@ -2,12 +2,15 @@
 
 Key layout (prefix ``dozvon:``; single Redis node, the Lua scripts build some keys inside):
 
-    order:{id}          HASH   order (Order JSON, immutable), phone, status, attempts, due_at,
+    order:{id}          HASH   order (Order JSON; changed only by an order update), phone,
+                               status, attempts, due_at,
                                last_outcome, status_reason, created_at, updated_at (ISO 8601)
     calls:{id}          HASH   call_id -> CallAttempt JSON (the order's call history)
     orders              ZSET   every order id, score = created epoch (listing)
     status:{status}     ZSET   order ids by current status, score = updated epoch (counts)
     due                 ZSET   QUEUED order ids, score = due epoch seconds
+    due:priority        ZSET   ids of orders with priority > 0 (score = first due epoch): of
+                               the due orders, these are claimed first
     lease               ZSET   in-flight order ids, score = lease expiry epoch seconds
     lease:owner         HASH   order id -> worker id holding the lease
     phone:{e164}        STRING order id with a call in flight to that phone (PX = lease)
@@ -45,15 +48,22 @@ log = logging.getLogger(__name__)
 PREFIX = "dozvon:"
 
 # KEYS: order, due, orders, outbox:due. ARGV: prefix, id, order json, phone, now iso, now epoch,
-# due iso, due epoch, dnc flag, delivery id, event json. Returns 1 if added, 0 if known.
+# due iso, due epoch, dnc flag, delivery id, event json. Returns 1 if added, 0 if known. A phone
+# on the do-not-call list (ZSET dnc, robot.adapters.dnc_store) counts like the flag.
 _LUA_ADD_ORDER = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local p, id = ARGV[1], ARGV[2]
 redis.call('HSET', KEYS[1], 'order', ARGV[3], 'phone', ARGV[4], 'attempts', 0,
   'created_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[6], id)
+local dnc_reason = false
 if ARGV[9] == '1' then
-  redis.call('HSET', KEYS[1], 'status', 'dnc', 'status_reason', 'do_not_call flag on the order')
+  dnc_reason = 'do_not_call flag on the order'
+elseif redis.call('ZSCORE', p .. 'dnc', ARGV[4]) then
+  dnc_reason = 'phone on the do-not-call list'
+end
+if dnc_reason then
+  redis.call('HSET', KEYS[1], 'status', 'dnc', 'status_reason', dnc_reason)
   redis.call('ZADD', p .. 'status:dnc', ARGV[6], id)
   redis.call('HSET', p .. 'outbox:item:' .. ARGV[10], 'event', ARGV[11], 'order_id', id,
     'attempt', 0)
@@ -69,26 +79,40 @@ return 1
 # Skips (leaves due) orders whose phone already has a call in flight; drops stale due entries
 # of orders that are no longer QUEUED. KEYS: due, lease, lease:owner. ARGV: prefix, now epoch,
 # lease expiry epoch, worker, lease ms, now iso, scan limit. Returns the order id or false.
+# Priority orders are tried first: ``due:priority`` indexes them (score = first due time; the
+# ``due`` ZSET stays the only schedule, so a retry or a deferral there also holds them back).
 _LUA_CLAIM_DUE = """
 local p = ARGV[1]
+local function claim(id)
+  local okey = p .. 'order:' .. id
+  local lock = p .. 'phone:' .. redis.call('HGET', okey, 'phone')
+  if not redis.call('SET', lock, id, 'NX', 'PX', ARGV[5]) then return false end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ARGV[3], id)
+  redis.call('HSET', KEYS[3], id, ARGV[4])
+  redis.call('HINCRBY', okey, 'attempts', 1)
+  redis.call('HSET', okey, 'status', 'calling', 'updated_at', ARGV[6])
+  redis.call('HDEL', okey, 'due_at')
+  redis.call('ZREM', p .. 'status:queued', id)
+  redis.call('ZADD', p .. 'status:calling', ARGV[2], id)
+  return true
+end
+local pkey = p .. 'due:priority'
+for _, id in ipairs(redis.call('ZRANGE', pkey, '-inf', ARGV[2], 'BYSCORE', 'LIMIT', 0, ARGV[7])) do
+  local status = redis.call('HGET', p .. 'order:' .. id, 'status')
+  if status ~= 'queued' and status ~= 'calling' then
+    redis.call('ZREM', pkey, id)
+  elseif status == 'queued' then
+    local due = redis.call('ZSCORE', KEYS[1], id)
+    if due and tonumber(due) <= tonumber(ARGV[2]) and claim(id) then return id end
+  end
+end
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[2], 'BYSCORE', 'LIMIT', 0, ARGV[7])
 for _, id in ipairs(ids) do
-  local okey = p .. 'order:' .. id
-  if redis.call('HGET', okey, 'status') ~= 'queued' then
+  if redis.call('HGET', p .. 'order:' .. id, 'status') ~= 'queued' then
     redis.call('ZREM', KEYS[1], id)
-  else
-    local lock = p .. 'phone:' .. redis.call('HGET', okey, 'phone')
-    if redis.call('SET', lock, id, 'NX', 'PX', ARGV[5]) then
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('ZADD', KEYS[2], ARGV[3], id)
-      redis.call('HSET', KEYS[3], id, ARGV[4])
-      redis.call('HINCRBY', okey, 'attempts', 1)
-      redis.call('HSET', okey, 'status', 'calling', 'updated_at', ARGV[6])
-      redis.call('HDEL', okey, 'due_at')
-      redis.call('ZREM', p .. 'status:queued', id)
-      redis.call('ZADD', p .. 'status:calling', ARGV[2], id)
-      return id
-    end
+  elseif claim(id) then
+    return id
   end
 end
 return false
@@ -300,7 +324,7 @@ class RedisOrderStore:
         due = due_at or now
         event = ResultEvent(
             event="order.final",
-            delivery_id=f"{oid}:intake",
+            delivery_id=f"{oid}:final",
             order_id=oid,
             status=OrderStatus.DNC,
             final=True,
@@ -334,6 +358,10 @@ class RedisOrderStore:
             raise UnknownOrder(oid)
         if not added:
             raise DuplicateOrder(record)
+        if order.priority > 0 and record.status is OrderStatus.QUEUED:
+            # Outside the add script on purpose: lost here (a crash), the order is only served
+            # in plain first-come order. The claim script drops the entry once it is final.
+            await self.redis.zadd(self._k("due", "priority"), {oid: _epoch(due)})
         log.info("order %s stored: %s phone=%s", oid, record.status.value, mask_phone(order.phone))
         if record.status is OrderStatus.QUEUED:
             await self._notify()
@@ -444,7 +472,8 @@ class RedisOrderStore:
     ) -> None:
         """Store the call, set the status, release lease and phone lock, requeue if QUEUED and
         put the result in the outbox, in one MULTI. A final status already set (e.g. cancelled
-        during the call) is kept."""
+        during the call) is kept, and was reported then: this call goes out as call.finished.
+        The order.final event (id ``<order>:final``) carries the whole call history."""
         oid = call.order_id
         okey = self._k("order", oid)
         phone = await self.redis.hget(okey, "phone")
@@ -458,16 +487,26 @@ class RedisOrderStore:
                     h = await pipe.hgetall(okey)
                     holder = await pipe.get(lock_key)
                     old = OrderStatus(h["status"])
-                    new = old if old.is_final else status
+                    late = old.is_final  # e.g. cancelled while the call was in flight
+                    new = old if late else status
+                    final = new.is_final and not late  # order.final goes out once per order
+                    if late:
+                        reason = h.get("status_reason", "")
                     order = Order.model_validate_json(h["order"])
+                    history = []
+                    if final:
+                        earlier = await pipe.hvals(self._k("calls", oid))
+                        history = [c for c in self._sorted_calls(earlier)
+                                   if c.call_id != call.call_id] + [call]  # fmt: skip
                     event = ResultEvent(
-                        event="order.final" if new.is_final else "call.finished",
-                        delivery_id=f"{oid}:{call.call_id}",
+                        event="order.final" if final else "call.finished",
+                        delivery_id=f"{oid}:final" if final else f"{oid}:{call.call_id}",
                         order_id=oid,
                         status=new,
-                        final=new.is_final,
+                        final=final,
                         call=call,
                         attempts=int(h.get("attempts", 0)),
+                        history=history,
                         callback_url=order.callback_url,
                         occurred_at=_utc(now),
                     )
@@ -526,6 +565,11 @@ class RedisOrderStore:
         if ids:
             await self._notify()
         return list(ids)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest QUEUED order is due (may be past: its phone is busy), or None."""
+        first = await self.redis.zrange(self._k("due"), 0, 0, withscores=True)
+        return datetime.fromtimestamp(first[0][1], UTC) if first else None
 
     # -- wakeups -------------------------------------------------------------------------------
 

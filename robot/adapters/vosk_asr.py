@@ -42,7 +42,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ from robot.adapters.asr_models import (
     model_overrides,
     resolve,
 )
+from robot.core.models import Intent
+from robot.core.trust import TrustRules, check_yes, is_steady
 from robot.core.vad import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, SpeechGate, VadConfig
 from robot.ports import RecognitionResult
 
@@ -147,6 +149,19 @@ def _result(words: Iterable[tuple[str, float]]) -> RecognitionResult:
     )
 
 
+def _garbage(language: str) -> frozenset[str]:
+    from robot.core.langpack import get_pack
+
+    try:
+        return get_pack(language).vosk_garbage
+    except KeyError:
+        return frozenset()
+
+
+# Silence after a "yes" before it is returned (other answers: as soon as the gate flushes,
+# 0.5 s). The session's own end of speech (SessionTiming.end_of_speech_s) must be longer.
+YES_HOLD_S = 0.8
+
 _Op = bytes | None  # audio to decode, or None: end the utterance here (the gate's tail ran out)
 
 
@@ -168,8 +183,11 @@ class VoskStream:
         executor: Executor,
         vad_config: VadConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        trust: TrustRules | None = None,
     ) -> None:
         self.language = language
+        self._trust = trust or TrustRules()
+        self.yes_hold_s = YES_HOLD_S
         self.model_name = model_name
         self._new_decoder = new_decoder  # -> (recognizer, filler words reported as [unk])
         self._decoder: vosk.KaldiRecognizer | None = None  # built on first use, in the pool
@@ -184,6 +202,7 @@ class VoskStream:
         self._decoder_generation = 0
         self._dirty = False  # the decoder holds audio since its last result
         self._last_voiced_at: float | None = None
+        self._levels: list[float] = []  # frame levels of the speech since the last result
         # Monotonic time the last voiced frame ended, set when speech ends (gate hangover)
         # and when a final result is returned: "end of speech" for latency measurements.
         self.last_speech_end: float | None = None
@@ -203,10 +222,24 @@ class VoskStream:
                 if result.text:
                     self._pending.append(result)
                     self.last_endpoint = endpoint
-        if not self._pending:
+        if not self._pending or self._holding():
             return None
         self.last_speech_end = self._last_voiced_at
-        return self._pending.popleft()
+        merged = merge_results(self._pending)
+        self._pending.clear()
+        return self._judged(merged) if len(merged.words) > 1 else merged
+
+    def _holding(self) -> bool:
+        """Keep a yes back until ``yes_hold_s`` of silence: "네? 뭐라고요?" and "да... нет,
+        подождите" are one answer with a pause in it, and the second half decides."""
+        from robot.core.langpack import get_pack
+
+        last = self._pending[-1]
+        if get_pack(self.language).classify(last.text) is not Intent.YES:
+            return False
+        if self._gate.speaking or self._last_voiced_at is None:
+            return True
+        return self._clock() - self._last_voiced_at < self.yes_hold_s
 
     async def finish(self) -> RecognitionResult:
         finals = [r for _, r in await self._decode([], final=True) if r.text]
@@ -223,6 +256,7 @@ class VoskStream:
         self._gate.reset()
         self._buf.clear()
         self._pending.clear()
+        self._levels.clear()
         self._last_voiced_at = None
         self.last_speech_end = None
 
@@ -237,6 +271,8 @@ class VoskStream:
         for i in range(count):
             frame = bytes(self._buf[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
             step = self._gate.push(frame)
+            if self._gate.speaking:
+                self._levels.append(self._gate.vad.last_dbfs)
             if step.voiced:
                 # A chunk arrives when its last sample does: frame i ended (count-1-i) frames ago.
                 self._last_voiced_at = now - (count - 1 - i) * FRAME_MS / 1000
@@ -260,7 +296,14 @@ class VoskStream:
             raw = await loop.run_in_executor(self._executor, self._work, ops, generation, final)
         if generation != self._generation:
             return []
-        results = [(endpoint, to_result(data, self._fillers)) for endpoint, data in raw]
+        results = [
+            (endpoint, self._judged(to_result(data, self._fillers))) for endpoint, data in raw
+        ]
+        if any(result.text for _, result in results):
+            if is_steady(self._levels):
+                log.info("%s: a steady tone, not speech: %r", self.language, results)
+                results = [(e, _result([(UNK, 0.0)]) if r.text else r) for e, r in results]
+            self._levels.clear()
         for endpoint, result in results:
             if result.text:
                 log.debug(
@@ -271,6 +314,18 @@ class VoskStream:
                     endpoint,
                 )
         return results
+
+    def _judged(self, result: RecognitionResult) -> RecognitionResult:
+        """A yes that fails the trust rules (``robot.core.trust``) comes back as [unk]."""
+        if not result.words:
+            return result
+        from robot.core.langpack import get_pack
+
+        verdict = check_yes(result.words, get_pack(self.language).classify, self._trust)
+        if not verdict.distrusted:
+            return result
+        log.info("%s: distrusted a yes in %r (%s)", self.language, result.text, verdict.distrusted)
+        return _result(verdict.words)
 
     def _work(self, ops: list[_Op], generation: int, final: bool) -> list[tuple[str, Any]]:
         """Runs in the thread pool, never concurrently for one stream."""
@@ -312,8 +367,10 @@ class VoskRecognizer:
         max_workers: int | None = None,
         vad_config: VadConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        trust: TrustRules | None = None,
     ) -> None:
         self._models = dict(models)
+        self._trust = trust
         self._max_workers = max_workers or os.cpu_count() or 1
         self._vad_config = vad_config
         self._clock = clock
@@ -406,6 +463,9 @@ class VoskRecognizer:
             known = REGISTRY.get(language)
             fillers = known.unk_fillers if known else ()
             prepared = prepare_grammar(self.model(language), key[1], fillers)
+            garbage = _garbage(language)
+            kept = {w for p in prepared.phrases for w in p.split()}
+            prepared = replace(prepared, fillers=prepared.fillers | (garbage & kept))
             if prepared.dropped:
                 log.warning(
                     "grammar %s: dropped phrases with words not in %s: %s",
@@ -454,6 +514,7 @@ class VoskRecognizer:
             executor=self._get_executor(),
             vad_config=self._vad_config,
             clock=self._clock,
+            trust=self._trust,
         )
 
     def _get_executor(self) -> Executor:

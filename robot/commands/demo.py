@@ -12,6 +12,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--orders", type=int, default=12, help="how many orders to push")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for results")
+    p.add_argument(
+        "--hold", action="store_true", help="keep the service (and its dashboard) up until Ctrl-C"
+    )
     p.set_defaults(func=run)
 
 
@@ -20,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.orders < 1:
         raise SystemExit("--orders must be at least 1")
-    report = asyncio.run(run_demo(args.orders, timeout_s=args.timeout))
+    report = asyncio.run(run_demo(args.orders, timeout_s=args.timeout, hold=args.hold))
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

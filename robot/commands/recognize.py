@@ -1,11 +1,12 @@
 """``robot recognize --lang ru|ko FILE.wav ...``: WAV files through the live recognizer.
 
 Each file is converted to what a call carries (8 kHz, mono, signed 16-bit), fed in 20 ms
-frames through the same :class:`VoskStream` a call uses, then classified with the language
-pack. One JSON line per file on stdout: ``{"file", "text", "intent", "confidence", "ms"}``
-(``ms``: decode wall time, feeding as fast as the decoder goes). Which model decodes which
-language goes to stderr once. A language with no installed model exits with code 2: no other
-model stands in.
+frames through the same :class:`VoskStream` a call uses (VAD gate, grammar, the trust rules of
+``robot.core.trust``), and the first answer heard is classified with the language pack, as
+the dialog would. One JSON line per file on stdout: ``{"file", "text", "intent",
+"confidence", "ms"}`` (``ms``: decode wall time, feeding as fast as the decoder goes). Which
+model decodes which language goes to stderr once. A language with no installed model exits
+with code 2: no other model stands in.
 
 WAV support: PCM 8/16/24/32-bit integer (8-bit is unsigned), 32/64-bit float, any rate, any
 channel count (mixed down), plain and WAVE_FORMAT_EXTENSIBLE headers (Python 3.11's ``wave``
@@ -33,6 +34,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
+from robot.core.models import Intent
 from robot.core.vad import FRAME_BYTES, SAMPLE_RATE
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
@@ -137,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
     from robot.core.langpack import get_pack
 
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
+    clock = AudioClock()
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=[args.lang])
+        recognizer = VoskRecognizer.from_settings(settings, languages=[args.lang], clock=clock)
         pack = get_pack(args.lang)
     except (ModelError, KeyError, ImportError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
@@ -154,14 +157,81 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        return asyncio.run(_recognize_files(recognizer, pack, args.files, free=args.free))
+        return asyncio.run(_recognize_files(recognizer, pack, args.files, clock, free=args.free))
     finally:
         recognizer.close()
 
 
-async def _recognize_files(recognizer: Any, pack: Any, files: list[Path], *, free: bool) -> int:
-    from robot.adapters.vosk_asr import merge_results
+class AudioClock:
+    """Time as the audio fed so far: a file streamed faster than real time still measures
+    how long after the end of speech a live call would have its answer."""
 
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Recognized:
+    text: str
+    intent: Intent
+    confidence: float
+    ms: float  # decode wall time, feeding as fast as the decoder goes
+    decision_ms: float | None  # end of speech -> decision, as a live call would see it
+    endpoint: str  # what ended the answer: vosk, gate (VAD), finish (end of file), none
+
+
+async def recognize_pcm(
+    recognizer: Any, pack: Any, pcm: bytes, clock: AudioClock, *, free: bool = False
+) -> Recognized:
+    """One answer, exactly as a call hears it: 20 ms frames into a fresh stream, the first
+    final result is the answer (the dialog stops listening there), else what the stream holds
+    when the audio ends (the session's quiet timer, ``end_of_speech_s``, would flush it)."""
+    from robot.engine.session import SessionTiming
+
+    stream = recognizer.open(pack.code, grammar=() if free else None)
+    clock.now = 0.0
+    spent = 0.0
+    answer = None
+    decision_ms = None
+    for i in range(0, len(pcm), FRAME_BYTES):
+        clock.now = (i + FRAME_BYTES) / (SAMPLE_RATE * 2)
+        started = time.perf_counter()
+        result = await stream.feed(pcm[i : i + FRAME_BYTES])
+        step = time.perf_counter() - started
+        spent += step
+        if result is not None and result.text:
+            answer = result
+            if stream.last_speech_end is not None:
+                decision_ms = (clock.now - stream.last_speech_end + step) * 1000
+            break
+    endpoint = stream.last_endpoint if answer is not None else "none"
+    if answer is None:
+        started = time.perf_counter()
+        answer = await stream.finish()
+        step = time.perf_counter() - started
+        spent += step
+        if answer.text:
+            endpoint = "finish"
+            decision_ms = (SessionTiming().end_of_speech_s + step) * 1000
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+    return Recognized(
+        text=answer.text,
+        intent=pack.classify(answer.text) if answer.text else Intent.UNKNOWN,
+        confidence=answer.confidence,
+        ms=spent * 1000,
+        decision_ms=decision_ms,
+        endpoint=endpoint,
+    )
+
+
+async def _recognize_files(
+    recognizer: Any, pack: Any, files: list[Path], clock: AudioClock, *, free: bool
+) -> int:
     rc = 0
     for path in files:
         try:
@@ -170,22 +240,13 @@ async def _recognize_files(recognizer: Any, pack: Any, files: list[Path], *, fre
             print(f"robot recognize: {path}: {e}", file=sys.stderr)
             rc = 1
             continue
-        stream = recognizer.open(pack.code, grammar=() if free else None)
-        started = time.perf_counter()
-        results = []
-        for i in range(0, len(pcm), FRAME_BYTES):
-            result = await stream.feed(pcm[i : i + FRAME_BYTES])
-            if result is not None:
-                results.append(result)
-        results.append(await stream.finish())
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        heard = merge_results(results)
+        heard = await recognize_pcm(recognizer, pack, pcm, clock, free=free)
         line = {
             "file": str(path),
             "text": heard.text,
-            "intent": pack.classify(heard.text).value,
+            "intent": heard.intent.value,
             "confidence": round(heard.confidence, 3),
-            "ms": round(elapsed_ms, 1),
+            "ms": round(heard.ms, 1),
         }
         print(json.dumps(line, ensure_ascii=False), flush=True)
     return rc

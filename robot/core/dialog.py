@@ -126,7 +126,8 @@ class Phase(str, Enum):
 @dataclass
 class Dialog:
     listen_timeout_s: float = 6.0
-    max_reprompts: int = 1
+    max_reprompts: int = 2
+    announce_recording: bool = False  # open with "the call is recorded" (Prompt.INTRO_RECORDED)
     max_repeats: int = 2
     phase: Phase = Phase.IDLE
     reprompts: int = 0
@@ -139,7 +140,7 @@ class Dialog:
             return []
         match event:
             case Started():
-                return self._ask(Prompt.INTRO)
+                return self._ask(Prompt.INTRO_RECORDED if self.announce_recording else Prompt.INTRO)
             case PromptDone():
                 return self._prompt_done()
             case KeyPressed(digit=digit):

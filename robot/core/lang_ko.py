@@ -24,7 +24,7 @@ from robot.core.langpack import LanguagePack
 from robot.core.models import Intent
 
 _DNC = re.compile(
-    r"(전화|연락|콜)(를|을|은|는)?(하지마|하지말|하지않|걸지마|걸지말|주지마|주지말|안했으면|안하|안주|그만|사절)"
+    r"(전화|연락|콜)(를|을|은|는)?(좀)?(하지마|하지말|하지않|걸지마|걸지말|주지마|주지말|안했으면|안하|안주|그만|사절)"
     r"|그만(전화|연락)|다시는(전화|연락)|다신(전화|연락)|두번다시|수신거부|스팸"
     r"|(번호|연락처|정보)(를|는)?(삭제|지워|빼)|귀찮게하지"
 )
@@ -59,13 +59,15 @@ _STATEMENTS: tuple[tuple[str, int], ...] = (
     (r"시켰", 1),
     (r"그렇(습|죠|다|네)", 1),
     (r"진행(해|하|시켜)", 1),
-    (r"(보내|배송해|배달해|가져다|갖다)", 1),
+    (r"(보내|배송해|배송하|배달해|배달하|가져다|갖다)", 1),
+    (r"(확정|그렇게(해|하)|그대로(해|하|진행))", 1),
     (r"(받을게|받겠|받을께|받을래|기다릴게|기다리겠|기다릴께)", 1),
     (r"(승인|동의|정확|그대로|문제없|이상없|틀림없)", 1),
     (r"취소", -1),
-    (r"필요(없|가없|하지않|없어)", -1),
+    (r"필요(없|가없|하지않|없어)|안필요", -1),
+    (r"(이미|벌써|다른(데|곳)(에)?서)[가-힣]{0,2}?(샀|구매했|구입했|주문했|시켰)", -1),
     (
-        r"(안할래|안할게|안살|안사요|안받|싫어|싫습|됐어|됐습|거절|반품|변심|마음이바뀌|마음바뀌)",
+        r"((?<!취소는)(?<!취소)안할래|(?<!취소는)(?<!취소)안할게|안살|안사요|안받|싫어|싫습|됐어|됐습|거절|반품|변심|마음이바뀌|마음바뀌)",
         -1,
     ),
     (r"(주문한적|시킨적|산적)(이)?없", -1),
@@ -111,9 +113,9 @@ def _signals(toks: list[str], joined: str) -> list[tuple[int, int, int]]:
         elif tok in _NO_WORDS:
             out.append((2, offset, -1))
         offset += len(tok)
-    if toks in (["어"], ["1"], ["일"], ["일번"]):
+    if joined in ("1", "일", "일번"):
         out.append((2, 0, 1))
-    if toks in (["2"], ["이"], ["이번"]):
+    if joined in ("2", "이", "이번"):
         out.append((2, 0, -1))
     return out
 
@@ -163,16 +165,20 @@ def classify(text: str) -> Intent:
 # classifier reads the answer with spaces removed. "[unk]" is part of the contract although
 # this model has no such word: the Vosk adapter then absorbs off-grammar speech with filler
 # syllables (robot.adapters.asr_models). tests/unit/test_lang_ko.py checks every other word
-# against the model when it is installed. The last lines are everyday words of two syllables
+# against the model when it is installed. _GARBAGE_WORDS are everyday words of two syllables
 # or more that key no intent: they give off-topic speech ("오늘 날씨 어때요") somewhere to land
-# other than 아니오 (single syllables there would eat the syllables of the answers).
+# other than 아니오 (single syllables there would eat the syllables of the answers), and the
+# recognizer reports them as "[unk]" (LanguagePack.vosk_garbage), so the trust rules of
+# robot.core.trust count them as other speech.
 _GRAMMAR_WORDS = """
-네 예 응 어 넹 네네 예예 그래 그래요 좋아요 좋습니다 맞아 맞다 요 확인 했어요 주문 물론 그럼
+네 예 응 넹 네네 예예 그래 그래요 좋아요 좋습니다 맞아 맞다 요 확인 했어요 주문 물론 그럼
 아니요 아니오 아뇨 아니 아냐 아니야 아닙니다 취소 해 해주세요 주세요 필요 없어요 없습니다 안
 돼요 싫어요 됐어요 됐습니다 전화 하지 마세요 말아 그만 연락 번호 삭제 상담원 상담사 직원 사람
 연결 연결해 바꿔 다시 말씀 말해 뭐라고 뭐 한번 더 다시한번 잘 못 나중에 지금 운전 중 회의 바빠
-통화 곤란 다음 오늘 내일 음 저기 아 네네네 예예예 이에요 입니다 있어요 좋아
-날씨 어때 시간 이름 누구 어디 무슨 얼마 배송 언제 택배 주소 회사 카드 결제 좋은
+통화 곤란 다음 오늘 내일 네네네 예예예 이에요 입니다 있어요 좋아 확정
+"""
+_GARBAGE_WORDS = """
+음 저기 아 어 날씨 어때 시간 이름 누구 어디 무슨 얼마 배송 언제 택배 주소 회사 카드 결제 좋은
 하루 많이 조금 그냥 진짜 정말 혹시 근데 그런데 그게 이거 저거 뭔가 몰라요 글쎄요 잠깐 잠시만요
 여보세요 안녕하세요 감사합니다 고맙습니다 어제 모레 주말 아직 벌써 제가 우리 거기 여기 물건
 상품 가격 배달
@@ -180,8 +186,14 @@ _GRAMMAR_WORDS = """
 
 
 def _grammar() -> tuple[str, ...]:
-    seen: dict[str, None] = dict.fromkeys(_GRAMMAR_WORDS.split())
+    seen: dict[str, None] = dict.fromkeys(_GRAMMAR_WORDS.split() + _GARBAGE_WORDS.split())
     return (*seen, "[unk]")
 
 
-PACK = LanguagePack(code="ko", name="Korean", vosk_grammar=_grammar(), classify_text=classify)
+PACK = LanguagePack(
+    code="ko",
+    name="Korean",
+    vosk_grammar=_grammar(),
+    classify_text=classify,
+    vosk_garbage=frozenset(_GARBAGE_WORDS.split()) - frozenset(_GRAMMAR_WORDS.split()),
+)

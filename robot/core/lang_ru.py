@@ -30,13 +30,14 @@ import re
 
 from robot.core.langpack import LanguagePack
 from robot.core.models import Intent
+from robot.core.repair import repair
 
 _NEGATORS = frozenset({"не", "ни"})
 # Words negation looks past on its way to the word it negates.
 _SKIP = frozenset(
     "мне нам вам вас тебя тебе ему ей им это этого эту этот его ее их уже совсем очень так особо "
     "сильно пока еще вообще ничего никак наверное больше сейчас то же бы чтобы чтоб я мы вы "
-    "ты там тут пожалуйста ваш ваши ваших вашу вашего ваше никогда заказ заказа _".split()
+    "ты там тут пожалуйста ваш ваши ваших вашу вашего ваше никогда заказ заказа сюда _".split()
 )
 _MODALS = frozenset(
     "надо нужно нужен нужна нужны хочу хотим хотела хотел хочется буду будем стоит могу "
@@ -58,7 +59,7 @@ _NEG_ONLY_STEMS = ("интерес",)
 _YES_EXACT = frozenset({"доставьте", "_yes3"})
 _YES_WEAK = frozenset(
     "да ага угу ок окей хорошо ладно давайте давай отлично норм нормально можно пойдет "
-    "добро yes ес йес мой моя наш".split()
+    "добро yes ес йес мой моя наш ok okay лады".split()
 )
 _YES_MILD = frozenset(
     "конечно разумеется естественно безусловно точно именно обязательно абсолютно".split()
@@ -117,8 +118,12 @@ _LATER_PLACES = frozenset(
 )
 _LATER_AFTER_NOT = frozenset("сейчас время удобно до могу можем".split())
 _LATER_THROUGH = frozenset("час часа полчаса минут минуту пару несколько".split())
+# An answer that is only a time ("давайте вечером") asks for a call then.
+_LATER_WHEN = frozenset("вечером утром днем ночью завтра послезавтра попозже".split())
+# Words that may come with it in such an answer ("давайте вечером", "лучше завтра утром").
+_LATER_WITH = frozenset("давай давайте можно лучше ну в на после обеда часов часа".split())
 
-_REPEAT_STEMS = ("повтор", "недослыш", "непонятн", "громче", "медленнее")
+_REPEAT_STEMS = ("повтор", "недослыш", "непонятн", "громче", "медленн", "помедлен")
 _HEAR_STEMS = (
     "понял", "поняла", "поняли", "понима", "понят", "слыш", "услыш", "расслыш", "разобра",
 )  # fmt: skip
@@ -129,8 +134,14 @@ _WHAT_TOPIC = (
     "заказ", "сумм", "номер", "магазин", "доставк", "достав", "привез", "стоит", "стоимост",
     "цен", "звонит", "звоните", "сказал", "говори", "говорю",
 )  # fmt: skip
-_WHAT_TOPIC_EXACT = frozenset({"это", "вы", "вас"})
+_WHAT_TOPIC_EXACT = frozenset({"это", "вы", "вас", "такое"})
+# "да, слушаю" answers the phone, it confirms nothing.
+_LISTENING = frozenset("слушаю слушаем говорите алло".split())
 _WHAT_ALONE = frozenset("что чего как а че чё шо сколько извините простите пардон алло".split())
+
+
+_INFINITIVE = re.compile(r"(ть|ти|чь|ться|тись)$")
+_BARE_NO_NEXT = frozenset("спасибо ну надо нужно".split())
 
 
 def normalize(text: str) -> list[str]:
@@ -271,6 +282,8 @@ def _repeat_at(toks: list[str]) -> int | None:
             _starts(t, _WHAT_TOPIC) or t in _WHAT_TOPIC_EXACT for t in toks[i + 1 : i + 3]
         ):
             return i
+        if tok in _WHAT and len(toks) <= 4 and _WHAT_TOPIC_EXACT & set(toks[:i]):
+            return i  # "а вы кто"
     content = [t for t in toks if t not in _FILLERS or t == "алло"]
     if content and all(t in _WHAT_ALONE for t in content):
         return 0
@@ -285,16 +298,29 @@ def _signals(toks: list[str]) -> list[tuple[int, int, int]]:
         if _starts(tok, _NEG_ONLY_STEMS) and _negated(toks, i):
             out.append((3, i, -1))
         elif pol:
-            out.append((3, i, -pol) if _negated(toks, i) else (3, i, pol))
+            # Negation reaches through a modal only to its infinitive ("не хочу отменять",
+            # not "не хочу, отменяйте"); "отменять не надо": the modal after it negates too.
+            after = toks[i + 1 : i + 3]
+            through = _SKIP | _MODALS if _INFINITIVE.search(tok) else _SKIP
+            negated = _negated(toks, i, through) or (
+                after[:1] == ["не"] and bool(_MODALS & set(after))
+            )
+            out.append((3, i, -pol) if negated else (3, i, pol))
         elif tok in _YES_WEAK:
+            if tok == "да" and i + 1 < len(toks) and toks[i + 1] in _LISTENING:
+                continue
             # Only the possessives negate: "не мой заказ" is a clear no.
             possessive_negated = tok in ("мой", "моя", "наш") and _negated(toks, i, _SKIP)
             out.append((3, i, -1) if possessive_negated else (2, i, 1))
         elif tok in _NO_WEAK:
             out.append((2, i, -1))
+        elif tok == "не" and (i + 1 == len(toks) or toks[i + 1] in _BARE_NO_NEXT):
+            out.append((2, i, -1))  # "не, спасибо": a bare "не" is a colloquial "нет"
         elif tok in _YES_MILD:
             out.append((1, i, 1))
         elif tok in _MODALS:
+            if i >= 2 and toks[i - 1] in _NEGATORS and _polarity(toks[i - 2], toks):
+                continue  # "отменять не надо": taken with its complement, before it
             rest = [t for t in toks[i + 1 : i + 4] if t not in _SKIP]
             if rest and (_polarity(rest[0], toks) or _starts(rest[0], _CALL_STEMS)):
                 continue  # the complement carries the meaning
@@ -305,8 +331,10 @@ def _signals(toks: list[str]) -> list[tuple[int, int, int]]:
                 out.append((2, i, 1))  # "да, надо"
     if toks in (["один"], ["единица"]):
         out.append((2, 0, 1))
-    if toks in (["два"], ["двойка"]):
-        out.append((2, 0, -1))
+    if toks in (["два"], ["двойка"]) or all(t in _NEGATORS for t in toks):
+        out.append((2, 0, -1))  # "не-не-не"
+    if toks[-2:] == ["не", "я"] and len(toks) <= 3:
+        out.append((3, len(toks) - 1, -1))  # "это не я"
     return out
 
 
@@ -318,8 +346,64 @@ def _decide(signals: list[tuple[int, int, int]]) -> Intent | None:
     return Intent.YES if last[2] > 0 else Intent.NO
 
 
+# --- repairs (robot.core.repair): glued particles and misspellings ----------------------------
+_PARTICLES = ("да", "нет", "не", "ну", "ага", "угу", "все", "вот", "так")
+_CANONICAL = (
+    "подтверждаю", "подтверждаем", "подтвердить", "подтверждаю", "конечно", "согласен",
+    "согласна", "правильно", "неправильно", "заказывал", "заказывала", "отмените",
+    "отменяйте", "отменить", "отказываюсь", "передумал", "передумала", "оператор",
+    "оператора", "оператором", "менеджер", "менеджера", "перезвоните", "повторите",
+    "повторить", "звоните", "звонить", "хорошо", "нормально", "давайте", "доставляйте",
+    "привозите", "разумеется", "естественно", "обязательно", "пожалуйста", "спасибо",
+    "соедините", "человеком", "неудобно", "расслышал", "расслышала",
+)  # fmt: skip
+_EXACT_WORDS = (
+    _NEGATORS
+    | _SKIP
+    | _MODALS
+    | _FILLERS
+    | _YES_EXACT
+    | _YES_WEAK
+    | _YES_MILD
+    | _NO_EXACT
+    | _NO_WEAK
+    | _PERMANENT
+    | _TEMPORARY
+    | _PERSON_LEAD
+    | _LATER_EXACT
+    | _LATER_PLACES
+    | _LATER_AFTER_NOT
+    | _LATER_THROUGH
+    | _LATER_WHEN
+    | _WHAT
+    | _WHAT_TOPIC_EXACT
+    | _WHAT_ALONE
+    | _LISTENING
+    | frozenset("один два единица двойка покое роботом".split())
+)
+_ALL_STEMS = (
+    _YES_STEMS
+    + _NEG_ONLY_STEMS
+    + _NO_STEMS
+    + _DROP_ORDER
+    + _CALL_STEMS
+    + _STOP_STEMS
+    + _REMOVE_STEMS
+    + _REMOVE_WHAT
+    + _OPERATOR_STEMS
+    + _LATER_STEMS
+    + _REPEAT_STEMS
+    + _HEAR_STEMS
+    + _WHAT_TOPIC
+)
+
+
+def _known(tok: str) -> bool:
+    return tok in _EXACT_WORDS or tok.startswith(_ALL_STEMS)
+
+
 def classify(text: str) -> Intent:
-    toks = normalize(text)
+    toks = repair(normalize(text), _known, _PARTICLES, _CANONICAL)
     if not toks:
         return Intent.UNKNOWN
     dnc = _dnc(toks)
@@ -334,7 +418,10 @@ def classify(text: str) -> Intent:
         cue = max(p for p in (later, repeat) if p is not None)
         after = [s for s in signals if s[1] > cue and s[0] == 3]
         return _decide(after) or (Intent.LATER if later is not None else Intent.REPEAT)
-    return _decide(signals) or Intent.UNKNOWN
+    decided = _decide(signals)
+    if _LATER_WHEN & set(toks) and all(t in _LATER_WHEN | _LATER_WITH | _FILLERS for t in toks):
+        return Intent.LATER  # "давайте вечером"
+    return decided or Intent.UNKNOWN
 
 
 # Words the classifier keys on, their common forms, and fillers; "[unk]" absorbs the rest.

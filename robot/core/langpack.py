@@ -20,6 +20,9 @@ class LanguagePack:
     # "[unk]" so that speech outside the answers does not get forced into yes or no.
     vosk_grammar: tuple[str, ...]
     classify_text: Callable[[str], Intent]
+    # Grammar words that key no answer and are there only to absorb other speech (everyday
+    # words): the recognizer reports them as "[unk]", like the model's own unknown word.
+    vosk_garbage: frozenset[str] = frozenset()
 
     def classify(self, text: str) -> Intent:
         return self.classify_text(text)

@@ -40,6 +40,7 @@ class Outcome(str, Enum):
     DNC = "dnc"  # the customer asked never to be called again
     LATER = "later"  # the customer asked to be called back later
     OPERATOR = "operator"  # the customer asked for a human; the call was handed over
+    MACHINE = "machine"  # an answering machine picked up (AMD); retried like no answer
 
 
 class OrderStatus(str, Enum):
@@ -98,6 +99,9 @@ class Order(BaseModel):
         default=None, validation_alias=AliasChoices("timezone", "time_zone", "tz")
     )
     do_not_call: bool = False
+    # 0 normal; above 0 (up to 9): called before normal orders that are due at the same time
+    # (express delivery, a VIP shop). Among themselves, first come first served.
+    priority: int = Field(default=0, ge=0, le=9)
     callback_url: str | None = None
     # Stamped by intake, not by the CRM.
     received_at: datetime | None = None
@@ -201,3 +205,9 @@ class CallAttempt(BaseModel):
     # Measured latencies, for the closing numbers and the dashboard.
     intake_to_originate_ms: float | None = None
     speech_end_to_decision_ms: float | None = None
+    asr_audio_s: float | None = None  # audio the recognizer decoded (the VAD gate passed)
+    asr_decode_s: float | None = None  # time spent decoding it (real-time factor: the ratio)
+    # "Call me later": when, as the customer said it ("+60m", "evening", "tomorrow"; see
+    # robot.core.callback_hint), for the retry policy; None if no time was said.
+    callback_hint: str | None = None
+    recording: str | None = None  # path of the call's audio (stereo WAV), if recorded

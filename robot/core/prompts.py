@@ -26,6 +26,7 @@ class Prompt(str, Enum):
     """Everything the robot can say during a call."""
 
     INTRO = "intro"  # greeting, who is calling, the order, the question
+    INTRO_RECORDED = "intro_recorded"  # the intro, opened by "this call is recorded"
     REPROMPT = "reprompt"  # the question again, in other words, after silence/noise
     REPROMPT_2 = "reprompt_2"  # the last try: spells out what to say or press
     GOODBYE_CONFIRMED = "goodbye_confirmed"  # thanks, the order is confirmed
@@ -54,6 +55,7 @@ _Item = Piece | str | _Glue
 PHRASES: dict[str, dict[str, str]] = {
     "ru": {
         "hello": "Здравствуйте",
+        "recording_notice": "Разговор записывается.",
         "this_is_shop": "Это магазин",
         "calling_to_confirm": "Звоню подтвердить заказ номер",
         "order_number": "заказ номер",
@@ -78,6 +80,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "ko": {
         "hello": "안녕하세요",
+        "recording_notice": "통화 내용이 녹음됩니다.",
         "customer": "고객님",
         "calling_from": "에서 전화드렸습니다",
         "order_number": "주문 번호",
@@ -214,6 +217,9 @@ def _plan_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
 
 def _build(prompt: Prompt, order: Order, today: date) -> tuple[str, list[_Item]]:
     lang = order.language
+    if prompt is Prompt.INTRO_RECORDED:
+        _, intro = _build(Prompt.INTRO, order, today)
+        return lang, [_phrase(lang, "recording_notice"), *intro]
     if lang == "ru":
         return lang, _plan_ru(prompt, order, today)
     if lang == "ko":

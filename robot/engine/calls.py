@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from robot.core.models import CallAttempt, Outcome
-from robot.ports import MediaSession, OriginateOutcome
+from robot.ports import CallEvents, CallState, CallStateChange, MediaSession, OriginateOutcome
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +29,20 @@ class LiveCall:
     answered_by_ami: bool = False
     hungup: asyncio.Event = field(default_factory=asyncio.Event)  # AMI saw the channel end
     asterisk_lost: asyncio.Event = field(default_factory=asyncio.Event)  # AMI connection died
-    state: str = "dialing"  # dialing, speaking, listening, closing
+    state: str = "dialing"  # a CallState value: dialing, ringing, speaking, listening, closing
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # its order went final
+    cancel_reason: str = ""  # why we hang up on it (order cancelled, updated, ...)
 
 
 class CallTracker:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        events: CallEvents | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._calls: dict[str, LiveCall] = {}
+        self.events = events  # live state for the dashboard (robot.adapters.redis_live)
+        self.clock = clock
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -43,7 +53,39 @@ class CallTracker:
     def register(self, call: CallAttempt) -> LiveCall:
         live = LiveCall(call, asyncio.get_running_loop().create_future())
         self._calls[call.call_id] = live
+        self._publish(call, CallState.DIALING)
         return live
+
+    def set_state(self, call_id: str, state: str) -> None:
+        """The dialer and the session move a call along (a CallState value)."""
+        live = self._calls.get(call_id)
+        if live is not None and live.state != state:
+            live.state = state
+            self._publish(live.call, CallState(state))
+
+    def finished(self, call: CallAttempt) -> None:
+        """The call's outcome is recorded: it leaves the live board."""
+        self._publish(call, CallState.ENDED)
+
+    def _publish(self, call: CallAttempt, state: CallState) -> None:
+        if self.events is None:
+            return
+        self.events.publish(
+            CallStateChange(
+                call_id=call.call_id,
+                order_id=call.order_id,
+                state=state,
+                at=self.clock(),
+                started_at=call.created_at,
+                attempt=call.attempt,
+                phone=call.phone,
+                language=call.language,
+                outcome=call.outcome,
+                reason=call.reason,
+                intake_to_originate_ms=call.intake_to_originate_ms,
+                speech_end_to_decision_ms=call.speech_end_to_decision_ms,
+            )
+        )
 
     def unregister(self, call_id: str) -> None:
         live = self._calls.pop(call_id, None)
@@ -64,7 +106,10 @@ class CallTracker:
             live.started.set_result(result)
 
     def asterisk_lost(self, server: str) -> None:
+        """The AMI connection to ``server`` dropped: its calls (only those) end as FAILED."""
         for live in self._calls.values():
+            if live.call.asterisk != server:
+                continue
             live.asterisk_lost.set()
             if not live.started.done():
                 live.started.set_result(

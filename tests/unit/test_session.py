@@ -60,7 +60,13 @@ async def test_silence_reprompts_then_unclear():
     media, prompts = FakeMedia(), FakePrompts()
     result = await make(media, prompts, FakeRecognizerStream("да")).run()
     assert result.finish.outcome is Outcome.UNCLEAR
-    assert prompts.rendered == [Prompt.INTRO, Prompt.REPROMPT, Prompt.GOODBYE_UNCLEAR]
+    # Asked at most twice more, in other words each time (max_reprompts defaults to 2).
+    assert prompts.rendered == [
+        Prompt.INTRO,
+        Prompt.REPROMPT,
+        Prompt.REPROMPT_2,
+        Prompt.GOODBYE_UNCLEAR,
+    ]
 
 
 async def test_key_press_over_the_intro_stops_it():

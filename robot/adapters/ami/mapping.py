@@ -15,10 +15,18 @@ Protocol facts (Asterisk 22, ``manager.c`` / ``enum ast_control_frame_type``):
   have cause 0 ("Unknown"), about a second before the AMI socket closes (seen on 22.10).
 - ``ChannelId`` sets the new channel's unique id; we pass our call id so logs, CDRs and the
   AudioSocket UUID all carry one identifier.
+- The ``Hangup`` action needs the channel's name (or ``/regex/`` over names), not its
+  Uniqueid. ``Newchannel`` events (class "call") carry both, so we remember the name of each
+  of our calls; else ``CoreShowChannels`` lists every channel as ``CoreShowChannel`` events
+  (``Uniqueid``, ``Channel``, our ``ActionID``) ended by ``CoreShowChannelsComplete``. A
+  channel that is gone answers ``Response: Error`` ("No such channel").
+- The dialplan's AMD branch reports ``UserEvent: DozvonAmd`` with ``CallId`` and ``Status``
+  (MACHINE, HUMAN, NOTSURE, HANGUP); user events need the "user" class in the login's Events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from robot.adapters.ami.codec import AmiMessage
@@ -35,6 +43,8 @@ REASON_ANSWERED = 4
 REASON_BUSY = 5
 REASON_CONGESTION = 8
 CAUSE_NOT_DEFINED = 0
+CAUSE_NORMAL_CLEARING = 16
+LIST_TIMEOUT_S = 5.0
 
 
 def map_originate_response(response: str, reason_code: int) -> OriginateOutcome:
@@ -60,6 +70,9 @@ class AmiOriginator:
         self.sink = sink
         self.context = context
         self._inflight: set[str] = set()
+        self._calls: set[str] = set()  # ours until forgotten: their channel names are kept
+        self._channels: dict[str, str] = {}  # call id -> channel name (Newchannel)
+        self._listings: dict[str, tuple[list[AmiMessage], asyncio.Future[None]]] = {}
         conn.add_listener(self)
 
     async def originate(self, req: OriginateRequest) -> None:
@@ -77,6 +90,7 @@ class AmiOriginator:
         ]
         fields += [("Variable", f"{k}={v}") for k, v in req.variables.items()]
         self._inflight.add(req.call_id)
+        self._calls.add(req.call_id)
         try:
             await self.conn.send_action("Originate", fields, action_id=req.call_id)
         except AmiError:
@@ -85,9 +99,62 @@ class AmiOriginator:
 
     def forget(self, call_id: str) -> None:
         self._inflight.discard(call_id)
+        self._calls.discard(call_id)
+        self._channels.pop(call_id, None)
+
+    async def hangup(self, call_id: str, server: str | None = None) -> bool:
+        """Hang up our call's channel (ringing or answered); False if it has no channel (not
+        created yet, or already gone). ``server`` is for the pool's signature; unused."""
+        name = self._channels.get(call_id) or await self.find_channel(call_id)
+        if name is None:
+            return False
+        try:
+            await self.conn.send_action(
+                "Hangup", {"Channel": name, "Cause": str(CAUSE_NORMAL_CLEARING)}
+            )
+        except AmiError as e:
+            log.info("call %s: hangup of %s refused: %s", call_id, name, e)
+            self._channels.pop(call_id, None)
+            return False
+        log.info("call %s: hung up channel %s", call_id, name)
+        return True
+
+    async def find_channel(self, call_id: str) -> str | None:
+        """The name of the live channel whose Uniqueid is ``call_id`` (CoreShowChannels)."""
+        aid = f"dz-list-{call_id}"
+        rows: list[AmiMessage] = []
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._listings[aid] = (rows, done)
+        try:
+            await self.conn.send_action("CoreShowChannels", action_id=aid)
+            await asyncio.wait_for(done, LIST_TIMEOUT_S)
+        except (AmiError, TimeoutError) as e:
+            log.warning("call %s: listing channels failed: %r", call_id, e)
+            return None
+        finally:
+            self._listings.pop(aid, None)
+        for row in rows:
+            if row.get("Uniqueid") == call_id:
+                return row.get("Channel")
+        return None
 
     # AmiListener
     def on_ami_event(self, msg: AmiMessage) -> None:
+        listing = self._listings.get(msg.action_id or "")
+        if listing is not None:
+            if msg.event == "CoreShowChannel":
+                listing[0].append(msg)
+            elif msg.event == "CoreShowChannelsComplete" and not listing[1].done():
+                listing[1].set_result(None)
+            return
+        if msg.event == "Newchannel":
+            uid = msg.get("Uniqueid") or ""
+            if uid in self._calls and msg.get("Channel"):
+                self._channels[uid] = msg["Channel"]
+            return
+        if msg.event == "UserEvent" and (msg.get("UserEvent") or "") == "DozvonAmd":
+            self._amd_result(msg)
+            return
         if msg.event == "Hangup":
             # Our call id is the outbound channel's Uniqueid (Originate ChannelId).
             uid = msg.get("Uniqueid") or ""
@@ -116,6 +183,14 @@ class AmiOriginator:
             result.reason,
         )
         self.sink.originate_result(call_id, result)
+
+    def _amd_result(self, msg: AmiMessage) -> None:
+        call_id = msg.get("CallId") or ""
+        status = (msg.get("Status") or "").upper()
+        log.info("call %s: AMD %s (%s)", call_id, status, msg.get("Cause"))
+        if call_id in self._calls and status == "MACHINE":
+            reason = f"answering machine (AMD: {msg.get('Cause') or 'machine'})"
+            self.sink.originate_result(call_id, OriginateOutcome(False, Outcome.MACHINE, reason))
 
     def on_ami_connected(self) -> None:
         pass

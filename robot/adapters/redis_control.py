@@ -1,0 +1,181 @@
+"""Run-time controls, worker heartbeats and the supervisors' audit log, in Redis.
+
+Key layout (prefix ``dozvon:``):
+
+    control             HASH    paused (1|0), max_concurrent_calls, calls_per_second (absent:
+                                each worker's configured value), updated_by, updated_at
+    control:events      pub/sub a JSON note on every change (the dashboard refreshes)
+    wakeup              pub/sub the order store's wake-up channel: dialers re-read at once
+    worker:{id}         STRING  JSON heartbeat of a dialing worker, EX ``worker_ttl_s``
+    workers             SET     worker ids that may be alive (readers drop expired ones)
+    audit               LIST    JSON entries, newest first, capped at ``audit_keep``
+
+Each worker's ``DialerControl`` applies pause and the two limits to itself every loop turn;
+``redis_limits`` reads the same fields as limits across all workers (global cap and token
+bucket), so with it they hold for the whole installation, and without it per worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from robot.ports import RunControls, WorkerReport
+
+log = logging.getLogger(__name__)
+
+PREFIX = "dozvon:"
+
+
+class InvalidControl(ValueError):
+    """A run-time control value out of its allowed range."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _opt_int(v: str | None) -> int | None:
+    return int(v) if v not in (None, "") else None
+
+
+def _opt_float(v: str | None) -> float | None:
+    return float(v) if v not in (None, "") else None
+
+
+class RedisRunControl:
+    """Implements ``robot.ports.RunControlSource`` for the dialer and the setters for the web."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = PREFIX,
+        worker_info: dict[str, Any] | None = None,
+        worker_ttl_s: float = 5.0,
+        audit_keep: int = 10_000,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.worker_info = worker_info or {}
+        self.worker_ttl_s = worker_ttl_s
+        self.audit_keep = audit_keep
+
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    @property
+    def events_channel(self) -> str:
+        return self._k("control", "events")
+
+    # -- the dialer's side (RunControlSource) ----------------------------------------------------
+
+    async def read(self) -> RunControls:
+        h = await self.redis.hgetall(self._k("control"))
+        return RunControls(
+            paused=h.get("paused") == "1",
+            max_concurrent_calls=_opt_int(h.get("max_concurrent_calls")),
+            calls_per_second=_opt_float(h.get("calls_per_second")),
+        )
+
+    async def report(self, report: WorkerReport) -> None:
+        doc = {**asdict(report), "at": report.at.isoformat(), **self.worker_info}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(
+                self._k("worker", report.worker_id),
+                json.dumps(doc),
+                px=int(self.worker_ttl_s * 1000),
+            )
+            pipe.sadd(self._k("workers"), report.worker_id)
+            await pipe.execute()
+
+    # -- the supervisors' side -------------------------------------------------------------------
+
+    async def details(self) -> dict[str, Any]:
+        h = await self.redis.hgetall(self._k("control"))
+        return {
+            "paused": h.get("paused") == "1",
+            "max_concurrent_calls": _opt_int(h.get("max_concurrent_calls")),
+            "calls_per_second": _opt_float(h.get("calls_per_second")),
+            "updated_by": h.get("updated_by"),
+            "updated_at": h.get("updated_at"),
+        }
+
+    async def set_paused(self, paused: bool, *, by: str, now: datetime) -> None:
+        await self._update({"paused": "1" if paused else "0"}, [], by=by, now=now)
+
+    async def set_limits(
+        self,
+        *,
+        max_concurrent_calls: int | None,
+        calls_per_second: float | None,
+        by: str,
+        now: datetime,
+    ) -> None:
+        """Set both limits; None returns a limit to each worker's configured value."""
+        if max_concurrent_calls is not None and not 0 <= max_concurrent_calls <= 10_000:
+            raise InvalidControl("max_concurrent_calls", "must be between 0 and 10000")
+        if calls_per_second is not None and not 0 < calls_per_second <= 1_000:
+            raise InvalidControl("calls_per_second", "must be above 0 and at most 1000")
+        fields: dict[str, str] = {}
+        clear: list[str] = []
+        for name, value in (
+            ("max_concurrent_calls", max_concurrent_calls),
+            ("calls_per_second", calls_per_second),
+        ):
+            if value is None:
+                clear.append(name)
+            else:
+                fields[name] = str(value)
+        await self._update(fields, clear, by=by, now=now)
+
+    async def _update(
+        self, fields: dict[str, str], clear: list[str], *, by: str, now: datetime
+    ) -> None:
+        key = self._k("control")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if clear:
+                pipe.hdel(key, *clear)
+            pipe.hset(key, mapping={**fields, "updated_by": by, "updated_at": now.isoformat()})
+            pipe.publish(self.events_channel, json.dumps({"by": by, **fields, "cleared": clear}))
+            pipe.publish(self._k("wakeup"), "1")
+            await pipe.execute()
+
+    async def workers(self) -> list[dict[str, Any]]:
+        ids = sorted(await self.redis.smembers(self._k("workers")))
+        if not ids:
+            return []
+        docs = await self.redis.mget([self._k("worker", i) for i in ids])
+        gone = [i for i, d in zip(ids, docs, strict=True) if d is None]
+        if gone:
+            await self.redis.srem(self._k("workers"), *gone)
+        return [json.loads(d) for d in docs if d is not None]
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    async def audit(
+        self, user: str, action: str, *, now: datetime | None = None, **detail: Any
+    ) -> dict[str, Any]:
+        entry = {
+            "at": (now or datetime.now(UTC)).isoformat(),
+            "user": user,
+            "action": action,
+            **detail,
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self._k("audit"), json.dumps(entry, ensure_ascii=False, default=str))
+            pipe.ltrim(self._k("audit"), 0, self.audit_keep - 1)
+            await pipe.execute()
+        log.info(
+            "audit: %s %s %s", user, action, json.dumps(detail, ensure_ascii=False, default=str)
+        )
+        return entry
+
+    async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in await self.redis.lrange(self._k("audit"), 0, limit - 1)]

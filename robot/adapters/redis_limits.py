@@ -1,0 +1,291 @@
+"""Limits that hold across every worker sharing one Redis: a cap on concurrent calls, a
+calls-per-second token bucket, and per-trunk caps (a trunk is an Asterisk server or a named
+trunk behind one), all checked and taken in one Lua script.
+
+Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the prefix):
+
+    limits:calls            ZSET  call id -> slot expiry (epoch s): every call in flight
+    limits:calls:{trunk}    ZSET  the same, per trunk
+    limits:bucket           HASH  tokens, ts: the global calls-per-second bucket
+    limits:bucket:{trunk}   HASH  the same, per trunk (when the trunk has its own rate)
+    control                 HASH  run-time controls the dashboard writes (redis_control):
+                                  paused ("1"), max_concurrent_calls (int >= 0),
+                                  calls_per_second (float > 0); a missing field falls back to
+                                  Settings (global_max_calls, calls_per_second). Read here as
+                                  limits across all workers; each worker's DialerControl also
+                                  applies them to itself, which never loosens the global ones.
+
+A slot is held per call, not per worker: it carries an expiry that the holder's heartbeat
+pushes forward, so the slots of a worker that died come back after ``slot_ttl_s``. The bucket
+refills by elapsed time (``rate`` tokens a second up to ``burst``); a slot taken without a
+call placed (nothing was due) is given back with its token.
+
+Time: by default the script reads Redis's own clock (``TIME``), so workers on machines whose
+clocks disagree still share one bucket; tests inject a clock instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from robot.ports import Admitted, Refused
+
+log = logging.getLogger(__name__)
+
+PREFIX = "dozvon:"
+UNLIMITED = -1
+FULL_RETRY_S = 0.25  # how soon to ask again when every slot is taken (no cross-worker signal)
+PAUSED_RETRY_S = 1.0
+
+# ARGV: prefix, call id, now ('' = Redis TIME), slot ttl s, cap (-1 none), cps (<=0 none),
+# burst, trunk count, then per trunk: name, cap (-1 none), cps (<=0 none), burst.
+# Returns {'ok', trunk} | {'paused'|'full'|'trunks_full'|'cps', wait ms}.
+_LUA_ACQUIRE = """
+local p, id = ARGV[1], ARGV[2]
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local ttl = tonumber(ARGV[4])
+local ctl = p .. 'control'
+local paused = redis.call('HGET', ctl, 'paused')
+if paused == '1' or paused == 'true' or paused == 'yes' then return {'paused', 1000} end
+local cap = tonumber(redis.call('HGET', ctl, 'max_concurrent_calls') or '') or tonumber(ARGV[5])
+local cps = tonumber(redis.call('HGET', ctl, 'calls_per_second') or '') or tonumber(ARGV[6])
+local burst = tonumber(ARGV[7])
+
+local function tokens(bkey, rate, b)
+  local h = redis.call('HMGET', bkey, 'tokens', 'ts')
+  local tk, ts = tonumber(h[1]), tonumber(h[2])
+  if not tk or not ts then return b end
+  return math.min(b, tk + math.max(0, now - ts) * rate)
+end
+
+local gkey = p .. 'limits:calls'
+redis.call('ZREMRANGEBYSCORE', gkey, '-inf', now)
+if cap >= 0 and redis.call('ZCARD', gkey) >= cap then return {'full', 250} end
+local gtk = nil
+if cps > 0 then
+  gtk = tokens(p .. 'limits:bucket', cps, burst)
+  if gtk < 1 then return {'cps', math.ceil((1 - gtk) / cps * 1000)} end
+end
+
+local n = tonumber(ARGV[8])
+local best, best_free, best_tk, cps_wait = nil, nil, nil, nil
+for i = 0, n - 1 do
+  local name = ARGV[9 + i * 4]
+  local tcap, tcps, tburst = tonumber(ARGV[10 + i * 4]), tonumber(ARGV[11 + i * 4]),
+    tonumber(ARGV[12 + i * 4])
+  local tkey = gkey .. ':' .. name
+  redis.call('ZREMRANGEBYSCORE', tkey, '-inf', now)
+  local used = redis.call('ZCARD', tkey)
+  local free = (tcap >= 0) and (tcap - used) or (1000000000 - used)
+  if free > 0 then
+    local tk = nil
+    if tcps > 0 then tk = tokens(gkey .. ':bucket:' .. name, tcps, tburst) end
+    if tk and tk < 1 then
+      local w = math.ceil((1 - tk) / tcps * 1000)
+      if not cps_wait or w < cps_wait then cps_wait = w end
+    elseif not best_free or free > best_free then
+      best, best_free, best_tk = i, free, tk
+    end
+  end
+end
+if n > 0 and not best then
+  if cps_wait then return {'cps', cps_wait} end
+  return {'trunks_full', 250}
+end
+
+local expiry = now + ttl
+redis.call('ZADD', gkey, expiry, id)
+if gtk then
+  redis.call('HSET', p .. 'limits:bucket', 'tokens', gtk - 1, 'ts', now)
+  redis.call('EXPIRE', p .. 'limits:bucket', 3600)
+end
+local trunk = ''
+if best then
+  trunk = ARGV[9 + best * 4]
+  redis.call('ZADD', gkey .. ':' .. trunk, expiry, id)
+  if best_tk then
+    local bkey = gkey .. ':bucket:' .. trunk
+    redis.call('HSET', bkey, 'tokens', best_tk - 1, 'ts', now)
+    redis.call('EXPIRE', bkey, 3600)
+  end
+end
+return {'ok', trunk}
+"""
+
+# ARGV: prefix, call id, trunk ('' none), refund ('1': no call was placed, give the tokens
+# back), global burst, trunk burst. Returns 1 if the slot was held.
+_LUA_RELEASE = """
+local p, id, trunk = ARGV[1], ARGV[2], ARGV[3]
+local gkey = p .. 'limits:calls'
+local held = redis.call('ZREM', gkey, id)
+if trunk ~= '' then redis.call('ZREM', gkey .. ':' .. trunk, id) end
+if ARGV[4] == '1' and held == 1 then
+  local function refund(bkey, b)
+    local tk = tonumber(redis.call('HGET', bkey, 'tokens'))
+    if tk then redis.call('HSET', bkey, 'tokens', math.min(b, tk + 1)) end
+  end
+  refund(p .. 'limits:bucket', tonumber(ARGV[5]))
+  if trunk ~= '' then refund(gkey .. ':bucket:' .. trunk, tonumber(ARGV[6])) end
+end
+return held
+"""
+
+# ARGV: prefix, expiry, then (call id, trunk) pairs. Re-adds slots that expired meanwhile:
+# the calls are real, the count must say so.
+_LUA_HEARTBEAT = """
+local p, expiry = ARGV[1], ARGV[2]
+local gkey = p .. 'limits:calls'
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', gkey, expiry, ARGV[i])
+  if ARGV[i + 1] ~= '' then redis.call('ZADD', gkey .. ':' .. ARGV[i + 1], expiry, ARGV[i]) end
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """Somewhere calls can go, with its own limits."""
+
+    name: str  # the Asterisk server's name (CallAttempt.asterisk) or a named trunk
+    capacity: int | None = None  # concurrent calls it takes; None: no cap
+    cps: float = 0.0  # calls per second it accepts; 0: no limit
+    burst: int = 1
+    dial_template: str | None = None  # how a number becomes a channel there; None: default
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_calls: int | None = None  # concurrent calls across all workers; None: no cap
+    cps: float = 0.0  # calls per second across all workers; 0: no limit
+    burst: int = 1  # calls that may go out back to back after a quiet spell
+    slot_ttl_s: float = 30.0  # a dead worker's slots come back after this
+
+
+class RedisCallLimits:
+    """Global and per-trunk call admission. Implements ``CallLimits`` for the router."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: LimitSettings | None = None,
+        *,
+        prefix: str = PREFIX,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``redis`` must be created with ``decode_responses=True``."""
+        self.redis = redis
+        self.settings = settings or LimitSettings()
+        self.prefix = prefix
+        self.clock = clock
+        self._held: dict[str, Trunk | None] = {}
+        self._acquire = redis.register_script(_LUA_ACQUIRE)
+        self._release = redis.register_script(_LUA_RELEASE)
+        self._heartbeat = redis.register_script(_LUA_HEARTBEAT)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def held(self) -> int:
+        """Slots this process holds."""
+        return len(self._held)
+
+    def _now(self) -> str:
+        return "" if self.clock is None else repr(self.clock())
+
+    async def acquire(self, call_id: str, trunks: Sequence[Trunk] = ()) -> Admitted | Refused:
+        """Take a slot (global, and on the trunk with the most free capacity) and a CPS token
+        for ``call_id``, or say why not and when to ask again."""
+        s = self.settings
+        args: list[str | int | float] = [
+            self.prefix,
+            call_id,
+            self._now(),
+            s.slot_ttl_s,
+            UNLIMITED if s.max_calls is None else s.max_calls,
+            s.cps,
+            max(1, s.burst),
+            len(trunks),
+        ]
+        for t in trunks:
+            args += [
+                t.name,
+                UNLIMITED if t.capacity is None else t.capacity,
+                t.cps,
+                max(1, t.burst),
+            ]
+        status, value = await self._acquire(args=args)
+        if status != "ok":
+            return Refused(str(status), int(value) / 1000)
+        trunk = next((t for t in trunks if t.name == value), None)
+        self._held[call_id] = trunk
+        if trunk is None:
+            return Admitted()
+        return Admitted(server=trunk.name, dial_template=trunk.dial_template)
+
+    async def release(self, call_id: str, *, placed: bool = True) -> None:
+        """Give the slot back; ``placed=False`` also returns the CPS token (nothing dialed)."""
+        if call_id not in self._held:
+            return
+        trunk = self._held.pop(call_id)
+        await self._release(
+            args=[
+                self.prefix,
+                call_id,
+                trunk.name if trunk else "",
+                "0" if placed else "1",
+                max(1, self.settings.burst),
+                max(1, trunk.burst) if trunk else 1,
+            ],
+        )
+
+    async def heartbeat(self) -> None:
+        """Push the expiry of every slot this process holds forward by ``slot_ttl_s``."""
+        if not self._held:
+            return
+        now = self.clock() if self.clock is not None else (await self.redis.time())[0]
+        args: list[str | int | float] = [self.prefix, float(now) + self.settings.slot_ttl_s]
+        for call_id, trunk in list(self._held.items()):
+            args += [call_id, trunk.name if trunk else ""]
+        await self._heartbeat(args=args)
+
+    async def in_flight(self, trunk: str | None = None) -> int:
+        """Calls holding a slot now, on all workers (on one trunk if given); expired slots of
+        dead workers still count until the next acquire sweeps them."""
+        key = self.prefix + "limits:calls" + (f":{trunk}" if trunk else "")
+        return int(await self.redis.zcard(key))
+
+    # -- the heartbeat task --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._beat(), name="call-slot-heartbeat")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _beat(self) -> None:
+        period = max(0.5, self.settings.slot_ttl_s / 3)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), period)
+            try:
+                await self.heartbeat()
+            except RedisError as e:
+                log.warning("call slot heartbeat failed: %s", e)

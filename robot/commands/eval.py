@@ -1,0 +1,275 @@
+"""``robot eval DIR``: a labeled set of answers through the live recognition path, scored.
+
+``DIR/labels.tsv`` is tab-separated with a header; the columns ``file`` (a WAV path relative to
+DIR, or absolute) and ``label`` (an intent: yes, no, dnc, operator, repeat, later, unknown) are
+required; an optional ``lang`` column picks the language per file (else ``--lang``, else the
+only installed model's language). Every file goes through ``robot recognize``'s code
+(:func:`robot.commands.recognize.recognize_pcm`: 20 ms frames, VAD gate, grammar, trust
+rules, first answer decides), which is what a live call runs.
+
+``robot eval --text FILE.tsv --lang ru`` scores the text classifier instead (columns ``text``
+and ``label``), the same way ``robot intent`` classifies.
+
+Printed: accuracy, the false-yes rate (the share of items not labeled yes that came out yes:
+the expensive mistake), recall and precision per intent, the confusion matrix, the decode
+time per file and the time from the end of speech to the decision (audio time, as a live
+call would see it, plus the compute of the step that decided). ``--json``: one JSON object.
+Exit code 0 when every file was scored, 1 when some could not be read, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robot.core.models import Intent
+
+LABELS = tuple(i.value for i in Intent)
+
+
+class LabelsError(ValueError):
+    """labels.tsv is missing, has no usable header or names an unknown intent."""
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # the file or the text
+    label: str
+    lang: str | None = None
+
+
+@dataclass
+class Scored:
+    item: Item
+    predicted: str
+    text: str = ""
+    ms: float | None = None
+    decision_ms: float | None = None
+
+
+@dataclass
+class Report:
+    scored: list[Scored] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.scored)
+        confusion = {a: dict.fromkeys(LABELS, 0) for a in LABELS}
+        for s in self.scored:
+            confusion[s.item.label][s.predicted] += 1
+        correct = sum(confusion[a][a] for a in LABELS)
+        non_yes = n - sum(confusion["yes"].values())
+        false_yes = sum(confusion[a]["yes"] for a in LABELS if a != "yes")
+        per_intent = {}
+        for a in LABELS:
+            total = sum(confusion[a].values())
+            said = sum(confusion[b][a] for b in LABELS)
+            per_intent[a] = {
+                "n": total,
+                "recall": _ratio(confusion[a][a], total),
+                "precision": _ratio(confusion[a][a], said),
+            }
+        return {
+            "n": n,
+            "accuracy": _ratio(correct, n),
+            "correct": correct,
+            "false_yes_rate": _ratio(false_yes, non_yes),
+            "false_yes": false_yes,
+            "non_yes": non_yes,
+            "per_intent": per_intent,
+            "confusion": confusion,
+            "decode_ms": _stats([s.ms for s in self.scored]),
+            "decision_ms": _stats([s.decision_ms for s in self.scored]),
+            "failed": len(self.failed),
+        }
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _stats(values: list[float | None]) -> dict[str, float | int] | None:
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return None
+
+    def pct(p: float) -> float:
+        return round(xs[min(len(xs) - 1, int(p * len(xs)))], 1)
+
+    return {
+        "n": len(xs),
+        "mean": round(statistics.fmean(xs), 1),
+        "p50": pct(0.5),
+        "p95": pct(0.95),
+        "max": round(xs[-1], 1),
+    }
+
+
+def read_labels(path: Path, key: str) -> list[Item]:
+    """Rows of a labeled TSV: ``key`` (file or text) and label, optional lang."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            fields = reader.fieldnames or []
+            if key not in fields or "label" not in fields:
+                raise LabelsError(f"{path}: needs a header with columns {key!r} and 'label'")
+            items = []
+            for n, row in enumerate(reader, 2):
+                label = (row.get("label") or "").strip().lower()
+                if label not in LABELS:
+                    raise LabelsError(f"{path}:{n}: label {label!r} is not one of {LABELS}")
+                lang = (row.get("lang") or "").strip() or None
+                items.append(Item((row.get(key) or "").strip(), label, lang))
+            return items
+    except OSError as e:
+        raise LabelsError(f"{path}: {e}") from None
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score a labeled set of WAV files (or texts) by intent")
+    p.add_argument("dir", type=Path, nargs="?", help="directory with labels.tsv and the WAVs")
+    p.add_argument("--lang", help="language when labels.tsv has no lang column (ru, ko)")
+    p.add_argument("--text", type=Path, help="score a text set (columns text, label) instead")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    p.add_argument("--details", action="store_true", help="also list every misrecognized item")
+    p.add_argument("--free", action="store_true", help="decode without the answer grammar")
+    p.add_argument("--models-dir", type=Path, help="instead of the configured models_dir")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.text is not None:
+            report, title = _eval_text(args), f"{args.text} (text, {args.lang or 'ru'})"
+        elif args.dir is not None:
+            report, title = _eval_audio(args)
+        else:
+            raise LabelsError("give a directory with labels.tsv, or --text FILE.tsv")
+    except LabelsError as e:
+        print(f"robot eval: {e}", file=sys.stderr)
+        return 2
+    summary = report.summary()
+    if args.json:
+        out = {"set": title, **summary}
+        if args.details:
+            out["errors"] = [_row(s) for s in report.scored if s.predicted != s.item.label]
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(render(title, summary))
+        if args.details:
+            for s in report.scored:
+                if s.predicted != s.item.label:
+                    print(f"  {s.item.label:>8} -> {s.predicted:<8} {s.item.key}  {s.text}")
+    for file, why in report.failed:
+        print(f"robot eval: {file}: {why}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _row(s: Scored) -> dict[str, Any]:
+    return {"item": s.item.key, "label": s.item.label, "intent": s.predicted, "text": s.text}
+
+
+def _eval_text(args: argparse.Namespace) -> Report:
+    from robot.core.langpack import get_pack
+
+    items = read_labels(args.text, "text")
+    report = Report()
+    for item in items:
+        pack = get_pack(item.lang or args.lang or "ru")
+        started = time.perf_counter()
+        intent = pack.classify(item.key).value
+        ms = (time.perf_counter() - started) * 1000
+        report.scored.append(Scored(item, intent, item.key, ms))
+    return report
+
+
+def _eval_audio(args: argparse.Namespace) -> tuple[Report, str]:
+    from robot.adapters.asr_models import ModelError
+    from robot.adapters.vosk_asr import VoskRecognizer
+    from robot.commands.recognize import AudioClock
+    from robot.config import load_settings
+
+    items = read_labels(args.dir / "labels.tsv", "file")
+    settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
+    clock = AudioClock()
+    wanted = sorted({i.lang for i in items if i.lang} or ({args.lang} if args.lang else set()))
+    try:
+        recognizer = VoskRecognizer.from_settings(settings, languages=wanted or None, clock=clock)
+    except (ModelError, KeyError) as e:
+        raise LabelsError(str(e)) from None
+    if not wanted:
+        if len(recognizer.languages()) != 1:
+            raise LabelsError(
+                "say which language the set is in (--lang or a lang column); installed models: "
+                + (", ".join(recognizer.languages()) or "none")
+            )
+        wanted = list(recognizer.languages())
+    recognizer.preload()
+    names = ", ".join(f"{lang} ({recognizer.model_info(lang).name})" for lang in wanted)
+    try:
+        report = asyncio.run(_score_files(recognizer, args, items, wanted[0], clock))
+    finally:
+        recognizer.close()
+    return report, f"{args.dir}: {names}" + (", free dictation" if args.free else "")
+
+
+async def _score_files(
+    recognizer: Any, args: argparse.Namespace, items: list[Item], default: str, clock: Any
+) -> Report:
+    from robot.commands.recognize import WavError, read_wav, recognize_pcm, to_call_audio
+    from robot.core.langpack import get_pack
+
+    report = Report()
+    for item in items:
+        path = Path(item.key) if Path(item.key).is_absolute() else args.dir / item.key
+        try:
+            pcm = to_call_audio(read_wav(path))
+        except (OSError, WavError, ValueError) as e:
+            report.failed.append((str(path), str(e)))
+            continue
+        pack = get_pack(item.lang or default)
+        heard = await recognize_pcm(recognizer, pack, pcm, clock, free=args.free)
+        report.scored.append(
+            Scored(item, heard.intent.value, heard.text, heard.ms, heard.decision_ms)
+        )
+    return report
+
+
+def render(title: str, s: dict[str, Any]) -> str:
+    """The summary as plain-text tables."""
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.1f}%"
+
+    lines = [
+        f"set: {title}",
+        f"items: {s['n']}" + (f" ({s['failed']} unreadable)" if s["failed"] else ""),
+        f"accuracy: {pct(s['accuracy'])} ({s['correct']}/{s['n']})",
+        f"false-yes rate: {pct(s['false_yes_rate'])} ({s['false_yes']}/{s['non_yes']} "
+        "items not labeled yes came out yes)",
+        "",
+        f"{'intent':<9}{'n':>5}{'recall':>9}{'precision':>11}",
+    ]
+    for a, r in s["per_intent"].items():
+        lines.append(f"{a:<9}{r['n']:>5}{pct(r['recall']):>9}{pct(r['precision']):>11}")
+    lines += ["", "confusion (rows: label, columns: recognized)"]
+    short = [a[:7] for a in LABELS]
+    lines.append(f"{'':<9}" + "".join(f"{h:>8}" for h in short))
+    for a in LABELS:
+        lines.append(f"{a:<9}" + "".join(f"{s['confusion'][a][b]:>8}" for b in LABELS))
+    for key, name in (("decode_ms", "decode ms"), ("decision_ms", "end of speech -> decision ms")):
+        st = s[key]
+        if st:
+            lines.append(
+                f"{name}: mean {st['mean']}, p50 {st['p50']}, p95 {st['p95']}, max {st['max']}"
+                f" (n={st['n']})"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""The dialer's side of the call policy: gathers the facts :func:`robot.core.policy.decide`
+needs (do-not-call list, calls to the phone) and carries out stop decisions.
+
+Ports, implemented by ``robot.adapters.dnc_store.DncStore`` and
+``robot.adapters.order_control.OrderControl``; without them (tests with fakes) the policy still
+decides on the order and its own history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from robot.core.models import CallAttempt, Order, OrderStatus
+from robot.core.phones import mask_phone
+from robot.core.policy import Decision, decide
+from robot.core.policy_config import PolicyConfig
+
+log = logging.getLogger(__name__)
+
+PHONE_HISTORY = timedelta(days=2)  # enough for the daily cap in any zone and the minimum gap
+
+
+class DoNotCallList(Protocol):
+    async def contains(self, phone: str) -> bool: ...
+
+    async def add(self, phone: str, now: datetime, *, source: str = ..., reason: str = ...) -> bool:
+        """List the phone durably; True if it was not listed before."""
+
+
+class PhoneCallLog(Protocol):
+    async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
+        """A call to ``phone`` is about to be placed."""
+
+    async def phone_calls(self, phone: str, since: datetime) -> list[datetime]: ...
+
+
+class OrderFinalizer(Protocol):
+    async def finalize_claimed(
+        self, order_id: str, worker_id: str, status: OrderStatus, now: datetime, reason: str
+    ) -> bool:
+        """End a leased order without a call (final ``status``); False if not ours anymore."""
+
+
+def permissive_policy(max_attempts: int = 1) -> PolicyConfig:
+    """Any hour, no gaps or caps: the dialer's behaviour when no policy is configured."""
+    return PolicyConfig.model_validate(
+        {"hours": "00:00-24:00", "max_attempts": max_attempts, "min_gap": 0,
+         "max_calls_per_phone_per_day": 1_000_000}
+    )  # fmt: skip
+
+
+class PolicyGate:
+    def __init__(
+        self,
+        config: PolicyConfig,
+        *,
+        dnc: DoNotCallList | None = None,
+        phone_log: PhoneCallLog | None = None,
+        finalizer: OrderFinalizer | None = None,
+    ) -> None:
+        self.config = config
+        self.dnc = dnc
+        self.phone_log = phone_log
+        self.finalizer = finalizer
+
+    async def decide(self, order: Order, history: Sequence[CallAttempt], now: datetime) -> Decision:
+        on_dnc = await self.dnc.contains(order.phone) if self.dnc is not None else False
+        phone_calls = None
+        if self.phone_log is not None:
+            phone_calls = await self.phone_log.phone_calls(order.phone, now - PHONE_HISTORY)
+        return decide(order, history, now, on_dnc, self.config, phone_calls=phone_calls)
+
+    async def note_call(self, order: Order, call_id: str, now: datetime) -> None:
+        if self.phone_log is not None:
+            await self.phone_log.note_call(order.phone, call_id, now)
+
+    async def add_dnc(self, order: Order, now: datetime, *, call_id: str) -> None:
+        """The customer asked not to be called again: list the phone (idempotent)."""
+        if self.dnc is None:
+            return
+        reason = f"asked during call {call_id} (order {order.order_id})"
+        await self.dnc.add(order.phone, now, source="call", reason=reason)
+        log.info(
+            "order %s call %s: %s put on the do-not-call list",
+            order.order_id,
+            call_id,
+            mask_phone(order.phone),
+        )
+
+    async def finalize(
+        self, order_id: str, worker_id: str, status: OrderStatus, now: datetime, reason: str
+    ) -> bool:
+        if self.finalizer is None:
+            return False
+        return await self.finalizer.finalize_claimed(order_id, worker_id, status, now, reason)

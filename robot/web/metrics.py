@@ -1,0 +1,123 @@
+"""``GET /metrics`` for Prometheus: the whole installation, as Redis knows it.
+
+Every worker writes its call counters and latency histograms to Redis (``redis_live``), so any
+one process (``robot serve`` or ``robot run``) exposes the same cluster-wide numbers and
+Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer`` with
+``metrics_token`` (or the API token), or a supervisor's session; see ``security``.
+
+    dozvon_calls_total{outcome}                 counter    ended calls by outcome
+    dozvon_calls_in_flight{state}               gauge      live calls by state
+    dozvon_queue_depth{kind}                    gauge      due_now, waiting_hours, waiting_retry,
+                                                           unclassified, calling
+    dozvon_orders{status}                       gauge      orders by status
+    dozvon_dispatch_latency_seconds             histogram  intake -> Originate (first attempt)
+    dozvon_recognition_latency_seconds          histogram  end of speech -> decision
+    dozvon_dialing_paused                       gauge      1 while a supervisor paused dialing
+    dozvon_workers                              gauge      dialing workers reporting
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from robot.adapters.redis_live import DECISION_BUCKETS, DISPATCH_BUCKETS
+from robot.core.models import Outcome
+from robot.ports import CallState
+from robot.web.context import WEB_KEY
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _histogram(
+    name: str, doc: str, totals: dict[str, float], prefix: str, bounds: tuple[float, ...]
+) -> HistogramMetricFamily:
+    cumulative, buckets = 0.0, []
+    for b in bounds:
+        cumulative += totals.get(f"{prefix}:{b!r}", 0.0)
+        buckets.append((repr(b), cumulative))
+    count = totals.get(f"{prefix}:count", 0.0)
+    buckets.append(("+Inf", count))
+    return HistogramMetricFamily(
+        name, doc, buckets=buckets, sum_value=totals.get(f"{prefix}:sum", 0.0)
+    )
+
+
+class SnapshotCollector:
+    """Yields metric families from one snapshot read from Redis beforehand."""
+
+    def __init__(self, snap: dict[str, Any]) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        totals: dict[str, float] = s["totals"]
+        calls = CounterMetricFamily("dozvon_calls", "Ended calls by outcome", labels=["outcome"])
+        for o in Outcome:
+            calls.add_metric([o.value], totals.get(f"outcome:{o.value}", 0.0))
+        yield calls
+        live = GaugeMetricFamily("dozvon_calls_in_flight", "Live calls by state", labels=["state"])
+        for st in CallState:
+            if st is not CallState.ENDED:
+                n = sum(1 for c in s["live"] if c.get("state") == st.value)
+                live.add_metric([st.value], n)
+        yield live
+        queue = GaugeMetricFamily("dozvon_queue_depth", "Orders waiting", labels=["kind"])
+        for kind, n in s["queue"].items():
+            queue.add_metric([kind], n)
+        yield queue
+        orders = GaugeMetricFamily("dozvon_orders", "Orders by status", labels=["status"])
+        for status, n in s["statuses"].items():
+            orders.add_metric([status], n)
+        yield orders
+        yield _histogram(
+            "dozvon_dispatch_latency_seconds",
+            "Intake to Originate of first attempts",
+            totals,
+            "dispatch",
+            DISPATCH_BUCKETS,
+        )
+        yield _histogram(
+            "dozvon_recognition_latency_seconds",
+            "End of the customer's speech to the decision",
+            totals,
+            "decision",
+            DECISION_BUCKETS,
+        )
+        yield GaugeMetricFamily(
+            "dozvon_dialing_paused", "1 while dialing is paused", value=int(s["paused"])
+        )
+        yield GaugeMetricFamily("dozvon_workers", "Dialing workers reporting", value=s["workers"])
+
+
+async def snapshot(request: web.Request) -> dict[str, Any]:
+    ctx = request.app[WEB_KEY]
+    return {
+        "totals": await ctx.board.totals(),
+        "live": await ctx.board.live_calls(),
+        "queue": await ctx.queries.queue(datetime.now(UTC)),
+        "statuses": await ctx.store.counts(),
+        "paused": (await ctx.control.read()).paused,
+        "workers": len(await ctx.control.workers()),
+    }
+
+
+def render(snap: dict[str, Any]) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(snap))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = render(await snapshot(request))
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

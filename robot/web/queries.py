@@ -1,0 +1,281 @@
+"""What the dashboard reads and the one order action it owns (retry now), over Redis.
+
+Reads the order store's keys as ``robot.adapters.redis_store`` documents them, the live board
+(``redis_live``) and the controls (``redis_control``). Phones are masked here unless the caller
+asks for them in full (admins, on one order).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_live import LiveBoardReader
+from robot.adapters.redis_store import RedisOrderStore
+from robot.core.models import OrderStatus
+from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.core.records import OrderRecord
+
+log = logging.getLogger(__name__)
+
+QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are "unclassified"
+SEARCH_SCAN_CAP = 50_000  # newest orders a substring or phone search looks through
+ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
+
+# KEYS: order, due, status:queued. ARGV: prefix, id, now epoch, now iso, reason.
+# Returns the status found; a QUEUED order becomes due now, an EXHAUSTED one is queued again.
+_LUA_RETRY_NOW = """
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 'missing' end
+if st ~= 'queued' and st ~= 'exhausted' then return st end
+if st == 'exhausted' then
+  redis.call('ZREM', ARGV[1] .. 'status:exhausted', ARGV[2])
+  redis.call('HSET', KEYS[1], 'status', 'queued')
+end
+redis.call('HSET', KEYS[1], 'due_at', ARGV[4], 'updated_at', ARGV[4], 'status_reason', ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+return st
+"""
+
+
+class NotRetryable(Exception):
+    """Retry now is for orders waiting for a call or out of attempts, not final answers."""
+
+    def __init__(self, order_id: str, status: str) -> None:
+        super().__init__(f"order {order_id} is {status}")
+        self.order_id = order_id
+        self.status = status
+
+
+def _row(record: OrderRecord) -> dict[str, Any]:
+    o = record.order
+    return {
+        "order_id": o.order_id,
+        "status": record.status.value,
+        "phone": mask_phone(o.phone),
+        "attempts": record.attempts,
+        "last_outcome": record.last_outcome.value if record.last_outcome else None,
+        "status_reason": record.status_reason,
+        "due_at": record.due_at.isoformat() if record.due_at else None,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "shop_name": o.shop_name,
+        "amount": str(o.amount),
+        "currency": o.currency,
+        "language": o.language,
+    }
+
+
+class DashboardQueries:
+    def __init__(
+        self,
+        store: RedisOrderStore,
+        board: LiveBoardReader,
+        control: RedisRunControl,
+        *,
+        timezone: str = "UTC",
+        recordings_dir: Path | None = None,
+        default_region: str = "RU",
+    ) -> None:
+        self.store = store
+        self.redis = store.redis
+        self.board = board
+        self.control = control
+        self.tz = ZoneInfo(timezone)
+        self.recordings_dir = recordings_dir
+        self.default_region = default_region
+        self._retry = self.redis.register_script(_LUA_RETRY_NOW)
+
+    def _k(self, *parts: str) -> str:
+        return self.store.prefix + ":".join(parts)
+
+    # -- overview ------------------------------------------------------------------------------
+
+    async def queue(self, now: datetime) -> dict[str, int]:
+        epoch = now.timestamp()
+        due = self._k("due")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(due, "-inf", epoch)
+            pipe.zcount(due, f"({epoch}", "+inf")
+            pipe.zrangebyscore(due, f"({epoch}", "+inf", start=0, num=QUEUE_SCAN_CAP)
+            pipe.zcard(self._k("status", "calling"))
+            due_now, future, ids, calling = await pipe.execute()
+        hours = retry = 0
+        if ids:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for oid in ids:
+                    pipe.hget(self._k("order", oid), "attempts")
+                rows = await pipe.execute()
+            # Never called and not due yet: only calling hours hold such an order back. Called
+            # before: waiting for its retry (which may also wait for the window to open).
+            for attempts in rows:
+                if int(attempts or 0) == 0:
+                    hours += 1
+                else:
+                    retry += 1
+        return {
+            "due_now": int(due_now),
+            "waiting_hours": hours,
+            "waiting_retry": retry,
+            "unclassified": int(future) - len(ids),
+            "calling": int(calling),
+        }
+
+    def local_day(self, now: datetime) -> str:
+        return now.astimezone(self.tz).date().isoformat()
+
+    async def today(self, now: datetime) -> dict[str, Any]:
+        day = self.local_day(now)
+        data = await self.board.day(day)
+        outcomes: dict[str, int] = data["outcomes"]
+        calls = sum(outcomes.values())
+        answered = sum(outcomes.get(o, 0) for o in ANSWERED)
+        delays = data["first_call_ms"]
+        return {
+            "date": day,
+            "timezone": str(self.tz),
+            "calls": calls,
+            "answered": answered,
+            "outcomes": outcomes,
+            "confirmation_rate": outcomes.get("confirmed", 0) / answered if answered else None,
+            "unclear_rate": outcomes.get("unclear", 0) / answered if answered else None,
+            "median_first_call_ms": statistics.median(delays) if delays else None,
+            "first_calls": len(delays),
+            "hours": [{"hour": h, **data["hours"].get(f"{h:02d}", {})} for h in range(24)],
+        }
+
+    async def speech(self, workers: list[dict[str, Any]], fallback: dict[str, Any]) -> list:
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for w in workers:
+            for m in w.get("speech", []):
+                seen.setdefault((m.get("language", ""), m.get("model", "")), m)
+        if not seen:
+            for m in fallback.get("speech", []):
+                seen.setdefault((m.get("language", ""), m.get("model", "")), m)
+        return list(seen.values())
+
+    async def overview(self, now: datetime, process_info: dict[str, Any]) -> dict[str, Any]:
+        workers = await self.control.workers()
+        return {
+            "server_time": now.isoformat(),
+            "live_calls": await self.board.live_calls(),
+            "queue": await self.queue(now),
+            "today": await self.today(now),
+            "statuses": await self.store.counts(),
+            "controls": await self.control.details(),
+            "workers": workers,
+            "speech": await self.speech(workers, process_info),
+        }
+
+    # -- orders --------------------------------------------------------------------------------
+
+    async def search(self, q: str, status: OrderStatus | None, limit: int) -> list[dict]:
+        q = q.strip()
+        if not q:
+            return [_row(r) for r in await self.store.list_orders(status, limit)]
+        ids: list[str] = []
+        if await self.redis.exists(self._k("order", q)):
+            ids.append(q)
+        phone = None
+        try:
+            phone = normalize_phone(q, self.default_region)
+        except PhoneError:
+            pass
+        digits = "".join(ch for ch in q if ch.isdigit())
+        suffix = digits if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")) else None
+        for chunk_start in range(0, SEARCH_SCAN_CAP, 1000):
+            chunk = await self.redis.zrange(
+                self._k("orders"), chunk_start, chunk_start + 999, desc=True
+            )
+            if not chunk:
+                break
+            phones: list[str | None] = [None] * len(chunk)
+            if phone or suffix:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for oid in chunk:
+                        pipe.hget(self._k("order", oid), "phone")
+                    phones = await pipe.execute()
+            for oid, p in zip(chunk, phones, strict=True):
+                hit = q.lower() in str(oid).lower()
+                hit = hit or (phone is not None and p == phone)
+                hit = hit or (suffix is not None and p is not None and p.endswith(suffix))
+                if hit and oid not in ids:
+                    ids.append(oid)
+            if len(ids) >= limit:
+                break
+        rows = []
+        for oid in ids[:limit]:
+            record = await self.store.get_order(oid)
+            if record is not None and (status is None or record.status is status):
+                rows.append(_row(record))
+        return rows
+
+    async def timeline(self, order_id: str, *, full_phone: bool) -> dict[str, Any] | None:
+        record = await self.store.get_order(order_id)
+        if record is None:
+            return None
+        raw_calls = await self.redis.hgetall(self._k("calls", order_id))
+        row = _row(record)
+        if full_phone:
+            row["phone"] = record.order.phone
+        calls = []
+        for call in record.calls:
+            doc = call.model_dump(mode="json")
+            doc["phone"] = row["phone"] if full_phone else mask_phone(call.phone)
+            raw = json.loads(raw_calls.get(call.call_id, "{}"))
+            doc["recording_url"] = (
+                f"/dashboard/recordings/{order_id}/{call.call_id}" if raw.get("recording") else None
+            )
+            doc.pop("recording", None)
+            calls.append(doc)
+        order = record.order.model_dump(mode="json")
+        order["phone"] = row["phone"]
+        masked = mask_phone(record.order.phone)
+        audit = [
+            e
+            for e in await self.control.audit_log(1000)
+            if e.get("order_id") == order_id or e.get("phone") == masked
+        ]
+        return {**row, "order": order, "calls": calls, "audit": audit}
+
+    async def recording_path(self, order_id: str, call_id: str) -> Path | None:
+        """The recording file of one call, only if it lies inside the recordings folder."""
+        if self.recordings_dir is None:
+            return None
+        raw = await self.redis.hget(self._k("calls", order_id), call_id)
+        rec = json.loads(raw).get("recording") if raw else None
+        if not rec:
+            return None
+        base = self.recordings_dir.resolve()
+        path = Path(rec)
+        path = (path if path.is_absolute() else base / path).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            return None
+        return path
+
+    async def retry_now(self, order_id: str, now: datetime, *, by: str) -> str:
+        """Make the order due now; returns its status before. Raises NotRetryable, KeyError."""
+        now = now.astimezone(UTC)
+        found = await self._retry(
+            keys=[self._k("order", order_id), self._k("due"), self._k("status", "queued")],
+            args=[
+                self.store.prefix,
+                order_id,
+                now.timestamp(),
+                now.isoformat(),
+                f"retry now by {by}",
+            ],
+        )
+        if found == "missing":
+            raise KeyError(order_id)
+        if found not in ("queued", "exhausted"):
+            raise NotRetryable(order_id, str(found))
+        await self.redis.publish(self.store.wakeup_channel, "1")
+        return str(found)

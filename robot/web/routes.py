@@ -1,0 +1,392 @@
+"""The dashboard's pages and JSON endpoints (auth and CSRF are the middleware's, see security).
+
+    GET  /login, POST /login, POST /logout       the login form (works without JavaScript)
+    GET  /, /orders, /orders/{id}, /audit        pages: one shell, rendered by static/app.js
+    GET  /dashboard/api/me                       the supervisor, role, CSRF token, language
+    POST /dashboard/api/lang                     {"lang": "ru"|"en"}
+    GET  /dashboard/api/overview                 the live overview once
+    GET  /dashboard/api/events                   the live overview as server-sent events
+    GET  /dashboard/api/orders?q=&status=&limit= search by order id or phone (masked)
+    GET  /dashboard/api/orders/{id}              an order's timeline
+    POST /dashboard/api/orders/{id}/retry        admin: call it now
+    POST /dashboard/api/control/pause|resume     admin: stop or restart new dials
+    POST /dashboard/api/control/limits           admin: {"max_concurrent_calls", "calls_per_second"}
+    GET  /dashboard/api/audit?limit=             the audit log, newest first
+    GET  /dashboard/recordings/{id}/{call_id}    a call's recording (Range requests work)
+
+Cancel, the don't-call list and explain are the CRM API's (``/api/v1/...``); the dashboard
+calls them with the session (see security).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from aiohttp import web
+
+from robot.adapters.redis_control import InvalidControl
+from robot.core.models import OrderStatus
+from robot.web.context import WEB_KEY, WebContext
+from robot.web.i18n import LANGS, login_text, pick_lang
+from robot.web.live import sse_frame
+from robot.web.security import AUDIT, principal_of
+from robot.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, csrf_matches
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+TEMPLATES = HERE / "templates"
+LANG_COOKIE = "dozvon_lang"
+SSE_PING_S = 15.0
+PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit"}
+
+
+def _static_version() -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(STATIC_DIR.glob("*")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+STATIC_VERSION = _static_version()
+
+
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": error, "message": message, **extra}, status=status)
+
+
+def _ctx(request: web.Request) -> WebContext:
+    return request.app[WEB_KEY]
+
+
+def _cookie_args(ctx: WebContext) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "Lax", "secure": ctx.settings.cookie_secure, "path": "/"}
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+# -- login -------------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: web.Request, *, error: str = "", status: int = 200, user: str = ""
+) -> web.Response:
+    ctx = _ctx(request)
+    lang = pick_lang(request.query.get("lang"), request.cookies.get(LANG_COOKIE))
+    t = login_text(lang)
+    token = secrets.token_urlsafe(24)
+    body = _template("login.html").substitute(
+        lang=lang,
+        title=t["title"],
+        heading=t["heading"],
+        user_label=t["user"],
+        password_label=t["password"],
+        submit=t["submit"],
+        error=f'<p class="error" role="alert">{html.escape(t[error])}</p>' if error else "",
+        hint=html.escape(t["no_accounts"]) if len(ctx.accounts) == 0 else "",
+        csrf=token,
+        user=html.escape(user),
+        next=html.escape(_safe_next(request.query.get("next"))),
+        other_lang="en" if lang == "ru" else "ru",
+        other_lang_label="English" if lang == "ru" else "Русский",
+    )
+    resp = web.Response(text=body, content_type="text/html", status=status)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(ctx))
+    return resp
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    if await ctx.sessions.load(request.cookies.get(COOKIE)) is not None:
+        raise web.HTTPFound(_safe_next(request.query.get("next")))
+    return _login_page(request)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    form = await request.post()
+    user = str(form.get("username", "")).strip()[:100]
+    password = str(form.get("password", ""))
+    if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf", ""))):
+        return _login_page(request, error="expired", status=403, user=user)
+    if await ctx.sessions.login_locked(user):
+        log.warning("login locked for %r after repeated failures", user)
+        return _login_page(request, error="locked", status=429, user=user)
+    account = await asyncio.to_thread(ctx.accounts.check, user, password)
+    if account is None:
+        await ctx.sessions.login_failed(user)
+        log.warning("login failed for %r from %s", user, request.remote)
+        return _login_page(request, error="bad", status=401, user=user)
+    await ctx.sessions.login_succeeded(user)
+    lang = pick_lang(str(form.get("lang", "")), request.cookies.get(LANG_COOKIE))
+    session = await ctx.sessions.create(account.name, lang)
+    await ctx.control.audit(account.name, "login", role=account.role.value, status=302)
+    target = str(form.get("next") or request.query.get("next") or "/")
+    resp = web.HTTPFound(_safe_next(target))
+    resp.set_cookie(COOKIE, await ctx.sessions.cookie_for(session), **_cookie_args(ctx))
+    resp.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    raise resp
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    principal = principal_of(request)
+    ctx = _ctx(request)
+    if principal.session is not None:
+        await ctx.sessions.delete(principal.session)
+        await ctx.control.audit(principal.name, "logout", role=principal.role.value, status=302)
+    resp = web.HTTPFound("/login")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    principal = principal_of(request)
+    if principal.session is None:  # token callers use the JSON endpoints
+        return _error(400, "no_session", "pages are for logged-in supervisors")
+    name = PAGES.get(request.path, "order")
+    body = _template("shell.html").substitute(
+        v=STATIC_VERSION,
+        lang=principal.session.lang,
+        page=name,
+        order_id=html.escape(request.match_info.get("order_id", "")),
+        user=html.escape(principal.name),
+        role=principal.role.value,
+        csrf=principal.session.csrf,
+    )
+    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+
+async def me(request: web.Request) -> web.StreamResponse:
+    p = principal_of(request)
+    return web.json_response(
+        {
+            "name": p.name,
+            "role": p.role.value,
+            "csrf": p.session.csrf if p.session else None,
+            "lang": p.session.lang if p.session else "ru",
+        }
+    )
+
+
+async def set_lang(request: web.Request) -> web.StreamResponse:
+    p = principal_of(request)
+    lang = str((await _json_body(request)).get("lang", ""))
+    if lang not in LANGS:
+        return _error(422, "invalid_field", f"lang must be one of {', '.join(LANGS)}", field="lang")
+    if p.session is not None:
+        await _ctx(request).sessions.set_lang(p.session, lang)
+    resp = web.json_response({"lang": lang})
+    resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax", path="/")
+    return resp
+
+
+async def overview(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    p = principal_of(request)
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await resp.prepare(request)
+    await resp.write(b"retry: 2000\n\n")
+    queue = ctx.hub.subscribe()
+    try:
+        snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
+        await resp.write(sse_frame("summary", snap))
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), SSE_PING_S)
+            except TimeoutError:
+                if (
+                    p.session is not None
+                    and await ctx.sessions.load(request.cookies.get(COOKIE)) is None
+                ):
+                    break  # logged out elsewhere
+                await resp.write(b": ping\n\n")
+                continue
+            if item is None:
+                break
+            await resp.write(sse_frame(*item))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        ctx.hub.unsubscribe(queue)
+    return resp
+
+
+async def orders(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    status = None
+    if request.query.get("status"):
+        try:
+            status = OrderStatus(request.query["status"])
+        except ValueError:
+            return _error(422, "invalid_field", "unknown status", field="status")
+    try:
+        limit = max(1, min(500, int(request.query.get("limit", "50"))))
+    except ValueError:
+        return _error(422, "invalid_field", "limit must be a number", field="limit")
+    rows = await ctx.queries.search(request.query.get("q", ""), status, limit)
+    return web.json_response({"orders": rows})
+
+
+async def order_timeline(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    oid = request.match_info["order_id"]
+    doc = await ctx.queries.timeline(oid, full_phone=principal_of(request).is_admin)
+    if doc is None:
+        return _error(404, "not_found", f"no order {oid!r}")
+    return web.json_response(doc)
+
+
+async def retry_now(request: web.Request) -> web.StreamResponse:
+    from robot.web.queries import NotRetryable
+
+    ctx = _ctx(request)
+    p = principal_of(request)
+    oid = request.match_info["order_id"]
+    request[AUDIT] = {"action": "retry_now", "order_id": oid}
+    try:
+        before = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name)
+    except KeyError:
+        return _error(404, "not_found", f"no order {oid!r}")
+    except NotRetryable as e:
+        return _error(
+            409,
+            "not_retryable",
+            f"order is {e.status}; only queued or exhausted orders can be called again",
+            order_status=e.status,
+        )
+    request[AUDIT]["was"] = before
+    ctx.hub.poke()
+    return web.json_response({"order_id": oid, "status": "queued", "was": before})
+
+
+async def pause(request: web.Request) -> web.StreamResponse:
+    return await _set_paused(request, True)
+
+
+async def resume(request: web.Request) -> web.StreamResponse:
+    return await _set_paused(request, False)
+
+
+async def _set_paused(request: web.Request, paused: bool) -> web.StreamResponse:
+    ctx = _ctx(request)
+    request[AUDIT] = {"action": "pause" if paused else "resume"}
+    await ctx.control.set_paused(paused, by=principal_of(request).name, now=datetime.now(UTC))
+    ctx.hub.poke()
+    return web.json_response(await ctx.control.details())
+
+
+async def set_limits(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    body = await _json_body(request)
+    request[AUDIT] = {
+        "action": "set_limits",
+        **{k: body.get(k) for k in ("max_concurrent_calls", "calls_per_second")},
+    }
+    values: dict[str, Any] = {}
+    for name, kind in (("max_concurrent_calls", int), ("calls_per_second", float)):
+        raw = body.get(name)
+        try:
+            values[name] = None if raw in (None, "") else kind(raw)
+        except (TypeError, ValueError):
+            return _error(422, "invalid_field", f"{name} must be a number or null", field=name)
+    request[AUDIT] = {"action": "set_limits", **values}
+    try:
+        await ctx.control.set_limits(**values, by=principal_of(request).name, now=datetime.now(UTC))
+    except InvalidControl as e:
+        return _error(422, "invalid_field", e.message, field=e.field)
+    ctx.hub.poke()
+    return web.json_response(await ctx.control.details())
+
+
+async def audit(request: web.Request) -> web.StreamResponse:
+    try:
+        limit = max(1, min(1000, int(request.query.get("limit", "200"))))
+    except ValueError:
+        return _error(422, "invalid_field", "limit must be a number", field="limit")
+    return web.json_response({"entries": await _ctx(request).control.audit_log(limit)})
+
+
+async def recording(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    path = await ctx.queries.recording_path(
+        request.match_info["order_id"], request.match_info["call_id"]
+    )
+    if path is None:
+        return _error(404, "not_found", "no recording for this call")
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "invalid_json", "message": "body is not JSON"}),
+            content_type="application/json",
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def add_dashboard_routes(app: web.Application) -> None:
+    from robot.web.metrics import metrics
+
+    r = app.router
+    r.add_get("/login", login_form)
+    r.add_post("/login", login_submit)
+    r.add_post("/logout", logout)
+    r.add_get("/", page)
+    r.add_get("/orders", page)
+    r.add_get("/audit", page)
+    r.add_get("/orders/{order_id}", page)
+    r.add_get("/dashboard/api/me", me)
+    r.add_post("/dashboard/api/lang", set_lang)
+    r.add_get("/dashboard/api/overview", overview)
+    r.add_get("/dashboard/api/events", events)
+    r.add_get("/dashboard/api/orders", orders)
+    r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
+    r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
+    r.add_post("/dashboard/api/control/pause", pause)
+    r.add_post("/dashboard/api/control/resume", resume)
+    r.add_post("/dashboard/api/control/limits", set_limits)
+    r.add_get("/dashboard/api/audit", audit)
+    r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
+    r.add_get("/metrics", metrics)
+    r.add_static("/static/", STATIC_DIR)

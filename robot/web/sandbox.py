@@ -1,0 +1,212 @@
+"""A dashboard on real Redis with a real dialer whose calls are simulated (no Asterisk).
+
+For the browser tests and ``scripts/screenshots.py``: the whole HTTP application (intake API,
+dashboard, metrics) on a local port, and a :class:`~robot.engine.dialer.Dialer` wired exactly
+as in ``robot run`` (live call board, run-time controls) except that its originator is
+:class:`ScriptedOriginator`: the caller decides when a call rings out, is busy, or is answered,
+and then presses keys as the customer (``robot.testing.FakeMedia``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_live import RedisCallBoard
+from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.config import Settings
+from robot.core.models import Outcome
+from robot.engine.calls import CallTracker
+from robot.engine.control import DialerControl
+from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.session import SessionTiming
+from robot.ports import OriginateOutcome, OriginateRequest, RunControls, WorkerReport
+from robot.testing import FakeMedia, FakePrompts
+from robot.web.app import make_web_app
+
+log = logging.getLogger(__name__)
+
+API_TOKEN = "sandbox-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ScriptedOriginator:
+    """An Originator whose calls do what the test says (see module docstring)."""
+
+    def __init__(self, tracker: CallTracker) -> None:
+        self.tracker = tracker
+        self.requests: list[OriginateRequest] = []
+        self.dialed: asyncio.Queue[OriginateRequest] = asyncio.Queue()
+        self.media: dict[str, FakeMedia] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def originate(self, req: OriginateRequest) -> None:
+        self.requests.append(req)
+        self.dialed.put_nowait(req)
+
+    def answer(self, call_id: str) -> FakeMedia:
+        media = FakeMedia(call_id, play_s=0.3)
+        self.media[call_id] = media
+        task = asyncio.create_task(self.tracker.handle_media(media))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return media
+
+    def fail(self, call_id: str, outcome: Outcome, reason: str) -> None:
+        self.tracker.originate_result(call_id, OriginateOutcome(False, outcome, reason))
+
+    def press(self, call_id: str, digit: str) -> None:
+        from robot.ports import MediaKind
+
+        self.media[call_id].send(MediaKind.DTMF, digit=digit)
+
+
+class CountingControl(RedisRunControl):
+    """Counts the dialer's control reads, so a test can wait for the dialer to have looked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads = 0
+        self.last: RunControls | None = None
+        self.read_done = asyncio.Condition()
+
+    async def read(self) -> RunControls:
+        self.last = await super().read()
+        self.reads += 1
+        async with self.read_done:
+            self.read_done.notify_all()
+        return self.last
+
+    async def report(self, report: WorkerReport) -> None:
+        await super().report(report)
+
+
+@dataclass
+class Sandbox:
+    settings: Settings
+    store: RedisOrderStore
+    tracker: CallTracker
+    board: RedisCallBoard
+    originator: ScriptedOriginator
+    control: CountingControl
+    dialer: Dialer
+    runner: web.AppRunner
+    url: str
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def push_order(self, doc: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.settings.api_token}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.url}/api/v1/orders", json=doc, headers=headers) as resp,
+        ):
+            body = await resp.json()
+            if resp.status not in (200, 201):
+                raise RuntimeError(f"intake refused {doc.get('order_id')}: {body}")
+            return dict(body)
+
+    async def next_call(self, timeout_s: float = 30.0) -> OriginateRequest:
+        return await asyncio.wait_for(self.originator.dialed.get(), timeout_s)
+
+    async def control_reads_after(self, n: int, timeout_s: float = 30.0) -> None:
+        """Wait until the dialer has read the controls ``n`` more times."""
+        target = self.control.reads + n
+        async with asyncio.timeout(timeout_s), self.control.read_done:
+            await self.control.read_done.wait_for(lambda: self.control.reads >= target)
+
+    async def stop(self) -> None:
+        await self.dialer.drain(5.0)
+        for t in self.tasks:
+            await join_task(t, grace_s=3.0)
+        await self.runner.cleanup()
+        await self.board.stop()
+        await self.store.aclose()
+
+
+async def start_sandbox(
+    redis_url: str, *, port: int | None = None, flush: bool = True, **overrides: Any
+) -> Sandbox:
+    """Start the web app and a simulated dialer on ``redis_url``; ``overrides`` go to Settings
+    (e.g. ``supervisors``, ``var_dir``)."""
+    port = port or free_port()
+    values: dict[str, Any] = {
+        "redis_url": redis_url,
+        "http_host": "127.0.0.1",
+        "http_port": port,
+        "api_token": API_TOKEN,
+        "worker_id": "sandbox-worker",
+        "listen_timeout_s": 300.0,
+        "max_call_s": 600.0,
+        "ring_timeout_s": 300.0,
+        **overrides,
+    }
+    settings = Settings(**values)
+    store = RedisOrderStore.from_url(redis_url)
+    if flush:
+        await store.redis.flushdb()
+    board = RedisCallBoard(
+        store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
+    )
+    tracker = CallTracker(events=board)
+    originator = ScriptedOriginator(tracker)
+    speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}
+    control = CountingControl(store.redis, worker_info=speech)
+    dialer = Dialer(
+        store=store,
+        originator=originator,
+        tracker=tracker,
+        prompts=FakePrompts(),
+        recognizer=None,
+        is_speech_factory=lambda: lambda frame: False,
+        config=DialerConfig(
+            worker_id=settings.worker_id,
+            ring_timeout_s=settings.ring_timeout_s,
+            max_concurrent_calls=settings.max_concurrent_calls,
+            timing=SessionTiming(
+                listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
+            ),
+        ),
+        control=DialerControl(control),
+    )
+    app = make_web_app(settings, store, speech)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, port).start()
+    sandbox = Sandbox(
+        settings, store, tracker, board, originator, control, dialer, runner,
+        f"http://127.0.0.1:{port}",
+    )  # fmt: skip
+    sandbox.tasks.append(asyncio.create_task(dialer.run(), name="sandbox-dialer"))
+    return sandbox
+
+
+@contextlib.asynccontextmanager
+async def sandbox(redis_url: str, **kwargs: Any):
+    box = await start_sandbox(redis_url, **kwargs)
+    try:
+        yield box
+    finally:
+        await box.stop()
+
+
+def supervisors_json(accounts: dict[str, tuple[str, str]]) -> str:
+    """``{"name": ("role", "password")}`` -> the DOZVON_SUPERVISORS JSON."""
+    from robot.web.auth import hash_password
+
+    return json.dumps(
+        [{"name": n, "role": r, "password": hash_password(p)} for n, (r, p) in accounts.items()]
+    )
