@@ -26,7 +26,14 @@ if ((${#missing[@]})); then
   apt-get update -qq
   # Debian's redis-server package would start a system Redis on 6379; we never use it (the
   # scripts start their own on a free port), so keep it from starting where we can.
+  # policy-rc.d answering 101 tells the packages' scripts not to start their services.
+  own_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((own_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [[ ! -x .venv/bin/python ]]; then
