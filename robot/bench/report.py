@@ -184,7 +184,7 @@ def plot(data: RunData, report: dict[str, Any], path: Path) -> None:
     ax = axes[0]
     ax.step(grid, [count_at(held, t) for t in grid], where="post", label="calls held")
     ax.set_ylabel("concurrent calls")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best", framealpha=0.8)
     ax.set_title(
         f"robot bench: {data.mode} mode, {data.calls} calls at concurrency {data.concurrency}, "
         f"{data.workers} worker(s)"
@@ -197,7 +197,7 @@ def plot(data: RunData, report: dict[str, Any], path: Path) -> None:
     ]
     ax.plot(tl.t[1 : len(cpu_pct) + 1], cpu_pct, label="robot CPU (% of one core)")
     ax.set_ylabel("CPU %")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best", framealpha=0.8)
     ax = axes[2]
     orig = [
         (c.originated_at.timestamp() - t0, c.intake_to_originate_ms)
@@ -216,7 +216,7 @@ def plot(data: RunData, report: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("latency, ms")
     ax.set_yscale("symlog", linthresh=10)
     ax.set_xlabel("seconds since the first order")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best", framealpha=0.8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

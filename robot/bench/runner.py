@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,6 +227,7 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     stack = contextlib.AsyncExitStack()
     async with stack:
+        shutil.rmtree(workdir / "redis", ignore_errors=True)  # never a previous run's orders
         redis = RedisServer(workdir / "redis")
         redis.start()
         stack.callback(redis.close)
