@@ -4,12 +4,13 @@ the engine without Asterisk, Vosk or Redis."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from robot.core.models import Order
+from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
+from robot.core.records import OrderRecord
 from robot.ports import MediaEvent, MediaKind, RecognitionResult
 
 SILENT_FRAME = b"\x00" * 320
@@ -28,6 +29,21 @@ def make_order(lang: str = "ru", today: date | None = None, **kw: Any) -> Order:
         "delivery_date": (today or date(2024, 11, 20)) + timedelta(days=1),
     }
     return Order(**(data | kw))
+
+
+def finished_call(record: OrderRecord, outcome: Outcome, at: datetime) -> CallAttempt:
+    """A finished call attempt for ``record``'s current attempt, as the dialer records it."""
+    o = record.order
+    return CallAttempt(
+        call_id=f"{o.order_id}-c{record.attempts}",
+        order_id=o.order_id,
+        attempt=record.attempts,
+        phone=o.phone,
+        language=o.language,
+        created_at=at,
+        ended_at=at,
+        outcome=outcome,
+    )
 
 
 class FakeMedia:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from robot.core.langpack import LanguagePack
+from robot.core.langpack import LanguagePack, decide_yes_no
 from robot.core.models import Intent
 
 _DNC = re.compile(
@@ -120,12 +120,7 @@ def _signals(toks: list[str], joined: str) -> list[tuple[int, int, int]]:
     return out
 
 
-def _decide(signals: list[tuple[int, int, int]]) -> Intent | None:
-    if not signals:
-        return None
-    top = max(level for level, _, _ in signals)
-    last = max((s for s in signals if s[0] == top), key=lambda s: s[1])
-    return Intent.YES if last[2] > 0 else Intent.NO
+_decide = decide_yes_no
 
 
 def _first(rx: re.Pattern[str], joined: str) -> int | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from robot.core.langpack import LanguagePack
+from robot.core.langpack import LanguagePack, decide_yes_no
 from robot.core.models import Intent
 from robot.core.repair import repair
 
@@ -338,12 +338,7 @@ def _signals(toks: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _decide(signals: list[tuple[int, int, int]]) -> Intent | None:
-    if not signals:
-        return None
-    top = max(level for level, _, _ in signals)
-    last = max((s for s in signals if s[0] == top), key=lambda s: s[1])
-    return Intent.YES if last[2] > 0 else Intent.NO
+_decide = decide_yes_no
 
 
 # --- repairs (robot.core.repair): glued particles and misspellings ----------------------------

@@ -28,6 +28,16 @@ class LanguagePack:
         return self.classify_text(text)
 
 
+def decide_yes_no(signals: list[tuple[int, int, int]]) -> Intent | None:
+    """Pick yes or no from (strength, position, +1 yes / -1 no) signals: the strongest kind
+    wins, and among those the last one said ("нет-нет, всё верно" is yes)."""
+    if not signals:
+        return None
+    top = max(level for level, _, _ in signals)
+    last = max((s for s in signals if s[0] == top), key=lambda s: s[1])
+    return Intent.YES if last[2] > 0 else Intent.NO
+
+
 def get_pack(code: str) -> LanguagePack:
     from robot.core import lang_ko, lang_ru
 

@@ -11,8 +11,8 @@ from robot.adapters.dnc_store import DncStore, parse_dnc_csv
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import OrderControl, OrderFinal
 from robot.adapters.redis_store import RedisOrderStore, UnknownOrder
-from robot.core.models import CallAttempt, OrderError, OrderStatus, Outcome, parse_order
-from robot.core.records import OrderRecord
+from robot.core.models import OrderError, OrderStatus, Outcome, parse_order
+from robot.testing import finished_call
 
 T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 PHONE = "+79161234567"
@@ -24,12 +24,7 @@ def order(oid: str, phone: str = PHONE, **extra):
     )
 
 
-def finished(record: OrderRecord, outcome: Outcome, at: datetime) -> CallAttempt:
-    o = record.order
-    return CallAttempt(
-        call_id=f"{o.order_id}-c{record.attempts}", order_id=o.order_id, attempt=record.attempts,
-        phone=o.phone, language=o.language, created_at=at, ended_at=at, outcome=outcome,
-    )  # fmt: skip
+finished = finished_call
 
 
 @pytest.fixture

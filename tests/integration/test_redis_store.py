@@ -9,9 +9,10 @@ import pytest
 
 from robot.adapters.redis_server import RedisServer
 from robot.adapters.redis_store import RedisOrderStore
-from robot.core.models import CallAttempt, OrderStatus, Outcome, parse_order
+from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.records import OrderRecord
 from robot.ports import DuplicateOrder
+from robot.testing import finished_call
 
 T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -25,12 +26,7 @@ def phone(i: int) -> str:
     return f"+7916123{i:04d}"
 
 
-def finished(record: OrderRecord, outcome: Outcome, at: datetime) -> CallAttempt:
-    o = record.order
-    return CallAttempt(
-        call_id=f"{o.order_id}-c{record.attempts}", order_id=o.order_id, attempt=record.attempts,
-        phone=o.phone, language=o.language, created_at=at, ended_at=at, outcome=outcome,
-    )  # fmt: skip
+finished = finished_call
 
 
 @pytest.fixture
