@@ -117,7 +117,7 @@ class Crm:
         return {e["order_id"]: e for e in self.events if e.get("final")}
 
 
-def _speech_language(settings: Settings) -> tuple[str | None, str]:
+def speech_language(settings: Settings) -> tuple[str | None, str]:
     from robot.adapters.asr_models import ModelNotInstalled, resolve
 
     for lang in ("ru", "ko"):
@@ -136,7 +136,7 @@ async def run_demo(
     from robot.asterisk.runtime import AsteriskRuntime
 
     base = Settings()
-    speech_lang, model_name = _speech_language(base)
+    speech_lang, model_name = speech_language(base)
     run_id = str(int(time.time()) % 100000)  # shops number orders; so does the demo
     ports = {k: free_port() for k in ("http", "ami", "audiosocket", "crm")}
     token, secret = "demo-token", "demo-secret"

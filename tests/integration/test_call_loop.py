@@ -8,10 +8,9 @@ import asyncio
 import pytest
 import pytest_asyncio
 
-from robot.adapters.asr_models import ModelNotInstalled, resolve
 from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import SCENARIOS, phone_for
+from robot.demo import SCENARIOS, phone_for, speech_language
 
 from .callstack import call_stack, order
 
@@ -26,17 +25,7 @@ if _problem:
     pytestmark.append(pytest.mark.skip(reason=f"Asterisk root unusable: {_problem}"))
 
 
-def _speech_language() -> str | None:
-    for lang in ("ru", "ko"):
-        try:
-            resolve(lang, Settings().models_dir)
-            return lang
-        except ModelNotInstalled:
-            pass
-    return None
-
-
-SPEECH = _speech_language()
+SPEECH = speech_language(Settings())[0]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
