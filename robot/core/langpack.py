@@ -8,8 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, time
 
 from robot.core.models import Intent
+
+
+@dataclass(frozen=True)
+class RequestedChange:
+    """What a customer asked to change about the delivery (intent ``change``).
+
+    ``date`` / ``after`` / ``before`` are None where the customer named none (or it could not be
+    read); ``address`` is True when they want it delivered elsewhere; ``text`` keeps their words.
+    """
+
+    date: date | None = None
+    after: time | None = None
+    before: time | None = None
+    address: bool = False
+    text: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "after": self.after.strftime("%H:%M") if self.after else None,
+            "before": self.before.strftime("%H:%M") if self.before else None,
+            "address": self.address,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply understood: its intent and, for ``change``, what the customer asked for."""
+
+    intent: Intent
+    change: RequestedChange | None = None
 
 
 @dataclass(frozen=True)
@@ -23,9 +56,17 @@ class LanguagePack:
     # Grammar words that key no answer and are there only to absorb other speech (everyday
     # words): the recognizer reports them as "[unk]", like the model's own unknown word.
     vosk_garbage: frozenset[str] = frozenset()
+    # Full understanding (intent plus a requested change, dates resolved against ``today``, the
+    # customer's local date). Packs without it understand intents only.
+    understand_text: Callable[[str, date | None], Reply] | None = None
 
     def classify(self, text: str) -> Intent:
-        return self.classify_text(text)
+        return self.understand(text).intent
+
+    def understand(self, text: str, today: date | None = None) -> Reply:
+        if self.understand_text is not None:
+            return self.understand_text(text, today)
+        return Reply(self.classify_text(text))
 
 
 def decide_yes_no(signals: list[tuple[int, int, int]]) -> Intent | None:

