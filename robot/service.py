@@ -196,6 +196,7 @@ class Service:
                 amd=settings.amd,
                 max_reprompts=settings.max_reprompts,
                 announce_recording=settings.announce_recording,
+                machine_message=settings.machine_message,
                 operator_target=settings.operator_target,
                 timing=SessionTiming(
                     listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from robot.core.langpack import RequestedChange
 from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
@@ -95,11 +96,15 @@ class FakePrompts:
     def __init__(self) -> None:
         self.rendered: list[Prompt] = []
 
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
         self.rendered.append(prompt)
         return LOUD_FRAME * 5
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str:
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str:
         return prompt.value
 
 

@@ -7,7 +7,8 @@ the order they are checked:
 
 1. an order already final (confirmed, rejected, dnc, cancelled, exhausted, operator) stops;
    one with a call in flight waits for it;
-2. a conclusive answer in the history (yes, no, do-not-call, operator) stops with it;
+2. a conclusive answer in the history (yes, no, do-not-call, operator, a requested change, a
+   wrong number, "I did not order") stops with it;
 3. the order's ``do_not_call`` flag or the phone on the do-not-call list stops as ``dnc``;
 4. ``max_attempts`` calls made, or the last outcome's own limit reached, stops as
    ``exhausted``;
@@ -43,12 +44,18 @@ FINAL_BY_OUTCOME = {
     Outcome.REJECTED: OrderStatus.REJECTED,
     Outcome.DNC: OrderStatus.DNC,
     Outcome.OPERATOR: OrderStatus.OPERATOR,
+    Outcome.CHANGED: OrderStatus.CHANGED,
+    Outcome.WRONG_NUMBER: OrderStatus.WRONG_NUMBER,
+    Outcome.NOT_ORDERED: OrderStatus.NOT_ORDERED,
 }
 _ANSWER_TEXT = {
     Outcome.CONFIRMED: "the customer confirmed",
     Outcome.REJECTED: "the customer declined",
     Outcome.DNC: "the customer asked not to be called again",
     Outcome.OPERATOR: "the customer was handed to an operator",
+    Outcome.CHANGED: "the customer asked to change the delivery",
+    Outcome.WRONG_NUMBER: "the number is not the customer's",
+    Outcome.NOT_ORDERED: "the person answering says they did not order",
 }
 _RETRY_TEXT = {
     Outcome.NO_ANSWER: "no answer",
