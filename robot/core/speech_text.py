@@ -123,7 +123,11 @@ def speakable(text: str | None, lang: str, *, max_chars: int = MAX_NAME_CHARS,
     text over ``max_chars`` is shortened at a word boundary instead of left out."""
     if not text:
         return None
-    cleaned = _tidy(speakable_chars(strip_markup(text), lang))
+    cleaned = text
+    for _ in range(4):  # removing one thing can reveal another ("<i></i>0. A" -> "0. A")
+        before, cleaned = cleaned, _tidy(speakable_chars(strip_markup(cleaned), lang))
+        if cleaned == before:
+            break
     if len(cleaned) > max_chars:
         if not cut:
             return None
