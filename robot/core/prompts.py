@@ -13,6 +13,7 @@ Pure: no I/O; ``today`` is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 from enum import Enum
@@ -22,6 +23,7 @@ from robot.core import numerals, numerals_ko
 from robot.core.langpack import RequestedChange
 from robot.core.models import Order
 from robot.core.prompt_phrases import PHRASES
+from robot.core.speech_text import order_id_runs, speakable_name, speakable_summary
 
 
 class Prompt(str, Enum):
@@ -112,15 +114,25 @@ def _ko_words(words: list[list[str]]) -> list[_Item]:
     return out
 
 
-def _tts(text: str | None) -> str | None:
-    text = " ".join((text or "").split())
-    return text or None
+# Order fields enter the plan only through robot.core.speech_text: markup, emoji and control
+# characters never reach the synthesizer, and what cannot be said is left out.
+_NO_NUMBER_LEAD = {
+    "calling_to_confirm": "calling_to_confirm_order",
+    "confirm_order_number": "confirm_order",
+    "order_number": "order",
+}
+
+
+def _id_keys(order: Order, reader: Callable[[str], list[str]]) -> list[str] | None:
+    runs = order_id_runs(order.order_id)
+    return None if runs is None else [k for run in runs for k in reader(run)]
 
 
 def _details_ru(order: Order, today: date, lead: str) -> list[_Item]:
     """ "заказ номер 12 34 на сумму 2 490 рублей, доставка завтра"."""
-    items: list[_Item] = [_phrase("ru", lead)]
-    items += _words("ru", numerals.ru_order_number_keys(order.order_id))
+    number = _id_keys(order, numerals.ru_order_number_keys)
+    items: list[_Item] = [_phrase("ru", lead if number else _NO_NUMBER_LEAD[lead])]
+    items += _words("ru", number or [])
     items += [_phrase("ru", "for_amount")]
     items += _words("ru", numerals.ru_amount_keys(order.amount, order.currency))
     if order.delivery_date:
@@ -131,9 +143,13 @@ def _details_ru(order: Order, today: date, lead: str) -> list[_Item]:
 
 def _details_ko(order: Order, today: date) -> list[_Item]:
     """ "주문 번호 일이 삼사, 금액 이천사백구십 원, 배송은 내일입니다"."""
-    items: list[_Item] = [_phrase("ko", "order_number")]
-    items += _ko_words(numerals_ko.ko_order_number_words(order.order_id))
-    items += [",", _phrase("ko", "amount")]
+    items: list[_Item] = []
+    if (runs := order_id_runs(order.order_id)) is not None:
+        items += [_phrase("ko", "order_number")]
+        for run in runs:
+            items += _ko_words(numerals_ko.ko_order_number_words(run))
+        items += [","]
+    items += [_phrase("ko", "amount")]
     items += _ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
     if order.delivery_date:
         items += [",", _phrase("ko", "delivery")]
@@ -190,10 +206,12 @@ def _answer_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
     if prompt is Prompt.ANSWER_AMOUNT:
         amount = numerals.ru_amount_keys(order.amount, order.currency)
         return [_phrase("ru", "amount_is"), ":", *_words("ru", amount), ".", *_question_ru()]
-    if prompt is Prompt.ANSWER_ITEMS and (summary := _tts(order.items_summary)):
+    if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ru")):
         return [_phrase("ru", "items"), ":", Piece("tts", summary), ".", *_question_ru()]
     if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
-        items: list[_Item] = [_phrase("ru", "shop_is"), Piece("tts", order.shop_name), ","]
+        items: list[_Item] = []
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [_phrase("ru", "shop_is"), Piece("tts", shop), ","]
         items += _details_ru(order, today, "order_number")
         return [*items, *_question_ru()]
     lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
@@ -214,17 +232,21 @@ def _plan_ru(
     if prompt.value.startswith("answer_"):
         return _answer_ru(prompt, order, today)
     if prompt is Prompt.MACHINE_MESSAGE:
-        items: list[_Item] = [_phrase("ru", "machine_hello"), Piece("tts", order.shop_name), ","]
-        items += [_phrase("ru", "machine_about_order")]
-        items += _words("ru", numerals.ru_order_number_keys(order.order_id))
+        items: list[_Item] = [_phrase("ru", "machine_hello")]
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [Piece("tts", shop)]
+        if number := _id_keys(order, numerals.ru_order_number_keys):
+            items += [",", _phrase("ru", "machine_about_order"), *_words("ru", number)]
         return [*items, ".", _phrase("ru", "machine_call_back")]
     if prompt is Prompt.INTRO:
         items = [_phrase("ru", "hello")]
-        if name := _tts(order.customer_name):
+        if name := speakable_name(order.customer_name, "ru"):
             items += [",", Piece("tts", name)]
-        items += ["!", _phrase("ru", "this_is_shop"), Piece("tts", order.shop_name), "."]
+        items += ["!"]
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [_phrase("ru", "this_is_shop"), Piece("tts", shop), "."]
         items += _details_ru(order, today, "calling_to_confirm")
-        if summary := _tts(order.items_summary):
+        if summary := speakable_summary(order.items_summary, "ru"):
             items += [_phrase("ru", "items"), ":", Piece("tts", summary), "."]
         return [*items, _phrase("ru", "question"), _phrase("ru", "say_yes_no")]
     if prompt is Prompt.REPROMPT:
@@ -279,11 +301,13 @@ def _answer_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
             ".",
             *_question_ko(),
         ]
-    if prompt is Prompt.ANSWER_ITEMS and (summary := _tts(order.items_summary)):
+    if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ko")):
         items: list[_Item] = [_phrase("ko", "items"), Piece("tts", summary), _GLUE]
         return [*items, _phrase("ko", "is"), ".", *_question_ko()]
     if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
-        items = [Piece("tts", order.shop_name), _GLUE, _phrase("ko", "calling_from"), "."]
+        items = []
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
         return [*items, *_details_ko(order, today), *_question_ko()]
     lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
     return [_phrase("ko", lead), *_question_ko()]
@@ -303,18 +327,23 @@ def _plan_ko(
         ]
     if prompt.value.startswith("answer_"):
         return _answer_ko(prompt, order, today)
-    if prompt is Prompt.MACHINE_MESSAGE:
-        number = _ko_words(numerals_ko.ko_order_number_words(order.order_id))
-        shop: list[_Item] = [Piece("tts", order.shop_name), _GLUE, _phrase("ko", "from_shop")]
-        return [*shop, _phrase("ko", "order_number"), *number, _phrase("ko", "machine_call_back")]
     items: list[_Item] = []
+    if prompt is Prompt.MACHINE_MESSAGE:
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "from_shop")]
+        if (runs := order_id_runs(order.order_id)) is not None:
+            items += [_phrase("ko", "order_number")]
+            for run in runs:
+                items += _ko_words(numerals_ko.ko_order_number_words(run))
+        return [*items, _phrase("ko", "machine_call_back")]
     if prompt is Prompt.INTRO:
-        if name := _tts(order.customer_name):
+        if name := speakable_name(order.customer_name, "ko"):
             items += [Piece("tts", name), _phrase("ko", "customer"), ","]
         items += [_phrase("ko", "hello"), "."]
-        items += [Piece("tts", order.shop_name), _GLUE, _phrase("ko", "calling_from"), "."]
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
         items += _details_ko(order, today)
-        if summary := _tts(order.items_summary):
+        if summary := speakable_summary(order.items_summary, "ko"):
             items += [_phrase("ko", "items"), Piece("tts", summary), _GLUE, _phrase("ko", "is")]
             items += ["."]
         return [*items, _phrase("ko", "question"), _phrase("ko", "say_yes_no")]
