@@ -15,9 +15,10 @@ Replies beyond yes and no:
 - **change** with a day or time: the robot reads it back (``CONFIRM_CHANGE``) and asks yes or
   no. Yes ends the call as ``changed``; no says sorry and asks the order's question again (a
   second wrong read-back hands over as below); a new change is read back instead (at most
-  ``max_readbacks`` read-backs). An address change, or a change with no day or time the pack
-  could read, is handed over: to the operator when one is configured, else noted for the shop;
-  either way the outcome is ``changed`` with the customer's words.
+  ``max_readbacks`` read-backs). A "change" to the order's own day and nothing else ("да,
+  привозите завтра" for tomorrow's delivery) is a yes. An address change, or a change with no
+  day or time the pack could read, is handed over: to the operator when one is configured,
+  else noted for the shop; either way the outcome is ``changed`` with the customer's words.
 - **question**: answered from the order when it can be (delivery day, amount, items, who calls;
   ``robot.core.question_topic``), else the operator is offered; then the question again. Not an
   answer, so no reprompt is used up, up to ``max_questions``; beyond that it counts as unclear.
@@ -30,6 +31,7 @@ Replies beyond yes and no:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
 from robot.core.langpack import RequestedChange
@@ -164,6 +166,7 @@ class Dialog:
     machine_message: MachineMessage = MachineMessage.ASSISTANT
     max_questions: int = 3  # questions answered before one more counts as an unclear answer
     max_readbacks: int = 2  # change read-backs before the change is handed over as words
+    delivery_date: date | None = None  # the order's: "да, привозите завтра" then is a yes
     phase: Phase = Phase.IDLE
     reprompts: int = 0
     repeats: int = 0
@@ -274,6 +277,9 @@ class Dialog:
         return self._answer(intent, reason)
 
     def _change(self, change: RequestedChange, reason: str) -> list[Command]:
+        same_day = change.date is not None and change.date == self.delivery_date
+        if same_day and not (change.address or change.after or change.before):
+            return self._reply(Intent.YES, reason, "", None)  # the day the order already has
         readable = change.date is not None or change.after is not None or change.before is not None
         if change.address or not readable or self.readbacks >= self.max_readbacks:
             return self._hand_over(change, reason)

@@ -115,6 +115,7 @@ class CallSession:
             announce_recording=announce_recording,
             operator_available=operator_available,
             machine_message=machine_message,
+            delivery_date=order.delivery_date,
         )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []

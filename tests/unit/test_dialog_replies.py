@@ -304,3 +304,13 @@ async def test_session_understands_against_the_customers_today_and_reads_back() 
     assert result.finish.outcome is Outcome.CHANGED
     assert result.finish.change is not None and result.finish.change.after == time(20)
     assert any('"date": "2026-12-06"' in line for line in result.transcript)
+
+
+def test_a_change_to_the_orders_own_day_is_a_yes() -> None:
+    tomorrow = date(2026, 12, 2)
+    d = listening(delivery_date=tomorrow)
+    same = RequestedChange(tomorrow, text="да, привозите завтра")
+    assert run(d, heard_change(same)) == [Play(Prompt.GOODBYE_CONFIRMED)]
+    d = listening(delivery_date=tomorrow)
+    later = RequestedChange(tomorrow, after=time(18), text="да, завтра после шести")
+    assert run(d, heard_change(later)) == [Play(Prompt.CONFIRM_CHANGE, later)]
