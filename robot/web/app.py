@@ -23,6 +23,7 @@ from robot.web.queries import DashboardQueries
 from robot.web.routes import add_dashboard_routes
 from robot.web.security import security_middleware
 from robot.web.sessions import SessionStore
+from robot.web.throttle import LoginThrottle
 
 
 def web_context(
@@ -64,6 +65,7 @@ def web_context(
         queries=queries,
         hub=hub,
         process_info=info,
+        throttle=LoginThrottle(redis, prefix=store.prefix),
     )
 
 

@@ -403,7 +403,7 @@ _LOGIN = {
         "password": "Пароль",
         "submit": "Войти",
         "bad": "Неверное имя пользователя или пароль.",
-        "locked": "Слишком много неудачных попыток. Попробуйте через 15 минут.",
+        "locked": "Слишком много неудачных попыток входа. Следующая попытка — через {wait}.",
         "expired": "Форма устарела. Попробуйте ещё раз.",
         "no_accounts": "Учётные записи не настроены: задайте DOZVON_SUPERVISORS "
         "(хеш пароля печатает команда robot passwd).",
@@ -415,7 +415,7 @@ _LOGIN = {
         "password": "Password",
         "submit": "Sign in",
         "bad": "Wrong user name or password.",
-        "locked": "Too many failed attempts. Try again in 15 minutes.",
+        "locked": "Too many failed sign-in attempts. Try again in {wait}.",
         "expired": "The form expired. Please try again.",
         "no_accounts": "No accounts are configured: set DOZVON_SUPERVISORS "
         "('robot passwd' prints a password hash).",
