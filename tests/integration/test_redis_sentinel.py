@@ -90,6 +90,11 @@ async def test_planned_failover_moves_writes_pubsub_and_stream_reads(sentinels: 
             while sentinels.master_port() in (None, old):
                 await asyncio.sleep(0.05)
         await asyncio.to_thread(sentinels.wait_role, sentinels.nodes[0], "slave")
+        async with asyncio.timeout(30):  # until then WAIT refuses (it is still syncing)
+            while "state=online" not in sentinels.info(sentinels.master_port() or 0).get(
+                "slave0", ""
+            ):
+                await asyncio.sleep(0.05)
         # Plain commands and scripts go to the new master.
         await store.add_order(_order("P-1"), datetime.now(UTC))
         assert (await store.get_order("P-1")) is not None
