@@ -18,6 +18,7 @@ from robot.config import Settings
 from robot.web.auth import Accounts
 from robot.web.context import WEB_KEY, WebContext
 from robot.web.health import HealthChecks
+from robot.web.i18n import translate_middleware
 from robot.web.live import LiveHub
 from robot.web.queries import DashboardQueries
 from robot.web.routes import add_dashboard_routes
@@ -81,6 +82,7 @@ def mount_dashboard(
     route of ``app``, the intake API's included). Call before the app starts."""
     ctx = web_context(settings, store, process_info)
     app[WEB_KEY] = ctx
+    app.middlewares.append(translate_middleware)  # outside security: its errors get texts too
     app.middlewares.append(security_middleware)
     add_dashboard_routes(app)
 

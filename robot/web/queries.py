@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from robot.adapters.dnc_store import DncStore
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
@@ -247,7 +248,8 @@ class DashboardQueries:
             for e in await self.control.audit_log(1000)
             if e.get("order_id") == order_id or e.get("phone") == masked
         ]
-        return {**row, "order": order, "calls": calls, "audit": audit}
+        listed = await DncStore(self.redis, prefix=self.store.prefix).contains(record.order.phone)
+        return {**row, "order": order, "calls": calls, "audit": audit, "phone_listed": listed}
 
     async def recording_path(self, order_id: str, call_id: str) -> Path | None:
         """The recording file of one call, only if it lies inside the recordings folder."""

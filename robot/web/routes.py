@@ -14,6 +14,7 @@
     POST /dashboard/api/control/limits           admin: {"max_concurrent_calls", "calls_per_second"}
     GET  /dashboard/api/audit?limit=             the audit log, newest first
     GET  /dashboard/recordings/{id}/{call_id}    a call's recording (Range requests work)
+    GET  /dashboard/i18n.js                      server-side words for the browser (see i18n)
 
 Cancel, the don't-call list and explain are the CRM API's (``/api/v1/...``); the dashboard
 calls them with the session (see security).
@@ -35,7 +36,7 @@ from aiohttp import web
 from robot.adapters.redis_control import InvalidControl
 from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
-from robot.web.i18n import LANGS
+from robot.web.i18n import LANGS, i18n_script
 from robot.web.live import sse_frame
 from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE
@@ -310,4 +311,5 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/api/audit", audit)
     r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
     r.add_get("/metrics", metrics)
+    r.add_get("/dashboard/i18n.js", i18n_script)
     r.add_static("/static/", STATIC_DIR)
