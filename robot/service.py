@@ -132,6 +132,13 @@ def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     return f"{settings.audiosocket_host}:{bound_port}"
 
 
+def asterisk_state(pool: AsteriskPool) -> dict[str, Any]:
+    """Each Asterisk server's AMI connection, sent with every worker heartbeat (health)."""
+    return {
+        "asterisk": [{"name": a["name"], "ami": a["ami"], "up": a["up"]} for a in pool.describe()]
+    }
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -156,7 +163,7 @@ class Service:
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
-        store = RedisOrderStore.from_url(settings.redis_url)
+        store = RedisOrderStore.from_settings(settings)
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )
@@ -202,7 +209,11 @@ class Service:
                 ),
             ),
             control=DialerControl(
-                RedisRunControl(store.redis, worker_info=speech_info(recognizer))
+                RedisRunControl(
+                    store.redis,
+                    worker_info=speech_info(recognizer),
+                    probe=lambda: asterisk_state(pool),
+                )
             ),
             features=call_features(settings, pool),
         )

@@ -137,6 +137,7 @@
     const el = $("#conn");
     el.dataset.state = state;
     el.textContent = t(`conn.${state}`);
+    document.dispatchEvent(new CustomEvent("dozvon:conn", { detail: state }));
   }
   function renderPill() {
     const pill = $("#dialing-pill");
@@ -162,6 +163,7 @@
       setConn("live");
       renderPill();
       if (S.page === "overview") renderOverview();
+      document.dispatchEvent(new CustomEvent("dozvon:summary", { detail: o }));
     });
     es.addEventListener("call", (ev) => {
       const c = JSON.parse(ev.data);
@@ -514,7 +516,10 @@
     renderPill();
     const c = $("#conn");
     setConn(c.dataset.state);
+    document.dispatchEvent(new CustomEvent("dozvon:render"));
   }
+  // For the page's other scripts (health.js, followups.js).
+  window.Dozvon = { S, t, h, api, act, fmtTime, isAdmin, badge };
   applyStatic();
   render();
   connect();
