@@ -8,6 +8,7 @@ new dials and lets live calls finish.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import socket
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
-from robot.adapters.audiosocket.server import AudioSocketServer
+from robot.adapters.audiosocket.server import AudioSocketServer, Network, parse_peers
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
 from robot.adapters.http_policy import PolicyServices, add_policy_routes
@@ -121,6 +122,27 @@ def speech_info(recognizer: Any) -> dict[str, Any]:
     return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
 
 
+def audiosocket_peers(settings: Settings) -> list[Network] | None:
+    """The addresses AudioSocket accepts connections from (see Settings.audiosocket_peers)."""
+    spec = settings.audiosocket_peers.strip()
+    if spec.lower() == "any":
+        return None
+    if spec.lower() != "asterisk":
+        return parse_peers(spec.split(","))
+    addresses: set[str] = set()
+    for server in settings.asterisk_server_list():
+        try:
+            infos = socket.getaddrinfo(server.host, None, type=socket.SOCK_STREAM)
+        except OSError as e:
+            log.warning("Asterisk %s: cannot resolve %s (%s)", server.name, server.host, e)
+            continue
+        addresses |= {str(info[4][0]) for info in infos}
+    if any(ipaddress.ip_address(a).is_loopback for a in addresses):
+        # A local Asterisk may connect from any loopback address (127.0.0.1 or ::1).
+        addresses |= {"127.0.0.0/8", "::1"}
+    return parse_peers(addresses)
+
+
 def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     """What Asterisk is told to connect to for this worker's calls (see Settings)."""
     if settings.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
@@ -206,7 +228,10 @@ class Service:
             ),
             features=call_features(settings, pool),
         )
-        media = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port, tracker)
+        media = AudioSocketServer(
+            settings.audiosocket_host, settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(settings),
+        )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy,

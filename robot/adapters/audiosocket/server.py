@@ -4,14 +4,29 @@ A single pacer task writes the next 20 ms frame to every live connection on each
 audio while playing, silence otherwise), so a thousand calls cost one timer, not a thousand.
 Inbound frames become :class:`MediaEvent` s on the channel's queue. Garbage is dropped, never
 fatal; a peer that stops reading is cut off.
+
+Protocol facts and who may connect (Asterisk 22 ``app_audiosocket``, docs "AudioSocket()"):
+
+- ``AudioSocket(uuid,host:port)`` opens a plain TCP connection, with no authentication or
+  TLS, and sends the ``uuid`` argument (it must be a UUID string) as the first frame (kind
+  0x01, 16 bytes). That UUID is all that says which call the audio belongs to.
+- So two checks, both before any audio flows: the peer's address must be one of the
+  configured Asterisk addresses (``allowed_peers``, IP addresses or networks; None: any, for
+  tests and a loopback-only setup), checked before a byte is read; and the UUID must be the
+  secret media key of a live call of this worker (``robot.engine.calls``: a random UUID per
+  call, passed to Asterisk as the channel variable ``DOZVON_MEDIA_ID`` at Originate and used
+  by the dialplan as the AudioSocket UUID). The public call id is not enough: it is shown in
+  the API, the live board and the webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import Protocol
 
 from robot.adapters.audiosocket.codec import (
@@ -28,6 +43,26 @@ from robot.ports import MediaEvent, MediaKind
 log = logging.getLogger(__name__)
 
 UUID_TIMEOUT_S = 5.0
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_peers(addresses: Iterable[str]) -> list[Network]:
+    """``["127.0.0.1", "10.0.0.0/24", "::1"]`` -> networks; a bad entry raises ValueError."""
+    return [ipaddress.ip_network(a.strip(), strict=False) for a in addresses if a.strip()]
+
+
+def peer_allowed(host: str | None, allowed: list[Network] | None) -> bool:
+    if allowed is None:
+        return True
+    try:
+        ip = ipaddress.ip_address((host or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in allowed)
+
+
 MAX_WRITE_BUFFER = 256 * 1024  # ~8 s of audio queued means the peer is gone
 
 
@@ -112,9 +147,18 @@ class MediaHandler(Protocol):
 
 
 class AudioSocketServer:
-    def __init__(self, host: str, port: int, handler: MediaHandler) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: MediaHandler,
+        *,
+        allowed_peers: list[Network] | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.handler = handler
+        self.allowed_peers = allowed_peers  # None: any address (see the module notes)
+        self.refused = 0  # connections turned away (address or UUID), for tests and metrics
         self._server: asyncio.Server | None = None
         self._channels: set[MediaChannel] = set()
         self._pacer: asyncio.Task[None] | None = None
@@ -174,6 +218,11 @@ class AudioSocketServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = FrameDecoder()
         peer = writer.get_extra_info("peername")
+        if not peer_allowed(peer[0] if peer else None, self.allowed_peers):
+            self.refused += 1
+            log.warning("AudioSocket connection from %s refused: not an Asterisk address", peer)
+            writer.close()
+            return
         call_id: str | None = None
         pending = []
         try:
@@ -196,6 +245,8 @@ class AudioSocketServer:
         reader_task = asyncio.create_task(self._read(channel, reader, decoder, pending))
         try:
             await self.handler.handle_media(channel)
+            if channel.call_id == call_id:  # not claimed by a live call: refused
+                self.refused += 1
         except Exception:
             log.exception("call %s: media handler failed", call_id)
         finally:
