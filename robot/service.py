@@ -8,7 +8,6 @@ new dials and lets live calls finish.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import signal
 import socket
@@ -20,7 +19,7 @@ from aiohttp import web
 
 from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
-from robot.adapters.audiosocket.server import AudioSocketServer, Network, parse_peers
+from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
 from robot.adapters.http_policy import PolicyServices, add_policy_routes
@@ -122,25 +121,14 @@ def speech_info(recognizer: Any) -> dict[str, Any]:
     return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
 
 
-def audiosocket_peers(settings: Settings) -> list[Network] | None:
+def audiosocket_peers(settings: Settings) -> PeerPolicy | None:
     """The addresses AudioSocket accepts connections from (see Settings.audiosocket_peers)."""
     spec = settings.audiosocket_peers.strip()
     if spec.lower() == "any":
         return None
     if spec.lower() != "asterisk":
-        return parse_peers(spec.split(","))
-    addresses: set[str] = set()
-    for server in settings.asterisk_server_list():
-        try:
-            infos = socket.getaddrinfo(server.host, None, type=socket.SOCK_STREAM)
-        except OSError as e:
-            log.warning("Asterisk %s: cannot resolve %s (%s)", server.name, server.host, e)
-            continue
-        addresses |= {str(info[4][0]) for info in infos}
-    if any(ipaddress.ip_address(a).is_loopback for a in addresses):
-        # A local Asterisk may connect from any loopback address (127.0.0.1 or ::1).
-        addresses |= {"127.0.0.0/8", "::1"}
-    return parse_peers(addresses)
+        return PeerPolicy(networks=spec.split(","))
+    return PeerPolicy(hosts=[s.host for s in settings.asterisk_server_list()])
 
 
 def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:

@@ -11,7 +11,12 @@ from datetime import UTC, datetime
 import pytest
 
 from robot.adapters.audiosocket.codec import Kind, encode
-from robot.adapters.audiosocket.server import AudioSocketServer, parse_peers, peer_allowed
+from robot.adapters.audiosocket.server import (
+    AudioSocketServer,
+    PeerPolicy,
+    parse_peers,
+    peer_allowed,
+)
 from robot.config import AsteriskServerConfig, Settings
 from robot.core.models import CallAttempt
 from robot.engine.calls import CallTracker
@@ -38,15 +43,16 @@ def test_peer_allowed() -> None:
         parse_peers(["not-an-address"])
 
 
-def test_settings_to_peers() -> None:
-    s = Settings(asterisk_servers=[AsteriskServerConfig(name="a", host="127.0.0.1")])
-    nets = audiosocket_peers(s)
-    assert nets is not None and peer_allowed("127.0.0.1", nets) and peer_allowed("::1", nets)
-    assert not peer_allowed("10.0.0.1", nets)
+async def test_settings_to_peers() -> None:
+    s = Settings(asterisk_servers=[AsteriskServerConfig(name="a", host="localhost")])
+    policy = audiosocket_peers(s)
+    assert policy is not None and policy.hosts == ["localhost"]
+    assert await policy.allows("127.0.0.1") and await policy.allows("::1")
+    assert not await policy.allows("10.0.0.1")
     assert audiosocket_peers(Settings(audiosocket_peers="any")) is None
-    nets = audiosocket_peers(Settings(audiosocket_peers="10.0.0.0/8, 192.168.1.5"))
-    assert nets is not None and peer_allowed("192.168.1.5", nets)
-    assert not peer_allowed("127.0.0.1", nets)
+    policy = audiosocket_peers(Settings(audiosocket_peers="10.0.0.0/8, 192.168.1.5"))
+    assert policy is not None and await policy.allows("192.168.1.5")
+    assert not await policy.allows("127.0.0.1")
 
 
 async def test_tracker_pairs_media_by_key_not_by_call_id() -> None:
@@ -89,7 +95,7 @@ async def test_server_refuses_other_addresses_and_unknown_keys() -> None:
     tracker = CallTracker()
     call_id = str(uuid.uuid4())
     live = tracker.register(attempt(call_id))
-    server = AudioSocketServer("127.0.0.1", 0, tracker, allowed_peers=parse_peers(["127.0.0.1"]))
+    server = AudioSocketServer("127.0.0.1", 0, tracker, allowed_peers=PeerPolicy(["127.0.0.1"]))
     await server.start()
     try:
         key = tracker.media_key(call_id)
