@@ -142,6 +142,13 @@ def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     return f"{settings.audiosocket_host}:{bound_port}"
 
 
+def asterisk_state(pool: AsteriskPool) -> dict[str, Any]:
+    """Each Asterisk server's AMI connection, sent with every worker heartbeat (health)."""
+    return {
+        "asterisk": [{"name": a["name"], "ami": a["ami"], "up": a["up"]} for a in pool.describe()]
+    }
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -212,7 +219,11 @@ class Service:
                 ),
             ),
             control=DialerControl(
-                RedisRunControl(store.redis, worker_info=speech_info(recognizer))
+                RedisRunControl(
+                    store.redis,
+                    worker_info=speech_info(recognizer),
+                    probe=lambda: asterisk_state(pool),
+                )
             ),
             features=call_features(settings, pool),
         )
