@@ -173,7 +173,7 @@ class Service:
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
-        store = RedisOrderStore.from_url(settings.redis_url)
+        store = RedisOrderStore.from_settings(settings)
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )

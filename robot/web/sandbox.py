@@ -162,7 +162,7 @@ async def start_sandbox(
         **overrides,
     }
     settings = Settings(**values)
-    store = RedisOrderStore.from_url(redis_url)
+    store = RedisOrderStore.from_settings(settings)
     if flush:
         await store.redis.flushdb()
     board = RedisCallBoard(
