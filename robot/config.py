@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # containers). Unset: audiosocket_host:port unless that is a wildcard address, in which
     # case the dialplan's global applies (one worker per Asterisk).
     audiosocket_advertise: str | None = None
+    # Who may open an AudioSocket connection: "asterisk" (the addresses the configured Asterisk
+    # servers' host names resolve to), "any", or a comma-separated list of IP addresses and
+    # networks (Asterisk behind NAT, several interfaces). Each call's media must also present
+    # its secret media key (robot/engine/calls.py), whoever connects.
+    audiosocket_peers: str = "asterisk"
 
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"

@@ -59,7 +59,8 @@ class ScriptedOriginator:
         self.dialed.put_nowait(req)
 
     def answer(self, call_id: str) -> FakeMedia:
-        media = FakeMedia(call_id, play_s=0.3)
+        # Presents the call's media key, as the dialplan does for a real call.
+        media = FakeMedia(self.tracker.media_key(call_id) or call_id, play_s=0.3)
         self.media[call_id] = media
         task = asyncio.create_task(self.tracker.handle_media(media))
         self._tasks.add(task)
