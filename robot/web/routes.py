@@ -6,6 +6,7 @@
     POST /dashboard/api/lang                     {"lang": "ru"|"en"}
     GET  /dashboard/api/overview                 the live overview once
     GET  /dashboard/api/events                   the live overview as server-sent events
+    GET  /dashboard/api/health                   alerts and their facts (robot.web.health)
     GET  /dashboard/api/orders?q=&status=&limit= search by order id or phone (masked)
     GET  /dashboard/api/orders/{id}              an order's timeline
     POST /dashboard/api/orders/{id}/retry        admin: call it now
@@ -13,6 +14,7 @@
     POST /dashboard/api/control/limits           admin: {"max_concurrent_calls", "calls_per_second"}
     GET  /dashboard/api/audit?limit=             the audit log, newest first
     GET  /dashboard/recordings/{id}/{call_id}    a call's recording (Range requests work)
+    GET  /dashboard/i18n.js                      server-side words for the browser (see i18n)
 
 Cancel, the don't-call list and explain are the CRM API's (``/api/v1/...``); the dashboard
 calls them with the session (see security).
@@ -34,7 +36,7 @@ from aiohttp import web
 from robot.adapters.redis_control import InvalidControl
 from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
-from robot.web.i18n import LANGS
+from robot.web.i18n import LANGS, i18n_script
 from robot.web.live import sse_frame
 from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE
@@ -123,6 +125,11 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    return web.json_response(await ctx.queries.health.check(datetime.now(UTC)))
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -294,6 +301,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_post("/dashboard/api/lang", set_lang)
     r.add_get("/dashboard/api/overview", overview)
     r.add_get("/dashboard/api/events", events)
+    r.add_get("/dashboard/api/health", health)
     r.add_get("/dashboard/api/orders", orders)
     r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
     r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
@@ -303,4 +311,5 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/api/audit", audit)
     r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
     r.add_get("/metrics", metrics)
+    r.add_get("/dashboard/i18n.js", i18n_script)
     r.add_static("/static/", STATIC_DIR)
