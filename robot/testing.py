@@ -137,18 +137,23 @@ class ScriptedRecognizer:
     (voice gate, endpointing, timing), and what it reports for each listening turn is replaced
     by the next line of that call's script. The text enters at the recognizer port, so the
     language pack, the dialog, the session's timing and everything after them are the real
-    ones. ``script_for()`` is asked once per opened stream (one per answered call)."""
+    ones. ``script_for()`` is asked once per opened stream (one per answered call). A language
+    in ``languages`` that the real recognizer has no model for is heard with one it has (the
+    voice gate and endpointer need no words)."""
 
-    def __init__(self, inner: Any, script_for: Any) -> None:
+    def __init__(self, inner: Any, script_for: Any, languages: tuple[str, ...] = ()) -> None:
         self.inner = inner
         self.script_for = script_for  # () -> list[str]: the lines of the call being opened
+        self.extra_languages = languages
         self.model_name = f"scripted over {getattr(inner, 'model_name', '?')}"
 
     def languages(self) -> tuple[str, ...]:
-        return tuple(self.inner.languages())
+        return tuple(dict.fromkeys((*self.inner.languages(), *self.extra_languages)))
 
     def open(self, language: str) -> ScriptedStream:
-        return ScriptedStream(self.inner.open(language), list(self.script_for()))
+        have = tuple(self.inner.languages())
+        stream = self.inner.open(language if language in have else have[0])
+        return ScriptedStream(stream, list(self.script_for()))
 
     def __getattr__(self, name: str) -> Any:  # describe, preload, close, ...
         return getattr(self.inner, name)
