@@ -17,6 +17,7 @@ from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.web.auth import Accounts
 from robot.web.context import WEB_KEY, WebContext
+from robot.web.health import HealthChecks
 from robot.web.i18n import translate_middleware
 from robot.web.live import LiveHub
 from robot.web.queries import DashboardQueries
@@ -41,6 +42,8 @@ def web_context(
         default_region=settings.default_region,
     )
     info = process_info or {}
+    throttle = LoginThrottle(redis, prefix=store.prefix)
+    queries.health = HealthChecks(store, board, control, throttle)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -65,7 +68,7 @@ def web_context(
         queries=queries,
         hub=hub,
         process_info=info,
-        throttle=LoginThrottle(redis, prefix=store.prefix),
+        throttle=throttle,
     )
 
 

@@ -14,6 +14,9 @@ Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer``
     dozvon_recognition_latency_seconds          histogram  end of speech -> decision
     dozvon_dialing_paused                       gauge      1 while a supervisor paused dialing
     dozvon_workers                              gauge      dialing workers reporting
+    dozvon_workers_live, dozvon_worker_heartbeat_age_seconds{worker}, dozvon_asterisk_up,
+    dozvon_orders_queued_without_speech_model{language}, dozvon_webhook_*,
+    dozvon_health_alert{code,severity}          gauges     the health checks (robot.web.health)
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from robot.adapters.redis_live import DECISION_BUCKETS, DISPATCH_BUCKETS
 from robot.core.models import Outcome
 from robot.ports import CallState
 from robot.web.context import WEB_KEY
+from robot.web.health import metric_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -98,6 +102,8 @@ class SnapshotCollector:
             "dozvon_dialing_paused", "1 while dialing is paused", value=int(s["paused"])
         )
         yield GaugeMetricFamily("dozvon_workers", "Dialing workers reporting", value=s["workers"])
+        if s.get("health") is not None:
+            yield from metric_families(s["health"])
 
 
 async def snapshot(request: web.Request) -> dict[str, Any]:
@@ -109,6 +115,7 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
         "statuses": await ctx.store.counts(),
         "paused": (await ctx.control.read()).paused,
         "workers": len(await ctx.control.workers()),
+        "health": await ctx.queries.health.check(datetime.now(UTC)),
     }
 
 

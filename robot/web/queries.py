@@ -91,6 +91,7 @@ class DashboardQueries:
         self.recordings_dir = recordings_dir
         self.default_region = default_region
         self._retry = self.redis.register_script(_LUA_RETRY_NOW)
+        self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
 
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
@@ -162,7 +163,7 @@ class DashboardQueries:
 
     async def overview(self, now: datetime, process_info: dict[str, Any]) -> dict[str, Any]:
         workers = await self.control.workers()
-        return {
+        doc = {
             "server_time": now.isoformat(),
             "live_calls": await self.board.live_calls(),
             "queue": await self.queue(now),
@@ -172,6 +173,9 @@ class DashboardQueries:
             "workers": workers,
             "speech": await self.speech(workers, process_info),
         }
+        if self.health is not None:
+            doc["health"] = await self.health.check(now, doc)
+        return doc
 
     # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 

@@ -6,6 +6,7 @@
     POST /dashboard/api/lang                     {"lang": "ru"|"en"}
     GET  /dashboard/api/overview                 the live overview once
     GET  /dashboard/api/events                   the live overview as server-sent events
+    GET  /dashboard/api/health                   alerts and their facts (robot.web.health)
     GET  /dashboard/api/orders?q=&status=&...    the orders list: filters, search, paging
                                                  (orders_list)
     GET  /dashboard/api/reports, export/*.csv    reports and CSV exports (reports)
@@ -127,6 +128,11 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    return web.json_response(await ctx.queries.health.check(datetime.now(UTC)))
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -287,6 +293,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_post("/dashboard/api/lang", set_lang)
     r.add_get("/dashboard/api/overview", overview)
     r.add_get("/dashboard/api/events", events)
+    r.add_get("/dashboard/api/health", health)
     r.add_get("/dashboard/api/orders", orders_handler)
     r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
     r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)

@@ -91,9 +91,7 @@ async def test_admin_sees_and_unlocks(client, store):
     rows = (await (await client.get("/dashboard/api/signin/throttled", headers=jar)).json())[
         "throttled"
     ]
-    assert [(r["kind"], r["name"], r["address"]) for r in rows] == [
-        ("pair", "boris", "127.0.0.1")
-    ]
+    assert [(r["kind"], r["name"], r["address"]) for r in rows] == [("pair", "boris", "127.0.0.1")]
     assert rows[0]["failures"] == BUCKETS["pair"].free and rows[0]["retry_after_s"] > 0
     resp = await client.post(
         "/dashboard/api/signin/unlock",

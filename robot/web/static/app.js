@@ -137,6 +137,7 @@
     const el = $("#conn");
     el.dataset.state = state;
     el.textContent = t(`conn.${state}`);
+    document.dispatchEvent(new CustomEvent("dozvon:conn", { detail: state }));
   }
   function renderPill() {
     const pill = $("#dialing-pill");
@@ -162,6 +163,7 @@
       setConn("live");
       renderPill();
       if (S.page === "overview") renderOverview();
+      document.dispatchEvent(new CustomEvent("dozvon:summary", { detail: o }));
     });
     es.addEventListener("call", (ev) => {
       const c = JSON.parse(ev.data);
@@ -469,8 +471,9 @@
     renderPill();
     const c = $("#conn");
     setConn(c.dataset.state);
+    document.dispatchEvent(new CustomEvent("dozvon:render"));
   }
-  // What the page modules (orders.js, reports.js, dnc.js) use.
+  // For the page's other scripts (health.js, followups.js, orders.js, reports.js, dnc.js).
   window.Dozvon = { S, isAdmin, h, t, $, api, act, srv, toast, errorText, badge, fmtTime,
     fmtDuration, fmtPct, STATUSES, auditAction };
   applyStatic();
