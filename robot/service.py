@@ -19,7 +19,7 @@ from aiohttp import web
 
 from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
-from robot.adapters.audiosocket.server import AudioSocketServer
+from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import (
     SETTINGS_KEY,
@@ -130,6 +130,16 @@ def speech_info(recognizer: Any) -> dict[str, Any]:
     return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
 
 
+def audiosocket_peers(settings: Settings) -> PeerPolicy | None:
+    """The addresses AudioSocket accepts connections from (see Settings.audiosocket_peers)."""
+    spec = settings.audiosocket_peers.strip()
+    if spec.lower() == "any":
+        return None
+    if spec.lower() != "asterisk":
+        return PeerPolicy(networks=spec.split(","))
+    return PeerPolicy(hosts=[s.host for s in settings.asterisk_server_list()])
+
+
 def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     """What Asterisk is told to connect to for this worker's calls (see Settings)."""
     if settings.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
@@ -139,6 +149,13 @@ def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     if settings.audiosocket_host in ("", "0.0.0.0", "::"):
         return None
     return f"{settings.audiosocket_host}:{bound_port}"
+
+
+def asterisk_state(pool: AsteriskPool) -> dict[str, Any]:
+    """Each Asterisk server's AMI connection, sent with every worker heartbeat (health)."""
+    return {
+        "asterisk": [{"name": a["name"], "ami": a["ami"], "up": a["up"]} for a in pool.describe()]
+    }
 
 
 @dataclass
@@ -168,7 +185,7 @@ class Service:
     def build(cls, settings: Settings) -> Service:
         # A claimed delivery may wait for its CRM's slot before its own attempt (webhook.py).
         visibility = max(60.0, (PARK_PER_SLOT + 2) * settings.webhook_timeout_s)
-        store = RedisOrderStore.from_url(settings.redis_url, delivery_visibility_s=visibility)
+        store = RedisOrderStore.from_settings(settings, delivery_visibility_s=visibility)
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )
@@ -214,11 +231,18 @@ class Service:
                 ),
             ),
             control=DialerControl(
-                RedisRunControl(store.redis, worker_info=speech_info(recognizer))
+                RedisRunControl(
+                    store.redis,
+                    worker_info=speech_info(recognizer),
+                    probe=lambda: asterisk_state(pool),
+                )
             ),
             features=call_features(settings, pool),
         )
-        media = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port, tracker)
+        media = AudioSocketServer(
+            settings.audiosocket_host, settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(settings),
+        )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy,

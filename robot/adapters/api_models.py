@@ -108,6 +108,8 @@ class Explain(BaseModel):
     action: Literal["call", "wait", "stop"]
     at: datetime | None
     reason: str
+    reason_code: str | None = None  # the reason as a message key (robot.core.messages)
+    reason_params: dict[str, Any] | None = None
     order_id: str
     status: OrderStatus
 

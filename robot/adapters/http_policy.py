@@ -14,7 +14,8 @@
     PATCH  /api/v1/orders/{id}          body: changed order fields (API format); {"status":
                                         "cancelled"} cancels; ``do_not_call: true`` ends it as dnc
                                         -> 200 as cancel; 404; 409; 422 ``invalid_field``
-    GET    /api/v1/orders/{id}/explain?now=ISO   {"action", "at", "reason", "order_id", "status"}
+    GET    /api/v1/orders/{id}/explain?now=ISO   {"action", "at", "reason", "reason_code",
+                                        "reason_params", "order_id", "status"}
 
 Phones in paths are E.164 (``+79161234567``, URL-encode the plus as %2B if your client turns
 ``+`` into a space) or national numbers read in ``settings.default_region``.
@@ -255,7 +256,7 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     on_dnc = await services.dnc.contains(phone)
     placed = await services.dnc.phone_calls(phone, now - PHONE_HISTORY)
     decision = decide(record, record.calls, now, on_dnc, services.config, phone_calls=placed)
-    doc = {**decision.to_json(), "order_id": order_id, "status": record.status.value}
+    doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
     return web.json_response(m.dump(m.Explain, doc))
 
 

@@ -321,7 +321,7 @@ class WebhookDeliverer:
         if not await self._acquire_host(host):
             await self.outbox.retry_delivery(
                 delivery_id, self.clock() + timedelta(seconds=self._drain_s(host)),
-                f"waiting: {target.host} is busy", attempted=False,
+                "", attempted=False,  # not an error: the CRM's slots are busy
             )  # fmt: skip
             return
         started = time.monotonic()

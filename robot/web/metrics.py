@@ -14,8 +14,9 @@ Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer``
     dozvon_recognition_latency_seconds          histogram  end of speech -> decision
     dozvon_dialing_paused                       gauge      1 while a supervisor paused dialing
     dozvon_workers                              gauge      dialing workers reporting
-    dozvon_webhook_outbox                       gauge      results waiting for the CRM
-    dozvon_webhook_failed                       gauge      dead letters (/api/v1/webhooks/failed)
+    dozvon_workers_live, dozvon_worker_heartbeat_age_seconds{worker}, dozvon_asterisk_up,
+    dozvon_orders_queued_without_speech_model{language}, dozvon_webhook_*,
+    dozvon_health_alert{code,severity}          gauges     the health checks (robot.web.health)
     dozvon_intake_rejected                      gauge      entries in dozvon:intake:rejected
     dozvon_task_up{task}                        gauge      this process: 1 while the background
                                                            task runs, 0 while it waits to restart
@@ -41,6 +42,7 @@ from robot.adapters.redis_live import DECISION_BUCKETS, DISPATCH_BUCKETS
 from robot.core.models import Outcome
 from robot.ports import CallState
 from robot.web.context import WEB_KEY
+from robot.web.health import metric_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -105,12 +107,6 @@ class SnapshotCollector:
         )
         yield GaugeMetricFamily("dozvon_workers", "Dialing workers reporting", value=s["workers"])
         yield GaugeMetricFamily(
-            "dozvon_webhook_outbox", "Results waiting for the CRM", value=s.get("outbox", 0)
-        )
-        yield GaugeMetricFamily(
-            "dozvon_webhook_failed", "Webhook dead letters", value=s.get("webhooks_failed", 0)
-        )
-        yield GaugeMetricFamily(
             "dozvon_intake_rejected", "Rejected intake entries", value=s.get("rejected", 0)
         )
         up = GaugeMetricFamily("dozvon_task_up", "Background task running", labels=["task"])
@@ -122,6 +118,8 @@ class SnapshotCollector:
             restarts.add_metric([name], task["restarts"])
         yield up
         yield restarts
+        if s.get("health") is not None:
+            yield from metric_families(s["health"])
 
 
 async def snapshot(request: web.Request) -> dict[str, Any]:
@@ -132,8 +130,6 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
     board = request.app.get(TASKS_KEY)
     return {
         "tasks": board.report() if board is not None else {},
-        "outbox": await ctx.store.outbox_size(),
-        "webhooks_failed": await ctx.store.failed.count(),
         "rejected": await ctx.store.redis.xlen(REJECTED_STREAM),
         "totals": await ctx.board.totals(),
         "live": await ctx.board.live_calls(),
@@ -141,6 +137,7 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
         "statuses": await ctx.store.counts(),
         "paused": (await ctx.control.read()).paused,
         "workers": len(await ctx.control.workers()),
+        "health": await ctx.queries.health.check(datetime.now(UTC)),
     }
 
 
