@@ -28,31 +28,23 @@ class InvalidJson(ValueError):
         self.message = message
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _depth_offender(doc: Any, max_depth: int) -> str | None:
-    """The top-level key (or ``body``) under which ``doc`` nests deeper than ``max_depth``;
-    iterative, so it cannot itself run out of stack."""
+def _offender(doc: Any, max_depth: int) -> tuple[str, str] | None:
+    """(top-level key or ``body``, what is wrong) for the first part of ``doc`` that nests
+    deeper than ``max_depth`` or holds a non-finite number; iterative, so it cannot itself
+    run out of stack."""
     stack: list[tuple[Any, int, str]] = [(doc, 1, "body")]
     while stack:
         node, depth, top = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return top, "number out of range (NaN, Infinity or beyond 1.8e308)"
         if isinstance(node, dict):
-            children = node.items()
+            children: Any = node.items()
         elif isinstance(node, list):
             children = ((top, v) for v in node)
         else:
             continue
         if depth > max_depth:
-            return top
+            return top, f"nested more than {max_depth} levels deep"
         for key, value in children:
             stack.append((value, depth + 1, str(key) if depth == 1 else top))
     return None
@@ -62,13 +54,13 @@ def loads(raw: bytes | str, *, field: str = "body", max_depth: int = MAX_DEPTH) 
     """Parse ``raw``; raise :class:`InvalidJson` naming ``field`` (or the top-level key that
     nests too deeply) for anything we do not accept."""
     try:
-        doc = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+        doc = json.loads(raw)
     except RecursionError:
         raise InvalidJson(field, f"nested more than {max_depth} levels deep") from None
     except (ValueError, UnicodeDecodeError, TypeError) as e:
         raise InvalidJson(field, f"not valid JSON: {str(e)[:200]}") from None
-    offender = _depth_offender(doc, max_depth)
+    offender = _offender(doc, max_depth)
     if offender is not None:
-        name = field if offender == "body" else offender
-        raise InvalidJson(name, f"nested more than {max_depth} levels deep")
+        where, what = offender
+        raise InvalidJson(field if where == "body" else where, what)
     return doc
