@@ -34,6 +34,7 @@ from robot.core.calling_hours import (
     local_moment,
     next_calling_time,
 )
+from robot.core.carrier_outcomes import counts_as_attempt
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.policy_config import PolicyConfig, format_duration
 from robot.core.records import OrderRecord
@@ -43,12 +44,14 @@ FINAL_BY_OUTCOME = {
     Outcome.REJECTED: OrderStatus.REJECTED,
     Outcome.DNC: OrderStatus.DNC,
     Outcome.OPERATOR: OrderStatus.OPERATOR,
+    Outcome.INVALID_NUMBER: OrderStatus.INVALID_NUMBER,
 }
 _ANSWER_TEXT = {
     Outcome.CONFIRMED: "the customer confirmed",
     Outcome.REJECTED: "the customer declined",
     Outcome.DNC: "the customer asked not to be called again",
     Outcome.OPERATOR: "the customer was handed to an operator",
+    Outcome.INVALID_NUMBER: "the carrier said the number does not exist",
 }
 _RETRY_TEXT = {
     Outcome.NO_ANSWER: "no answer",
@@ -57,6 +60,9 @@ _RETRY_TEXT = {
     Outcome.UNCLEAR: "no clear answer",
     Outcome.MACHINE: "answering machine",
     Outcome.LATER: "the customer asked to be called back later",
+    Outcome.UNREACHABLE: "phone switched off or out of coverage",
+    Outcome.CALL_REJECTED: "the customer declined the call",
+    Outcome.TRUNK_LIMIT: "the trunk was at its limit",
 }
 
 
@@ -163,7 +169,8 @@ def decide(
     if phone_on_dnc:
         return _stop(OrderStatus.DNC, "the phone is on the do-not-call list")
 
-    made = len(calls)
+    # A call the trunk refused for capacity never reached the customer: no attempt used.
+    made = sum(1 for c in calls if counts_as_attempt(c.effective_outcome))
     if made >= config.max_attempts:
         last_text = ""
         if calls:
