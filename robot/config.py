@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,15 +37,27 @@ class ShopSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOZVON_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DOZVON_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
-    # Redis: all durable state.
+    # Redis: all durable state. redis://host:port/db, or a Sentinel set:
+    # redis+sentinel://[:password@]host1:26379,host2:26379,host3:26379/<service>[/db]
+    # (robot/adapters/redis_connect.py).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Replicas that must have an order, a claim or a call result before it is acknowledged
+    # (WAIT; robot/adapters/redis_replication.py). Unset: 1 for a Sentinel URL, else 0.
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
+    redis_wait_timeout_ms: int = Field(default=500, gt=0)
 
     # HTTP API (intake, later the dashboard).
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     api_token: str = "change-me"
+    # A connection must send complete request headers within this, and a request body must
+    # arrive within the other; slower peers are cut off (they would hold sockets forever).
+    http_header_timeout_s: float = 15.0
+    http_body_timeout_s: float = 30.0
 
     # Asterisk Manager Interface.
     ami_host: str = "127.0.0.1"
@@ -63,6 +77,11 @@ class Settings(BaseSettings):
     # containers). Unset: audiosocket_host:port unless that is a wildcard address, in which
     # case the dialplan's global applies (one worker per Asterisk).
     audiosocket_advertise: str | None = None
+    # Who may open an AudioSocket connection: "asterisk" (the addresses the configured Asterisk
+    # servers' host names resolve to), "any", or a comma-separated list of IP addresses and
+    # networks (Asterisk behind NAT, several interfaces). Each call's media must also present
+    # its secret media key (robot/engine/calls.py), whoever connects.
+    audiosocket_peers: str = "asterisk"
 
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
@@ -111,8 +130,37 @@ class Settings(BaseSettings):
     # Results to the CRM.
     webhook_url: str | None = None
     webhook_secret: str = "change-me-too"
-    webhook_timeout_s: float = 10.0
+    webhook_timeout_s: float = 10.0  # total per delivery attempt: DNS, connect, send, answer
     webhook_max_backoff_s: float = 300.0
+    # After this many failed attempts a delivery moves to the failed list (dead letters,
+    # GET /api/v1/webhooks/failed); 50 with the default backoff is about 3.5 hours.
+    webhook_max_attempts: int = Field(default=50, ge=1)
+    webhook_concurrency: int = Field(default=32, ge=1)  # deliveries in flight, all CRMs
+    webhook_per_host: int = Field(default=4, ge=1)  # deliveries in flight to one CRM host
+    # Where callback_url may point (robot/core/callback_url.py): host names ("crm.example",
+    # "*.example.com"), addresses or networks ("10.1.2.0/24"), each optionally ":port"; a JSON
+    # list or comma-separated. Empty: any public host. Internal addresses (loopback, private,
+    # link-local) are refused unless listed here; webhook_url's own origin is always allowed.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [h.strip() for h in text.split(",") if h.strip()]
+        return v
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _host_rules(cls, v: list[str]) -> list[str]:
+        from robot.core.callback_url import HostRule
+
+        for rule in v:
+            HostRule.parse(rule)  # a typo fails at startup, not at the first delivery
+        return v
 
     # Phone numbers without a country code are read in this region.
     default_region: str = "RU"
@@ -144,6 +192,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_form(cls, url: str) -> str:
+        from robot.adapters.redis_connect import parse_redis_url
+
+        parse_redis_url(url)  # RedisUrlError (a ValueError) says what is wrong
+        return url
 
     def asterisk_server_list(self) -> list[AsteriskServerConfig]:
         if self.asterisk_servers:

@@ -183,6 +183,8 @@ async def run_demo(
                 "DOZVON_LISTEN_TIMEOUT_S": "4",
                 "DOZVON_WEBHOOK_URL": f"http://127.0.0.1:{ports['crm']}/crm/dozvon",
                 "DOZVON_WEBHOOK_SECRET": secret,
+                # The stand-in CRM is on loopback, an internal address: listed explicitly.
+                "DOZVON_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{ports['crm']}",
                 "DOZVON_MAX_CONCURRENT_CALLS": "10",
                 "DOZVON_VAR_DIR": str(workdir / "var"),
                 # Orders are pushed at any hour and each scenario is judged by its one call.
@@ -250,10 +252,10 @@ async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) 
 
 async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: str) -> None:
     """Even orders over HTTP, odd ones through the Redis stream, as two kinds of CRM would."""
-    from redis.asyncio import Redis
+    from robot.adapters.redis_connect import redis_client
 
     headers = {"Authorization": f"Bearer {token}"}
-    r = Redis.from_url(redis_url, decode_responses=True)
+    r = redis_client(redis_url)
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
             for i, o in enumerate(orders):

@@ -244,6 +244,7 @@ class WorkerReport:
     max_concurrent_calls: int
     calls_per_second: float | None
     at: datetime
+    loop_idle_s: float | None = None  # since the dialer loop last turned (a stuck loop grows)
 
 
 class RunControlSource(Protocol):

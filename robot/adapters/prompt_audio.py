@@ -12,6 +12,13 @@ Facts this module relies on:
   (festival reads Cyrillic correctly from a file, not from a ``-eval`` string), and from
   ``espeak-ng -v ko`` for Korean; ``sox`` converts. Results are cached on disk by a hash of the
   engine and the text.
+- Text to speak comes from orders (customer and shop names): it never goes on a command line.
+  espeak-ng takes words from its last arguments and parses options anywhere before them
+  (``-f FILE`` speaks a file, ``--path=DIR`` changes its data directory), so a name like
+  ``-f/etc/passwd`` would be an option. Both engines read the text from a UTF-8 file we write
+  (espeak-ng ``-b 1 -f FILE``, festival's ``text2wave FILE``); every path and option on the
+  argv is ours. (``--`` would also end espeak-ng's getopt options, but a file leaves nothing to
+  parse.) sox only gets our own paths.
 - The simulated customer (and people) take ~900 ms of silence as "the robot has finished":
   pieces are joined with ~120 ms pauses, and no quiet stretch (below ``QUIET_DBFS``) longer
   than ``MAX_SILENCE_MS`` is left anywhere, including inside clips.
@@ -239,14 +246,15 @@ def synthesize(
 def _run_engine(
     name: str, text: str, lang: str, tmp: Path, out: Path, speed: int | None, pitch: int | None
 ) -> None:
+    # The text goes in a file, never on the command line (see the module notes).
+    src = tmp / "text.txt"
+    src.write_text(" ".join(text.split()) + "\n", encoding="utf-8")
     if name == "festival":
-        src = tmp / "text.txt"
-        src.write_text(text + "\n", encoding="utf-8")
         cmd = ["text2wave", "-eval", f"({RU_VOICE})", str(src), "-o", str(out)]
     elif name == "espeak-ng":
         speed = speed or (150 if lang == "ko" else 160)
         cmd = ["espeak-ng", "-v", lang, "-s", str(speed), "-p", str(pitch or 50), "-w", str(out)]
-        cmd.append(text)
+        cmd += ["-b", "1", "-f", str(src)]
     else:
         raise PromptAudioError(f"unknown speech engine {name!r}")
     if shutil.which(cmd[0]) is None:

@@ -6,7 +6,9 @@ Key layout (prefix ``dozvon:``):
                                 each worker's configured value), updated_by, updated_at
     control:events      pub/sub a JSON note on every change (the dashboard refreshes)
     wakeup              pub/sub the order store's wake-up channel: dialers re-read at once
-    worker:{id}         STRING  JSON heartbeat of a dialing worker, EX ``worker_ttl_s``
+    worker:{id}         STRING  JSON heartbeat of a dialing worker (every second), PX
+                                ``worker_ttl_s``; readers take its age from the key's
+                                remaining TTL (Redis's clock, so host clocks may differ)
     workers             SET     worker ids that may be alive (readers drop expired ones)
     audit               LIST    JSON entries, newest first, capped at ``audit_keep``
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -58,12 +61,17 @@ class RedisRunControl:
         *,
         prefix: str = PREFIX,
         worker_info: dict[str, Any] | None = None,
-        worker_ttl_s: float = 5.0,
+        worker_ttl_s: float = 30.0,
         audit_keep: int = 10_000,
+        probe: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """``probe``: this worker's live facts (e.g. its Asterisk connections), read at each
+        heartbeat. A heartbeat older than a few seconds means a frozen worker (see
+        robot.web.health); the key outlives that so the dashboard can say which one."""
         self.redis = redis
         self.prefix = prefix
         self.worker_info = worker_info or {}
+        self.probe = probe
         self.worker_ttl_s = worker_ttl_s
         self.audit_keep = audit_keep
 
@@ -85,7 +93,9 @@ class RedisRunControl:
         )
 
     async def report(self, report: WorkerReport) -> None:
-        doc = {**asdict(report), "at": report.at.isoformat(), **self.worker_info}
+        live = self.probe() if self.probe is not None else {}
+        doc = {**asdict(report), "at": report.at.isoformat(), **self.worker_info, **live}
+        doc["ttl_ms"] = int(self.worker_ttl_s * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(
                 self._k("worker", report.worker_id),
@@ -151,11 +161,25 @@ class RedisRunControl:
         ids = sorted(await self.redis.smembers(self._k("workers")))
         if not ids:
             return []
-        docs = await self.redis.mget([self._k("worker", i) for i in ids])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.get(self._k("worker", i))
+                pipe.pttl(self._k("worker", i))
+            got = await pipe.execute()
+        docs, ttls = got[0::2], got[1::2]
         gone = [i for i, d in zip(ids, docs, strict=True) if d is None]
         if gone:
             await self.redis.srem(self._k("workers"), *gone)
-        return [json.loads(d) for d in docs if d is not None]
+        out = []
+        for d, ttl in zip(docs, ttls, strict=True):
+            if d is None:
+                continue
+            doc = json.loads(d)
+            full = int(doc.get("ttl_ms") or self.worker_ttl_s * 1000)
+            # Seconds since the last heartbeat, by Redis's clock.
+            doc["age_s"] = round(max(0, full - int(ttl)) / 1000, 1) if int(ttl) > 0 else 0.0
+            out.append(doc)
+        return out
 
     # -- audit -----------------------------------------------------------------------------------
 

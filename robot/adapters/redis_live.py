@@ -11,6 +11,8 @@ them. Key layout (prefix ``dozvon:``):
     stats:day:{date}      HASH    outcome:{o}, hour:{HH}:{o} counters of ended calls; the date
                                   and hour are in the dashboard's time zone; kept 35 days
     stats:day:{date}:first_call_ms  LIST  order-to-first-call delays (ms) of first attempts
+    stats:5m:{n}          HASH    {o} counters of calls ended in the five minutes number n
+                                  (epoch // 300), kept 8 h: the health checks' recent rates
     stats:total           HASH    outcome:{o} counters since the start, and histograms
                                   {dispatch,decision}:{bucket}|sum|count for /metrics
 
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "dozvon:"
 STATS_KEEP_S = 35 * 86400
+SLICE_S = 300  # stats:5m buckets
+SLICES_KEEP_S = 8 * 3600
 REFRESH_EVERY_S = 5.0
 MAX_LIVE_S = 3600.0  # a call "live" longer than this is a leftover of a crash: stop refreshing
 # Histogram upper bounds in seconds (Prometheus ``le``); the last bucket is +Inf.
@@ -207,6 +211,9 @@ class RedisCallBoard:
         pipe.hincrby(day, f"outcome:{outcome}", 1)
         pipe.hincrby(day, f"hour:{hour}:{outcome}", 1)
         pipe.expire(day, STATS_KEEP_S)
+        recent = self._k("stats", "5m", str(int(change.at.timestamp() // SLICE_S)))
+        pipe.hincrby(recent, outcome, 1)
+        pipe.expire(recent, SLICES_KEEP_S)
         total = self._k("stats", "total")
         pipe.hincrby(total, f"outcome:{outcome}", 1)
         ms = change.speech_end_to_decision_ms
@@ -263,3 +270,16 @@ class LiveBoardReader:
         return {
             k: float(v) for k, v in (await self.redis.hgetall(self._k("stats", "total"))).items()
         }
+
+    async def outcomes_between(self, start_epoch: float, end_epoch: float) -> dict[str, int]:
+        """Calls ended by outcome in the five-minute slices that overlap [start, end)."""
+        first, last = int(start_epoch // SLICE_S), int((end_epoch - 1e-6) // SLICE_S)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for n in range(first, last + 1):
+                pipe.hgetall(self._k("stats", "5m", str(n)))
+            slices = await pipe.execute()
+        out: dict[str, int] = {}
+        for h in slices:
+            for outcome, v in h.items():
+                out[outcome] = out.get(outcome, 0) + int(v)
+        return out

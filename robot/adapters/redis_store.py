@@ -17,6 +17,7 @@ Key layout (prefix ``dozvon:``; single Redis node, the Lua scripts build some ke
     outbox:due          ZSET   delivery ids waiting for the CRM, score = next attempt epoch
     outbox:inflight     ZSET   delivery ids being delivered, score = visibility deadline
     outbox:item:{did}   HASH   event (ResultEvent JSON), order_id, attempt, last_error
+    outbox:failed       ZSET   dead letters, score = failed epoch (robot.adapters.webhook_outbox)
     wakeup              pub/sub channel: "new work may be due"
 
 Every state change that must be all-or-nothing is one Lua script (add, claim, renew, release,
@@ -33,11 +34,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError, WatchError
 
+from robot.adapters.redis_connect import is_sentinel_url, redis_client
+from robot.adapters.redis_replication import NotReplicated, ReplicaAck
+from robot.adapters.webhook_outbox import WebhookOutbox
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord, ResultEvent
@@ -203,7 +206,7 @@ local ikey = ARGV[1] .. 'outbox:item:' .. ARGV[2]
 if redis.call('EXISTS', ikey) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('HSET', ikey, 'last_error', ARGV[4])
+if ARGV[4] ~= '' then redis.call('HSET', ikey, 'last_error', ARGV[4]) end
 if ARGV[5] == '0' then redis.call('HINCRBY', ikey, 'attempt', -1) end
 return 1
 """
@@ -257,9 +260,13 @@ class RedisOrderStore:
         delivery_visibility_s: float = 60.0,
         claim_scan_limit: int = 100,
         owns_client: bool = False,
+        replica_ack: ReplicaAck | None = None,
     ) -> None:
-        """``redis`` must be created with ``decode_responses=True``."""
+        """``redis`` must be created with ``decode_responses=True``. ``replica_ack``: confirm
+        orders, claims and results on a replica before acknowledging them (``from_url`` makes
+        one for a Sentinel URL)."""
         self.redis = redis
+        self.replica_ack = replica_ack
         self.prefix = prefix
         self.delivery_visibility_s = delivery_visibility_s
         self.claim_scan_limit = claim_scan_limit
@@ -274,19 +281,43 @@ class RedisOrderStore:
         self._reap = redis.register_script(_LUA_REAP_LEASES)
         self._claim_out = redis.register_script(_LUA_CLAIM_DELIVERIES)
         self._retry_out = redis.register_script(_LUA_RETRY_DELIVERY)
+        self.failed = WebhookOutbox(redis, prefix=prefix)  # the dead letters of the outbox
 
     @classmethod
-    def from_url(cls, url: str, *, retries: int = 10, **kwargs: Any) -> RedisOrderStore:
-        """Own a client for ``url``. Commands retry through a Redis restart of a few seconds;
-        a retried script whose first run did land is harmless: add_order then reports a
-        duplicate of itself, a doubly claimed order comes back when its lease expires."""
-        client = Redis.from_url(
-            url,
-            decode_responses=True,
-            health_check_interval=15,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=retries),
+    def from_url(
+        cls,
+        url: str,
+        *,
+        retries: int = 10,
+        wait_replicas: int | None = None,
+        wait_timeout_ms: int = 500,
+        **kwargs: Any,
+    ) -> RedisOrderStore:
+        """Own a client for ``url`` (a Redis or a Sentinel set: ``redis_connect``). Commands
+        retry through a Redis restart or a failover of a few seconds; a retried script whose
+        first run did land is harmless: add_order then reports a duplicate of itself, a doubly
+        claimed order comes back when its lease expires. ``wait_replicas``: replicas that must
+        have an order, claim or result before it is acknowledged (``redis_replication``);
+        None: 1 for a Sentinel URL, 0 (no WAIT) for a single Redis."""
+        if wait_replicas is None:
+            wait_replicas = 1 if is_sentinel_url(url) else 0
+        prefix = kwargs.get("prefix", PREFIX)
+        ack = None
+        if wait_replicas > 0:
+            ack = ReplicaAck(redis_client(url, retries=0), f"{prefix}replication:fence",
+                             replicas=wait_replicas, timeout_ms=wait_timeout_ms)  # fmt: skip
+        return cls(redis_client(url, retries=retries), owns_client=True, replica_ack=ack,
+                   **kwargs)  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> RedisOrderStore:
+        """``from_url`` with the Redis settings of ``robot.config.Settings``."""
+        return cls.from_url(
+            settings.redis_url,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+            **kwargs,
         )
-        return cls(client, owns_client=True, **kwargs)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -310,6 +341,14 @@ class RedisOrderStore:
             self._listener = None
         if self._owns_client:
             await self.redis.aclose()
+            if self.replica_ack is not None:
+                await self.replica_ack.redis.aclose()
+
+    async def _confirm(self, what: str) -> None:
+        """Return once a replica has everything written so far (``redis_replication``);
+        ``NotReplicated`` (a RedisError: HTTP 503, a stream entry left pending) if not."""
+        if self.replica_ack is not None:
+            await self.replica_ack.confirm(what)
 
     # -- intake --------------------------------------------------------------------------------
 
@@ -353,6 +392,7 @@ class RedisOrderStore:
                 event.model_dump_json(),
             ],
         )
+        await self._confirm(f"order {oid}")  # a duplicate too: its first 201 may have failed
         record = await self.get_order(oid)
         if record is None:  # pragma: no cover - only if someone deletes keys under us
             raise UnknownOrder(oid)
@@ -427,6 +467,15 @@ class RedisOrderStore:
             ],
         )  # fmt: skip
         if not oid:
+            return None
+        try:
+            await self._confirm(f"claim of order {oid}")
+        except NotReplicated as e:
+            # Not dialed: a claim the replica lacks would let a promoted replica hand the same
+            # order (and phone) to another worker while this call runs.
+            log.warning("order %s claim not replicated, not dialing: %s", oid, e)
+            with contextlib.suppress(RedisError, OSError):
+                await self.release_claim(oid, worker_id, now, now, reason="claim not replicated")
             return None
         log.info("order %s claimed by %s", oid, worker_id)
         return await self.get_order(oid)
@@ -519,6 +568,7 @@ class RedisOrderStore:
                     break
                 except WatchError:
                     continue
+        await self._confirm(f"result of call {call.call_id}")
         log.info("order %s call %s finished: %s -> %s (%s)", oid, call.call_id,
                  call.outcome.value if call.outcome else "-", new.value, reason or "-")  # fmt: skip
         if new is OrderStatus.QUEUED:
@@ -630,7 +680,19 @@ class RedisOrderStore:
             keys=[self._k("outbox", "due"), self._k("outbox", "inflight")],
             args=[self.prefix, _epoch(now), _epoch(now) + self.delivery_visibility_s, limit],
         )
-        return [(d, ResultEvent.model_validate_json(ev), int(n)) for d, ev, n in rows]
+        out = []
+        for d, ev, n in rows:
+            try:
+                out.append((d, ResultEvent.model_validate_json(ev), int(n)))
+            except ValidationError as e:  # one unreadable item must not block the others
+                await self.failed.fail(d, f"unreadable event: {e.errors()[0]['msg']}", now, None)
+        return out
+
+    async def fail_delivery(
+        self, delivery_id: str, error: str, now: datetime, url: str | None = None
+    ) -> bool:
+        """Give up on a delivery: it moves to the failed list (``webhook_outbox``)."""
+        return await self.failed.fail(delivery_id, error, now, url)
 
     async def ack_delivery(self, delivery_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from robot.core.messages import Text
 from robot.core.models import Order
 from robot.core.phones import phone_timezones
 from robot.core.policy_config import Hours, PolicyConfig
 
-_DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 SEARCH_DAYS = 400  # how far ahead to look for a calling window before giving up
 
 
@@ -25,11 +25,11 @@ def customer_zone(order: Order, default_timezone: str) -> tuple[ZoneInfo, str]:
     """The customer's zone and where it came from: the order, the phone number (when
     phonenumbers knows exactly one zone for it) or the shop default."""
     if order.timezone:
-        return ZoneInfo(order.timezone), "from the order"
+        return ZoneInfo(order.timezone), Text("zone.order")
     zones = phone_timezones(order.phone)
     if len(zones) == 1:
-        return ZoneInfo(zones[0]), "from the phone number"
-    return ZoneInfo(default_timezone), "shop default"
+        return ZoneInfo(zones[0]), Text("zone.phone")
+    return ZoneInfo(default_timezone), Text("zone.default")
 
 
 def local_moment(day: date, minutes: int, zone: ZoneInfo) -> datetime:
@@ -39,17 +39,10 @@ def local_moment(day: date, minutes: int, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=zone)
 
 
-def describe_local(t: datetime, zone: ZoneInfo) -> str:
-    """``Tue 2030-01-15 09:00 Europe/Moscow (+03:00)``: what a supervisor wants to read."""
-    local = t.astimezone(zone)
-    offset = local.strftime("%z")
-    return f"{local:%a %Y-%m-%d %H:%M} {zone.key} ({offset[:3]}:{offset[3:]})"
-
-
 def _closed_why(day: date, config: PolicyConfig) -> str:
     if day in config.holidays:
-        return f"{day.isoformat()} is a holiday"
-    return f"no calls on {_DAY_NAMES[day.weekday()]}"
+        return Text("hours.holiday", day=day)
+    return Text("hours.closed", wd=day.weekday())
 
 
 def next_calling_time(t: datetime, zone: ZoneInfo, config: PolicyConfig) -> tuple[datetime, str]:
@@ -67,13 +60,13 @@ def next_calling_time(t: datetime, zone: ZoneInfo, config: PolicyConfig) -> tupl
         end = local_moment(day, hours.end_min, zone)
         if offset == 0:
             if local < start:
-                return start, f"{local:%H:%M} there is before calling hours {hours}"
+                return start, Text("hours.before", now=f"{local:%H:%M}", hours=str(hours))
             if local < end:
                 return t, ""
-            why = f"{local:%H:%M} there is after calling hours {hours}"
+            why = Text("hours.after", now=f"{local:%H:%M}", hours=str(hours))
             continue
         return start, why
-    raise NoCallingWindow("no calling window in the next year: check hours, weekdays, holidays")
+    raise NoCallingWindow(Text("hours.none"))
 
 
 def calls_on_local_day(calls: list[datetime], day: date, zone: ZoneInfo) -> int:

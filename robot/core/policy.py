@@ -30,13 +30,13 @@ from robot.core.calling_hours import (
     NoCallingWindow,
     calls_on_local_day,
     customer_zone,
-    describe_local,
     local_moment,
     next_calling_time,
 )
 from robot.core.carrier_outcomes import counts_as_attempt
+from robot.core.messages import EN, Moment, Text
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
-from robot.core.policy_config import PolicyConfig, format_duration
+from robot.core.policy_config import PolicyConfig
 from robot.core.records import OrderRecord
 
 FINAL_BY_OUTCOME = {
@@ -46,24 +46,18 @@ FINAL_BY_OUTCOME = {
     Outcome.OPERATOR: OrderStatus.OPERATOR,
     Outcome.INVALID_NUMBER: OrderStatus.INVALID_NUMBER,
 }
-_ANSWER_TEXT = {
-    Outcome.CONFIRMED: "the customer confirmed",
-    Outcome.REJECTED: "the customer declined",
-    Outcome.DNC: "the customer asked not to be called again",
-    Outcome.OPERATOR: "the customer was handed to an operator",
-    Outcome.INVALID_NUMBER: "the carrier said the number does not exist",
-}
-_RETRY_TEXT = {
-    Outcome.NO_ANSWER: "no answer",
-    Outcome.BUSY: "line busy",
-    Outcome.FAILED: "call failed",
-    Outcome.UNCLEAR: "no clear answer",
-    Outcome.MACHINE: "answering machine",
-    Outcome.LATER: "the customer asked to be called back later",
-    Outcome.UNREACHABLE: "phone switched off or out of coverage",
-    Outcome.CALL_REJECTED: "the customer declined the call",
-    Outcome.TRUNK_LIMIT: "the trunk was at its limit",
-}
+
+
+def _answer_text(outcome: Outcome) -> Text:
+    """A conclusive answer ("the customer confirmed"): ``answer.<outcome>`` if it has its own
+    words, else what the outcome is called for retries."""
+    key = f"answer.{outcome.value}"
+    return Text(key if key in EN else f"retry.{outcome.value}")
+
+
+def _retry_text(outcome: Outcome) -> Text:
+    """What a call ended as ("no answer"): ``retry.<outcome>`` (one for every Outcome)."""
+    return Text(f"retry.{outcome.value}")
 
 
 class Action(str, Enum):
@@ -78,16 +72,21 @@ class Action(str, Enum):
 class Decision:
     action: Action
     at: datetime | None  # CALL: now; WAIT: the earliest moment to call; STOP: None
-    reason: str
+    reason: str  # English; a messages.Text, so it also has a stable key and parameters
     status: OrderStatus | None = None  # STOP: the order's final status
 
-    def to_json(self) -> dict[str, Any]:
-        """The explain format: ``{"action", "at" (ISO 8601 or null), "reason"}``."""
-        return {
+    def to_json(self, *, codes: bool = False) -> dict[str, Any]:
+        """The explain format: ``{"action", "at" (ISO 8601 or null), "reason"}``; with
+        ``codes`` also the reason as ``reason_code`` and ``reason_params`` (robot.core.messages)."""
+        doc: dict[str, Any] = {
             "action": self.action.value,
             "at": self.at.isoformat() if self.at else None,
-            "reason": self.reason,
+            "reason": str(self.reason),
         }
+        if codes and isinstance(self.reason, Text):
+            msg = self.reason.to_json()
+            doc["reason_code"], doc["reason_params"] = msg["key"], msg["params"]
+        return doc
 
 
 @dataclass(frozen=True)
@@ -148,12 +147,14 @@ def decide(
     calls = sorted((as_past_call(a) for a in attempts), key=lambda c: c.at)
     if isinstance(subject, OrderRecord):
         if subject.status.is_final:
-            why = f" ({subject.status_reason})" if subject.status_reason else ""
-            return _stop(subject.status, f"the order is already {subject.status.value}{why}")
+            st = subject.status.value
+            if subject.status_reason:
+                why = Text("policy.final_why", status=st, why=subject.status_reason)
+            else:
+                why = Text("policy.final", status=st)
+            return _stop(subject.status, why)
         if subject.status is OrderStatus.CALLING:
-            return Decision(
-                Action.WAIT, None, f"a call is in flight now (attempt {subject.attempts})"
-            )
+            return Decision(Action.WAIT, None, Text("policy.in_flight", n=subject.attempts))
 
     zone, zone_source = customer_zone(order, config.default_timezone)
     answered = [c for c in calls if c.outcome in FINAL_BY_OUTCOME]
@@ -162,25 +163,24 @@ def decide(
         assert last.outcome is not None
         return _stop(
             FINAL_BY_OUTCOME[last.outcome],
-            f"{_ANSWER_TEXT[last.outcome]} on {describe_local(last.end, zone)}",
+            Text("policy.answered", answer=_answer_text(last.outcome), at=Moment(last.end, zone)),
         )
     if order.do_not_call:
-        return _stop(OrderStatus.DNC, "the order says do_not_call")
+        return _stop(OrderStatus.DNC, Text("policy.dnc_flag"))
     if phone_on_dnc:
-        return _stop(OrderStatus.DNC, "the phone is on the do-not-call list")
+        return _stop(OrderStatus.DNC, Text("policy.dnc_listed"))
 
     # A call the trunk refused for capacity never reached the customer: no attempt used.
     made = sum(1 for c in calls if counts_as_attempt(c.effective_outcome))
     if made >= config.max_attempts:
-        last_text = ""
         if calls:
-            last_text = f", the last: {_RETRY_TEXT[calls[-1].effective_outcome]}"
-        return _stop(
-            OrderStatus.EXHAUSTED,
-            f"attempts exhausted: {made} of {config.max_attempts} calls made{last_text}",
-        )
+            why = Text("policy.exhausted_last", made=made, max=config.max_attempts,
+                       last=_retry_text(calls[-1].effective_outcome))  # fmt: skip
+        else:
+            why = Text("policy.exhausted", made=made, max=config.max_attempts)
+        return _stop(OrderStatus.EXHAUSTED, why)
 
-    t, steps = now, []
+    t, steps = now, list[str]()
     if calls:
         last = calls[-1]
         key, rule = config.rule_for(last.effective_outcome)
@@ -188,53 +188,48 @@ def decide(
         if rule.max_attempts is not None and same >= rule.max_attempts:
             return _stop(
                 OrderStatus.EXHAUSTED,
-                f"attempts exhausted: {same} calls ended as {key.value}, "
-                f"the most allowed is {rule.max_attempts}",
-            )
+                Text("policy.exhausted_outcome", same=same, outcome=key.value,
+                     max=rule.max_attempts),
+            )  # fmt: skip
         delay = rule.delays[min(same, len(rule.delays)) - 1]
         retry_at = last.end + delay
         if retry_at > t:
             t = retry_at
             what = "callback" if last.effective_outcome is Outcome.LATER else "retry"
             steps.append(
-                f"{_RETRY_TEXT[last.effective_outcome]} at {describe_local(last.end, zone)}: "
-                f"{what} after {format_duration(delay)}"
-            )
+                Text(f"policy.{what}_step", what=_retry_text(last.effective_outcome),
+                     at=Moment(last.end, zone), delay=delay)
+            )  # fmt: skip
 
     placed = (
         sorted(_aware(c) for c in phone_calls) if phone_calls is not None else [c.at for c in calls]
     )
     if placed and placed[-1] + config.min_gap > t:
         t = placed[-1] + config.min_gap
-        steps.append(
-            f"the last call to this phone was at {describe_local(placed[-1], zone)}: "
-            f"{format_duration(config.min_gap)} between calls to one phone"
-        )
+        steps.append(Text("policy.gap_step", at=Moment(placed[-1], zone), gap=config.min_gap))
 
     try:
         t, window_steps = _fit_window_and_cap(t, zone, placed, config)
     except NoCallingWindow as e:
-        return Decision(Action.WAIT, now + timedelta(days=1), str(e))
+        return Decision(Action.WAIT, now + timedelta(days=1), e.args[0])
     steps += window_steps
 
-    where = f"{zone.key} ({zone_source})"
-    attempt = f"attempt {made + 1} of {config.max_attempts}"
+    attempt = Text("policy.attempt", n=made + 1, max=config.max_attempts)
     if t <= now:
         local = now.astimezone(zone)
         hours = config.hours_on(local.date())
         return Decision(
             Action.CALL,
             now,
-            f"may call now: it is {local:%H:%M} in {where}, within calling hours {hours}; "
-            f"{attempt}",
-        )
+            Text("policy.call_now", time=f"{local:%H:%M}", zone=zone.key, source=zone_source,
+                 hours=str(hours), attempt=attempt),
+        )  # fmt: skip
     return Decision(
         Action.WAIT,
         t.astimezone(UTC),
-        f"wait until {describe_local(t, zone)}, customer's zone {where}: "
-        + "; ".join(steps)
-        + f"; {attempt}",
-    )
+        Text("policy.wait", at=Moment(t, zone), zone=zone.key, source=zone_source, steps=steps,
+             attempt=attempt),
+    )  # fmt: skip
 
 
 def _fit_window_and_cap(
@@ -252,8 +247,6 @@ def _fit_window_and_cap(
         count = calls_on_local_day(placed, day, zone)
         if count < cap:
             return t, steps
-        steps.append(
-            f"{count} calls to this phone on {day.isoformat()} already, at most {cap} a day"
-        )
+        steps.append(Text("policy.daily_cap", count=count, day=day, cap=cap))
         t = local_moment(day + timedelta(days=1), 0, zone)
-    raise NoCallingWindow("no day with room under the daily cap in the next year")
+    raise NoCallingWindow(Text("hours.cap_none"))

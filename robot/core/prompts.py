@@ -13,6 +13,7 @@ Pure: no I/O; ``today`` is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -20,6 +21,7 @@ from typing import Literal
 
 from robot.core import numerals, numerals_ko
 from robot.core.models import Order
+from robot.core.speech_text import order_id_runs, speakable_name, speakable_summary
 
 
 class Prompt(str, Enum):
@@ -58,13 +60,16 @@ PHRASES: dict[str, dict[str, str]] = {
         "recording_notice": "Разговор записывается.",
         "this_is_shop": "Это магазин",
         "calling_to_confirm": "Звоню подтвердить заказ номер",
+        "calling_to_confirm_order": "Звоню подтвердить заказ",
         "order_number": "заказ номер",
+        "order": "заказ",
         "for_amount": "на сумму",
         "delivery": "доставка",
         "items": "В заказе",
         "question": "Вы подтверждаете заказ?",
         "say_yes_no": "Скажите да или нет, или нажмите один или два.",
         "confirm_order_number": "Подтверждаете заказ номер",
+        "confirm_order": "Подтверждаете заказ",
         "please_say_yes_no": "Пожалуйста, скажите да или нет, или нажмите один или два.",
         "reprompt_2": "Если заказ верный, скажите да или нажмите один. "
         "Если хотите отменить заказ, скажите нет или нажмите два.",
@@ -142,15 +147,25 @@ def _ko_words(words: list[list[str]]) -> list[_Item]:
     return out
 
 
-def _tts(text: str | None) -> str | None:
-    text = " ".join((text or "").split())
-    return text or None
+# Order fields enter the plan only through robot.core.speech_text: markup, emoji and control
+# characters never reach the synthesizer, and what cannot be said is left out.
+_NO_NUMBER_LEAD = {
+    "calling_to_confirm": "calling_to_confirm_order",
+    "confirm_order_number": "confirm_order",
+    "order_number": "order",
+}
+
+
+def _id_keys(order: Order, reader: Callable[[str], list[str]]) -> list[str] | None:
+    runs = order_id_runs(order.order_id)
+    return None if runs is None else [k for run in runs for k in reader(run)]
 
 
 def _details_ru(order: Order, today: date, lead: str) -> list[_Item]:
     """ "заказ номер 12 34 на сумму 2 490 рублей, доставка завтра"."""
-    items: list[_Item] = [_phrase("ru", lead)]
-    items += _words("ru", numerals.ru_order_number_keys(order.order_id))
+    number = _id_keys(order, numerals.ru_order_number_keys)
+    items: list[_Item] = [_phrase("ru", lead if number else _NO_NUMBER_LEAD[lead])]
+    items += _words("ru", number or [])
     items += [_phrase("ru", "for_amount")]
     items += _words("ru", numerals.ru_amount_keys(order.amount, order.currency))
     if order.delivery_date:
@@ -161,9 +176,13 @@ def _details_ru(order: Order, today: date, lead: str) -> list[_Item]:
 
 def _details_ko(order: Order, today: date) -> list[_Item]:
     """ "주문 번호 일이 삼사, 금액 이천사백구십 원, 배송은 내일입니다"."""
-    items: list[_Item] = [_phrase("ko", "order_number")]
-    items += _ko_words(numerals_ko.ko_order_number_words(order.order_id))
-    items += [",", _phrase("ko", "amount")]
+    items: list[_Item] = []
+    if (runs := order_id_runs(order.order_id)) is not None:
+        items += [_phrase("ko", "order_number")]
+        for run in runs:
+            items += _ko_words(numerals_ko.ko_order_number_words(run))
+        items += [","]
+    items += [_phrase("ko", "amount")]
     items += _ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
     if order.delivery_date:
         items += [",", _phrase("ko", "delivery")]
@@ -174,11 +193,13 @@ def _details_ko(order: Order, today: date) -> list[_Item]:
 def _plan_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
     if prompt is Prompt.INTRO:
         items: list[_Item] = [_phrase("ru", "hello")]
-        if name := _tts(order.customer_name):
+        if name := speakable_name(order.customer_name, "ru"):
             items += [",", Piece("tts", name)]
-        items += ["!", _phrase("ru", "this_is_shop"), Piece("tts", order.shop_name), "."]
+        items += ["!"]
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [_phrase("ru", "this_is_shop"), Piece("tts", shop), "."]
         items += _details_ru(order, today, "calling_to_confirm")
-        if summary := _tts(order.items_summary):
+        if summary := speakable_summary(order.items_summary, "ru"):
             items += [_phrase("ru", "items"), ":", Piece("tts", summary), "."]
         return [*items, _phrase("ru", "question"), _phrase("ru", "say_yes_no")]
     if prompt is Prompt.REPROMPT:
@@ -195,12 +216,13 @@ def _plan_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
 def _plan_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
     if prompt is Prompt.INTRO:
         items: list[_Item] = []
-        if name := _tts(order.customer_name):
+        if name := speakable_name(order.customer_name, "ko"):
             items += [Piece("tts", name), _phrase("ko", "customer"), ","]
         items += [_phrase("ko", "hello"), "."]
-        items += [Piece("tts", order.shop_name), _GLUE, _phrase("ko", "calling_from"), "."]
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
         items += _details_ko(order, today)
-        if summary := _tts(order.items_summary):
+        if summary := speakable_summary(order.items_summary, "ko"):
             items += [_phrase("ko", "items"), Piece("tts", summary), _GLUE, _phrase("ko", "is")]
             items += ["."]
         return [*items, _phrase("ko", "question"), _phrase("ko", "say_yes_no")]

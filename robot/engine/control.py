@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_EVERY_S = 1.0  # heartbeat; a change (pause, calls, limit) is reported at once
+# The heartbeat has its own task, so a dialer idling until the next due order still reports
+# every second; the dialer loop's last turn goes with it, so a loop stuck on something shows.
 MAX_PACE_WAIT_S = 0.5  # re-read the controls at least this often while waiting for a token
 
 
@@ -85,9 +87,17 @@ class DialerControl:
         self._reported_at = float("-inf")
         self._reported: tuple[bool, int, int] | None = None  # what the last report said
         self._failing = False
+        self._turned_at = clock()
+
+    async def heartbeat(self, dialer: Dialer, every_s: float = REPORT_EVERY_S) -> None:
+        """Report this worker every ``every_s`` until cancelled (the dialer owns the task)."""
+        while True:
+            await self._report(dialer, force=True)
+            await asyncio.sleep(every_s)
 
     async def ready(self, dialer: Dialer) -> bool:
         """Apply the current controls to ``dialer``; False: not yet (ask again)."""
+        self._turned_at = self.clock()
         await self._refresh(dialer)
         if dialer.paused or dialer.active >= dialer.config.max_concurrent_calls:
             return True  # the dialer's own wait handles these
@@ -128,10 +138,10 @@ class DialerControl:
         self.bucket.set_rate(controls.calls_per_second)
         await self._report(dialer)
 
-    async def _report(self, dialer: Dialer) -> None:
+    async def _report(self, dialer: Dialer, *, force: bool = False) -> None:
         now = self.clock()
         shown = (dialer.paused, dialer.active, dialer.config.max_concurrent_calls)
-        if now - self._reported_at < REPORT_EVERY_S and shown == self._reported:
+        if not force and now - self._reported_at < REPORT_EVERY_S and shown == self._reported:
             return
         self._reported_at, self._reported = now, shown
         try:
@@ -143,6 +153,7 @@ class DialerControl:
                     max_concurrent_calls=dialer.config.max_concurrent_calls,
                     calls_per_second=self.bucket.rate,
                     at=self.wall_clock(),
+                    loop_idle_s=round(now - self._turned_at, 1),
                 )
             )
         except Exception as e:  # a missed heartbeat only dims this worker on the dashboard

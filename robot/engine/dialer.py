@@ -121,6 +121,11 @@ class Dialer:
     async def run(self) -> None:
         """Claim and dial until stopped. Owns the call tasks and the lease renewer."""
         renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
+        beat = (
+            asyncio.create_task(self.control.heartbeat(self), name="worker-heartbeat")
+            if self.control is not None
+            else None
+        )
         try:
             while not self._stopping:
                 if self.control is not None and not await self.control.ready(self):
@@ -153,9 +158,11 @@ class Dialer:
                 self._tasks.add(task)
                 task.add_done_callback(self._call_done)
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            for task in (renewer, beat):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _admit(self, call_id: str) -> Admitted | None:
         """A slot in the shared limits (waiting out a refusal first), or None: ask again."""
@@ -384,7 +391,8 @@ class Dialer:
         self, record: OrderRecord, call: CallAttempt, live: LiveCall, route: Admitted
     ):
         order = record.order
-        variables = {"ORDER_LANG": order.language}
+        # The AudioSocket UUID: a secret per call, never the public call id (engine/calls.py).
+        variables = {"ORDER_LANG": order.language, "DOZVON_MEDIA_ID": live.media_key}
         if self.config.audiosocket_advertise:
             variables["DOZVON_AUDIOSOCKET"] = self.config.audiosocket_advertise
         if self.config.operator_target:

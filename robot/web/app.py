@@ -11,17 +11,21 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
+from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.web.auth import Accounts
 from robot.web.context import WEB_KEY, WebContext
+from robot.web.health import HealthChecks
+from robot.web.i18n import translate_middleware
 from robot.web.live import LiveHub
 from robot.web.queries import DashboardQueries
 from robot.web.routes import add_dashboard_routes
 from robot.web.security import security_middleware
 from robot.web.sessions import SessionStore
+from robot.web.throttle import LoginThrottle
 
 
 def web_context(
@@ -39,6 +43,8 @@ def web_context(
         default_region=settings.default_region,
     )
     info = process_info or {}
+    throttle = LoginThrottle(redis, prefix=store.prefix)
+    queries.health = HealthChecks(store, board, control, throttle)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -63,6 +69,7 @@ def web_context(
         queries=queries,
         hub=hub,
         process_info=info,
+        throttle=throttle,
     )
 
 
@@ -76,6 +83,7 @@ def mount_dashboard(
     route of ``app``, the intake API's included). Call before the app starts."""
     ctx = web_context(settings, store, process_info)
     app[WEB_KEY] = ctx
+    app.middlewares.append(translate_middleware)  # outside security: its errors get texts too
     app.middlewares.append(security_middleware)
     add_dashboard_routes(app)
 
@@ -95,6 +103,7 @@ def make_web_app(
     app[SETTINGS_KEY] = settings
     add_intake_routes(app)
     _add_policy_routes(app, settings, store)
+    add_webhook_routes(app, store.failed)
     mount_dashboard(app, settings, store, process_info)
     return app
 

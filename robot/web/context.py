@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from robot.web.live import LiveHub
     from robot.web.queries import DashboardQueries
     from robot.web.sessions import SessionStore
+    from robot.web.throttle import LoginThrottle
 
 
 @dataclass
@@ -30,6 +31,7 @@ class WebContext:
     hub: LiveHub
     # This process's own view of speech models, shown when no dialing worker reports one.
     process_info: dict[str, Any] = field(default_factory=dict)
+    throttle: LoginThrottle | None = None  # sign-in backoff (robot.web.throttle)
 
 
 WEB_KEY = web.AppKey("dozvon.web", WebContext)

@@ -14,6 +14,13 @@ Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer``
     dozvon_recognition_latency_seconds          histogram  end of speech -> decision
     dozvon_dialing_paused                       gauge      1 while a supervisor paused dialing
     dozvon_workers                              gauge      dialing workers reporting
+    dozvon_workers_live, dozvon_worker_heartbeat_age_seconds{worker}, dozvon_asterisk_up,
+    dozvon_orders_queued_without_speech_model{language}, dozvon_webhook_*,
+    dozvon_health_alert{code,severity}          gauges     the health checks (robot.web.health)
+    dozvon_intake_rejected                      gauge      entries in dozvon:intake:rejected
+    dozvon_task_up{task}                        gauge      this process: 1 while the background
+                                                           task runs, 0 while it waits to restart
+    dozvon_task_restarts_total{task}            counter    this process: restarts after a crash
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from robot.adapters.redis_live import DECISION_BUCKETS, DISPATCH_BUCKETS
 from robot.core.models import Outcome
 from robot.ports import CallState
 from robot.web.context import WEB_KEY
+from robot.web.health import metric_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -98,17 +106,38 @@ class SnapshotCollector:
             "dozvon_dialing_paused", "1 while dialing is paused", value=int(s["paused"])
         )
         yield GaugeMetricFamily("dozvon_workers", "Dialing workers reporting", value=s["workers"])
+        yield GaugeMetricFamily(
+            "dozvon_intake_rejected", "Rejected intake entries", value=s.get("rejected", 0)
+        )
+        up = GaugeMetricFamily("dozvon_task_up", "Background task running", labels=["task"])
+        restarts = CounterMetricFamily(
+            "dozvon_task_restarts", "Background task restarts after a crash", labels=["task"]
+        )
+        for name, task in s.get("tasks", {}).items():
+            up.add_metric([name], 0 if task["state"] == "restarting" else 1)
+            restarts.add_metric([name], task["restarts"])
+        yield up
+        yield restarts
+        if s.get("health") is not None:
+            yield from metric_families(s["health"])
 
 
 async def snapshot(request: web.Request) -> dict[str, Any]:
+    from robot.adapters.intake_stream import REJECTED_STREAM
+    from robot.supervision import TASKS_KEY
+
     ctx = request.app[WEB_KEY]
+    board = request.app.get(TASKS_KEY)
     return {
+        "tasks": board.report() if board is not None else {},
+        "rejected": await ctx.store.redis.xlen(REJECTED_STREAM),
         "totals": await ctx.board.totals(),
         "live": await ctx.board.live_calls(),
         "queue": await ctx.queries.queue(datetime.now(UTC)),
         "statuses": await ctx.store.counts(),
         "paused": (await ctx.control.read()).paused,
         "workers": len(await ctx.control.workers()),
+        "health": await ctx.queries.health.check(datetime.now(UTC)),
     }
 
 

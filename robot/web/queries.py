@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from robot.adapters.dnc_store import DncStore
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
@@ -92,6 +93,7 @@ class DashboardQueries:
         self.recordings_dir = recordings_dir
         self.default_region = default_region
         self._retry = self.redis.register_script(_LUA_RETRY_NOW)
+        self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
 
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
@@ -163,7 +165,7 @@ class DashboardQueries:
 
     async def overview(self, now: datetime, process_info: dict[str, Any]) -> dict[str, Any]:
         workers = await self.control.workers()
-        return {
+        doc = {
             "server_time": now.isoformat(),
             "live_calls": await self.board.live_calls(),
             "queue": await self.queue(now),
@@ -173,6 +175,9 @@ class DashboardQueries:
             "workers": workers,
             "speech": await self.speech(workers, process_info),
         }
+        if self.health is not None:
+            doc["health"] = await self.health.check(now, doc)
+        return doc
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -243,7 +248,8 @@ class DashboardQueries:
             for e in await self.control.audit_log(1000)
             if e.get("order_id") == order_id or e.get("phone") == masked
         ]
-        return {**row, "order": order, "calls": calls, "audit": audit}
+        listed = await DncStore(self.redis, prefix=self.store.prefix).contains(record.order.phone)
+        return {**row, "order": order, "calls": calls, "audit": audit, "phone_listed": listed}
 
     async def recording_path(self, order_id: str, call_id: str) -> Path | None:
         """The recording file of one call, only if it lies inside the recordings folder."""

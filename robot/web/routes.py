@@ -1,11 +1,12 @@
 """The dashboard's pages and JSON endpoints (auth and CSRF are the middleware's, see security).
 
-    GET  /login, POST /login, POST /logout       the login form (works without JavaScript)
+    GET  /login, POST /login, POST /logout       the login form (robot.web.signin)
     GET  /, /orders, /orders/{id}, /audit        pages: one shell, rendered by static/app.js
     GET  /dashboard/api/me                       the supervisor, role, CSRF token, language
     POST /dashboard/api/lang                     {"lang": "ru"|"en"}
     GET  /dashboard/api/overview                 the live overview once
     GET  /dashboard/api/events                   the live overview as server-sent events
+    GET  /dashboard/api/health                   alerts and their facts (robot.web.health)
     GET  /dashboard/api/orders?q=&status=&limit= search by order id or phone (masked)
     GET  /dashboard/api/orders/{id}              an order's timeline
     POST /dashboard/api/orders/{id}/retry        admin: call it now
@@ -13,6 +14,7 @@
     POST /dashboard/api/control/limits           admin: {"max_concurrent_calls", "calls_per_second"}
     GET  /dashboard/api/audit?limit=             the audit log, newest first
     GET  /dashboard/recordings/{id}/{call_id}    a call's recording (Range requests work)
+    GET  /dashboard/i18n.js                      server-side words for the browser (see i18n)
 
 Cancel, the don't-call list and explain are the CRM API's (``/api/v1/...``); the dashboard
 calls them with the session (see security).
@@ -24,7 +26,6 @@ import asyncio
 import html
 import json
 import logging
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
@@ -33,19 +34,20 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.redis_control import InvalidControl
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
-from robot.web.i18n import LANGS, login_text, pick_lang
+from robot.web.i18n import LANGS, i18n_script
 from robot.web.live import sse_frame
 from robot.web.security import AUDIT, principal_of
-from robot.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, csrf_matches
+from robot.web.sessions import COOKIE
+from robot.web.signin import LANG_COOKIE
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES = HERE / "templates"
-LANG_COOKIE = "dozvon_lang"
 SSE_PING_S = 15.0
 PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit"}
 
@@ -72,90 +74,6 @@ def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
 
 def _ctx(request: web.Request) -> WebContext:
     return request.app[WEB_KEY]
-
-
-def _cookie_args(ctx: WebContext) -> dict[str, Any]:
-    return {"httponly": True, "samesite": "Lax", "secure": ctx.settings.cookie_secure, "path": "/"}
-
-
-def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-# -- login -------------------------------------------------------------------------------------
-
-
-def _login_page(
-    request: web.Request, *, error: str = "", status: int = 200, user: str = ""
-) -> web.Response:
-    ctx = _ctx(request)
-    lang = pick_lang(request.query.get("lang"), request.cookies.get(LANG_COOKIE))
-    t = login_text(lang)
-    token = secrets.token_urlsafe(24)
-    body = _template("login.html").substitute(
-        lang=lang,
-        title=t["title"],
-        heading=t["heading"],
-        user_label=t["user"],
-        password_label=t["password"],
-        submit=t["submit"],
-        error=f'<p class="error" role="alert">{html.escape(t[error])}</p>' if error else "",
-        hint=html.escape(t["no_accounts"]) if len(ctx.accounts) == 0 else "",
-        csrf=token,
-        user=html.escape(user),
-        next=html.escape(_safe_next(request.query.get("next"))),
-        other_lang="en" if lang == "ru" else "ru",
-        other_lang_label="English" if lang == "ru" else "Русский",
-    )
-    resp = web.Response(text=body, content_type="text/html", status=status)
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(ctx))
-    return resp
-
-
-async def login_form(request: web.Request) -> web.StreamResponse:
-    ctx = _ctx(request)
-    if await ctx.sessions.load(request.cookies.get(COOKIE)) is not None:
-        raise web.HTTPFound(_safe_next(request.query.get("next")))
-    return _login_page(request)
-
-
-async def login_submit(request: web.Request) -> web.StreamResponse:
-    ctx = _ctx(request)
-    form = await request.post()
-    user = str(form.get("username", "")).strip()[:100]
-    password = str(form.get("password", ""))
-    if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf", ""))):
-        return _login_page(request, error="expired", status=403, user=user)
-    if await ctx.sessions.login_locked(user):
-        log.warning("login locked for %r after repeated failures", user)
-        return _login_page(request, error="locked", status=429, user=user)
-    account = await asyncio.to_thread(ctx.accounts.check, user, password)
-    if account is None:
-        await ctx.sessions.login_failed(user)
-        log.warning("login failed for %r from %s", user, request.remote)
-        return _login_page(request, error="bad", status=401, user=user)
-    await ctx.sessions.login_succeeded(user)
-    lang = pick_lang(str(form.get("lang", "")), request.cookies.get(LANG_COOKIE))
-    session = await ctx.sessions.create(account.name, lang)
-    await ctx.control.audit(account.name, "login", role=account.role.value, status=302)
-    target = str(form.get("next") or request.query.get("next") or "/")
-    resp = web.HTTPFound(_safe_next(target))
-    resp.set_cookie(COOKIE, await ctx.sessions.cookie_for(session), **_cookie_args(ctx))
-    resp.del_cookie(LOGIN_CSRF_COOKIE, path="/")
-    raise resp
-
-
-async def logout(request: web.Request) -> web.StreamResponse:
-    principal = principal_of(request)
-    ctx = _ctx(request)
-    if principal.session is not None:
-        await ctx.sessions.delete(principal.session)
-        await ctx.control.audit(principal.name, "logout", role=principal.role.value, status=302)
-    resp = web.HTTPFound("/login")
-    resp.del_cookie(COOKIE, path="/")
-    raise resp
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -208,6 +126,11 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    ctx = _ctx(request)
+    return web.json_response(await ctx.queries.health.check(datetime.now(UTC)))
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -323,7 +246,9 @@ async def set_limits(request: web.Request) -> web.StreamResponse:
         raw = body.get(name)
         try:
             values[name] = None if raw in (None, "") else kind(raw)
-        except (TypeError, ValueError):
+            if isinstance(raw, bool):
+                raise TypeError(name)
+        except (TypeError, ValueError, OverflowError):
             return _error(422, "invalid_field", f"{name} must be a number or null", field=name)
     request[AUDIT] = {"action": "set_limits", **values}
     try:
@@ -356,10 +281,10 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        data = loads(await request.read())
+    except InvalidJson as e:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": "body is not JSON"}),
+            text=json.dumps({"error": "invalid_json", "message": e.message, "field": e.field}),
             content_type="application/json",
         ) from None
     return data if isinstance(data, dict) else {}
@@ -367,11 +292,10 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 def add_dashboard_routes(app: web.Application) -> None:
     from robot.web.metrics import metrics
+    from robot.web.signin import add_signin_routes
 
     r = app.router
-    r.add_get("/login", login_form)
-    r.add_post("/login", login_submit)
-    r.add_post("/logout", logout)
+    add_signin_routes(app)
     r.add_get("/", page)
     r.add_get("/orders", page)
     r.add_get("/audit", page)
@@ -380,6 +304,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_post("/dashboard/api/lang", set_lang)
     r.add_get("/dashboard/api/overview", overview)
     r.add_get("/dashboard/api/events", events)
+    r.add_get("/dashboard/api/health", health)
     r.add_get("/dashboard/api/orders", orders)
     r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
     r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
@@ -389,4 +314,5 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/api/audit", audit)
     r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
     r.add_get("/metrics", metrics)
+    r.add_get("/dashboard/i18n.js", i18n_script)
     r.add_static("/static/", STATIC_DIR)

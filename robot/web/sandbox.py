@@ -59,7 +59,8 @@ class ScriptedOriginator:
         self.dialed.put_nowait(req)
 
     def answer(self, call_id: str) -> FakeMedia:
-        media = FakeMedia(call_id, play_s=0.3)
+        # Presents the call's media key, as the dialplan does for a real call.
+        media = FakeMedia(self.tracker.media_key(call_id) or call_id, play_s=0.3)
         self.media[call_id] = media
         task = asyncio.create_task(self.tracker.handle_media(media))
         self._tasks.add(task)
@@ -138,10 +139,16 @@ class Sandbox:
 
 
 async def start_sandbox(
-    redis_url: str, *, port: int | None = None, flush: bool = True, **overrides: Any
+    redis_url: str,
+    *,
+    port: int | None = None,
+    flush: bool = True,
+    dialing: bool = True,
+    **overrides: Any,
 ) -> Sandbox:
     """Start the web app and a simulated dialer on ``redis_url``; ``overrides`` go to Settings
-    (e.g. ``supervisors``, ``var_dir``)."""
+    (e.g. ``supervisors``, ``var_dir``). ``dialing=False``: the web app alone (the dialing is
+    another process's, see ``main``)."""
     port = port or free_port()
     values: dict[str, Any] = {
         "redis_url": redis_url,
@@ -155,7 +162,7 @@ async def start_sandbox(
         **overrides,
     }
     settings = Settings(**values)
-    store = RedisOrderStore.from_url(redis_url)
+    store = RedisOrderStore.from_settings(settings)
     if flush:
         await store.redis.flushdb()
     board = RedisCallBoard(
@@ -190,7 +197,8 @@ async def start_sandbox(
         settings, store, tracker, board, originator, control, dialer, runner,
         f"http://127.0.0.1:{port}",
     )  # fmt: skip
-    sandbox.tasks.append(asyncio.create_task(dialer.run(), name="sandbox-dialer"))
+    if dialing:
+        sandbox.tasks.append(asyncio.create_task(dialer.run(), name="sandbox-dialer"))
     return sandbox
 
 
@@ -210,3 +218,31 @@ def supervisors_json(accounts: dict[str, tuple[str, str]]) -> str:
     return json.dumps(
         [{"name": n, "role": r, "password": hash_password(p)} for n, (r, p) in accounts.items()]
     )
+
+
+async def _serve(redis_url: str, worker_id: str) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    box = await start_sandbox(redis_url, flush=False, worker_id=worker_id)
+    print(f"sandbox worker {worker_id} ready on {box.url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await box.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m robot.web.sandbox REDIS_URL WORKER_ID``: a sandbox as a process of its own,
+    a dialing worker the tests can freeze (SIGSTOP) and kill."""
+    import sys
+
+    redis_url, worker_id = (argv if argv is not None else sys.argv[1:])[:2]
+    asyncio.run(_serve(redis_url, worker_id))
+
+
+if __name__ == "__main__":
+    main()

@@ -24,8 +24,6 @@ from redis.asyncio import Redis
 PREFIX = "dozvon:"
 COOKIE = "dozvon_session"
 LOGIN_CSRF_COOKIE = "dozvon_login_csrf"
-MAX_LOGIN_FAILURES = 10  # per account name, then locked for ``LOGIN_LOCK_S``
-LOGIN_LOCK_S = 900
 
 
 @dataclass(frozen=True)
@@ -113,22 +111,6 @@ class SessionStore:
 
     async def delete(self, session: Session) -> None:
         await self.redis.delete(self._k("web", "session", session.sid))
-
-    # -- login throttling --------------------------------------------------------------------
-
-    async def login_locked(self, user: str) -> bool:
-        n = await self.redis.get(self._k("web", "loginfail", user))
-        return n is not None and int(n) >= MAX_LOGIN_FAILURES
-
-    async def login_failed(self, user: str) -> None:
-        key = self._k("web", "loginfail", user)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, LOGIN_LOCK_S)
-            await pipe.execute()
-
-    async def login_succeeded(self, user: str) -> None:
-        await self.redis.delete(self._k("web", "loginfail", user))
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

@@ -70,3 +70,25 @@ def test_unknown_language_is_rejected(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["intent", "--lang", "de"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_change_carries_the_day_time_and_address(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = "да, только в воскресенье после восьми вечера\nк маме, а не ко мне\nда\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main(["intent", "--lang", "ru", "--today", "2026-12-01"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0] == {
+        "text": "да, только в воскресенье после восьми вечера",
+        "intent": "change",
+        "change": {"date": "2026-12-06", "after": "20:00", "before": None, "address": False},
+    }
+    assert out[1]["change"] == {"date": None, "after": None, "before": None, "address": True}
+    assert out[2] == {"text": "да", "intent": "yes"}  # no "change" key unless a change
+
+
+def test_today_must_be_a_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["intent", "--lang", "ru", "--today", "01.12.2026"])
+    assert "YYYY-MM-DD" in capsys.readouterr().err

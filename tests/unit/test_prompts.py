@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import string
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +46,13 @@ def amounts() -> list[Decimal]:
 
 def order_ids() -> list[str]:
     rng = random.Random(3)
-    ids = ["7", "12", "100", "1234", "0012", "100500", "12345678", "abcdefghijklm", "nopqrstuvwxyz"]
+    ids = ["7", "12", "100", "1234", "0012", "100500", "12345678"]
+    # Every letter, in ids of letter and digit runs (a long letters-only id is not read out)
+    ids += [f"{string.ascii_lowercase[i : i + 3]}-{i}" for i in range(0, 26, 3)]
+    ids += [
+        "confirmation",
+        "3f2a9c1e-77b0-4c1d-9a2e-5b6c7d8e9f00",
+    ]  # not readable: said without a number
     ids += [str(rng.randrange(10**9)) for _ in range(200)]
     ids += [f"A-{n}" for n in range(10)]
     return ids
@@ -54,7 +61,8 @@ def order_ids() -> list[str]:
 def sweep(lang: str) -> set[str]:
     """Every clip key the planner uses over many orders."""
     used: set[str] = set()
-    base = order(lang, customer_name="Анна", items_summary="чайник")
+    name, items = ("Анна", "чайник") if lang == "ru" else ("지민", "주전자")
+    base = order(lang, customer_name=name, items_summary=items)
     orders = [base]
     orders += [order(lang, amount=a, currency=CURRENCIES[i % 6]) for i, a in enumerate(amounts())]
     orders += [order(lang, order_id=i) for i in order_ids()]

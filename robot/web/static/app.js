@@ -19,9 +19,14 @@
   const main = document.getElementById("main");
 
   // -- helpers ---------------------------------------------------------------------------------
+  const SERVER_WORDS = window.I18N_SERVER || { ru: {}, en: {} };
   function t(key, vars) {
-    let s = (window.I18N[S.lang] || {})[key];
-    if (s === undefined) s = window.I18N.ru[key] !== undefined ? window.I18N.ru[key] : key;
+    const lookup = (lang) => {
+      const own = (window.I18N[lang] || {})[key];
+      return own !== undefined ? own : (SERVER_WORDS[lang] || {})[key];
+    };
+    let s = lookup(S.lang);
+    if (s === undefined) s = lookup("ru") !== undefined ? lookup("ru") : key;
     for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
     return s;
   }
@@ -41,10 +46,18 @@
   }
   const $ = (sel) => document.querySelector(sel);
   const locale = () => (S.lang === "ru" ? "ru-RU" : "en-GB");
+  // Server text in the page's language: the "<field>_i18n" the server added, else as sent.
+  function srv(obj, field) {
+    if (!obj) return "";
+    const tr = obj[`${field}_i18n`];
+    return tr && tr[S.lang] ? tr[S.lang] : obj[field] || "";
+  }
+  // Times carry their zone (the browser's), e.g. "12.05.2026, 14:03:00 GMT+3".
   function fmtTime(iso, withDate) {
     if (!iso) return "—";
     const d = new Date(iso);
-    const opts = withDate ? { dateStyle: "short", timeStyle: "medium" } : { timeStyle: "medium" };
+    const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" };
+    if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
     return new Intl.DateTimeFormat(locale(), opts).format(d);
   }
   function fmtDuration(ms) {
@@ -91,9 +104,14 @@
     const r = await api(method, url, data);
     if (r.ok) toast(t("done"));
     else if (r.status === 404 && r.data && r.data.message === "Not Found") toast(t("unavailable"), true);
-    else toast(t("failed", { msg: (r.data && r.data.message) || r.status }), true);
+    else toast(t("failed", { msg: errorText(r) }), true);
     if (after) after(r);
     return r;
+  }
+  function errorText(r) {
+    const d = r.data || {};
+    const msg = srv(d, "message") || String(r.status);
+    return d.field ? `${t(`field.${d.field}`) === `field.${d.field}` ? d.field : t(`field.${d.field}`)}: ${msg}` : msg;
   }
   const badge = (kind, value) =>
     h("span", { class: `badge ${kind}-${value}`, "data-value": value }, t(`${kind}.${value}`));
@@ -119,6 +137,7 @@
     const el = $("#conn");
     el.dataset.state = state;
     el.textContent = t(`conn.${state}`);
+    document.dispatchEvent(new CustomEvent("dozvon:conn", { detail: state }));
   }
   function renderPill() {
     const pill = $("#dialing-pill");
@@ -144,6 +163,7 @@
       setConn("live");
       renderPill();
       if (S.page === "overview") renderOverview();
+      document.dispatchEvent(new CustomEvent("dozvon:summary", { detail: o }));
     });
     es.addEventListener("call", (ev) => {
       const c = JSON.parse(ev.data);
@@ -294,7 +314,8 @@
   }
 
   // -- orders ----------------------------------------------------------------------------------
-  const STATUSES = ["queued", "calling", "confirmed", "rejected", "exhausted", "cancelled", "dnc", "operator"];
+  const STATUSES = Object.keys(SERVER_WORDS.en).filter((k) => k.startsWith("status.")).map((k) => k.slice(7));
+  const ACTIVE = ["queued", "calling"];
   function ordersPage() {
     const params = new URLSearchParams(location.search);
     main.replaceChildren(h("div", { class: "grid" },
@@ -320,7 +341,7 @@
     const p = new URLSearchParams({ q: $("#q").value, status: $("#status").value, limit: "100" });
     const r = await api("GET", `/dashboard/api/orders?${p}`);
     const box = $("#orders");
-    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: r.data.message })));
+    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: errorText(r) })));
     if (!r.data.orders.length) return box.replaceChildren(h("p", { class: "muted" }, t("orders.none")));
     box.replaceChildren(h("table", { class: "table", id: "orders-table" },
       h("thead", {}, h("tr", {}, ["order", "status", "phone", "attempts", "last", "created", "due"]
@@ -373,19 +394,21 @@
     const box = $("#order");
     if (!box) return;
     if (r.status === 404) return box.replaceChildren(h("p", { class: "error" }, t("not_found")));
-    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: r.data.message })));
+    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: errorText(r) })));
     const o = r.data;
     const path = `/api/v1/orders/${encodeURIComponent(id)}`;
     const actions = isAdmin ? h("div", { class: "actions", id: "order-actions" },
       h("button", { id: "btn-retry", class: "primary", on: { click: () =>
         act("POST", `/dashboard/api/orders/${encodeURIComponent(id)}/retry`, {}, loadOrder) } }, t("order.retry")),
-      h("button", { id: "btn-cancel", class: "danger", on: { click: () => {
+      // Only what fits the order's state: no cancel once final; add or remove, as listed.
+      ACTIVE.includes(o.status) ? h("button", { id: "btn-cancel", class: "danger", on: { click: () => {
         if (confirm(t("order.confirm_cancel", { id }))) {
           act("POST", `${path}/cancel`, { reason: `cancelled by supervisor ${S.user}` }, loadOrder);
         }
-      } } }, t("order.cancel")),
-      h("button", { id: "btn-dnc-add", on: { click: () => dnc("PUT", o.order.phone) } }, t("order.dnc_add")),
-      h("button", { id: "btn-dnc-remove", on: { click: () => dnc("DELETE", o.order.phone) } }, t("order.dnc_remove"))) : null;
+      } } }, t("order.cancel")) : null,
+      o.phone_listed
+        ? h("button", { id: "btn-dnc-remove", on: { click: () => dnc("DELETE", o.order.phone) } }, t("order.dnc_remove"))
+        : h("button", { id: "btn-dnc-add", on: { click: () => dnc("PUT", o.order.phone) } }, t("order.dnc_add"))) : null;
     const calls = o.calls.slice().reverse();
     box.replaceChildren(
       h("section", { class: "card", id: "order-head" },
@@ -401,7 +424,7 @@
           field(t("order.created"), fmtTime(o.created_at, true)),
           field(t("order.due"), o.status === "queued" ? fmtTime(o.due_at, true) : "—"),
           field(t("col.attempts"), String(o.attempts)),
-          field(t("order.reason"), o.status_reason)),
+          field(t("order.reason"), srv(o, "status_reason"))),
         actions),
       h("section", { class: "card", id: "explain" }, h("h2", {}, t("order.explain")),
         h("div", { id: "explain-body" }, h("p", { class: "muted" }, t("loading")))),
@@ -422,13 +445,19 @@
         h("span", { class: "muted small" }, ` ${fmtTime(c.created_at, true)}`)),
       h("div", { class: "small" },
         `${t("call.originated")} ${fmtTime(c.originated_at)} · ${t("call.answered")} ${fmtTime(c.answered_at)} · ${t("call.ended")} ${fmtTime(c.ended_at)}`,
-        c.reason ? ` · ${t("call.reason")}: ${c.reason}` : ""),
+        c.reason ? ` · ${t("call.reason")}: ${srv(c, "reason")}` : ""),
       lat ? h("div", { class: "muted small" }, lat) : null,
       c.transcript && c.transcript.length ? h("details", { open: true }, h("summary", {}, t("call.transcript")),
-        h("ul", { class: "transcript" }, c.transcript.map((line) =>
-          h("li", { class: line.startsWith("robot:") ? "robot" : "customer" }, line)))) : null,
+        h("ul", { class: "transcript" }, c.transcript.map(transcriptLine))) : null,
       c.recording_url ? h("div", { class: "recording" }, h("span", { class: "small" }, `${t("call.recording")}: `),
         h("audio", { controls: true, preload: "none", src: c.recording_url })) : null);
+  }
+  // "robot: ..." / "customer: ..." lines: the speaker in the page's language, words as said.
+  function transcriptLine(line) {
+    const m = /^(robot|customer):\s?(.*)$/s.exec(line);
+    if (!m) return h("li", { class: "customer" }, line);
+    const words = m[2] === "[silence]" ? t("call.silence_mark") : m[2];
+    return h("li", { class: m[1] }, h("span", { class: "speaker" }, `${t(`call.${m[1]}`)}: `), words);
   }
   async function loadExplain(path) {
     const r = await api("GET", `${path}/explain`);
@@ -440,18 +469,33 @@
     const e = r.data;
     box.replaceChildren(h("p", { "data-explain": e.action },
       h("span", { class: `badge explain-${e.action}` }, t(`explain.${e.action}`, { at: fmtTime(e.at, true) })),
-      " ", e.reason || ""));
+      " ", srv(e, "reason")));
   }
 
   // -- audit -----------------------------------------------------------------------------------
+  // Audit actions in words: handlers name theirs; routes that did not are "METHOD pattern".
+  const AUDIT_ROUTES = {
+    "PUT /api/v1/dnc/{phone}": "dnc_add", "DELETE /api/v1/dnc/{phone}": "dnc_remove",
+    "POST /api/v1/dnc/import": "dnc_import", "POST /api/v1/orders/{order_id}/cancel": "order_cancel",
+    "PATCH /api/v1/orders/{order_id}": "order_update",
+  };
+  function auditAction(action) {
+    const key = `audit.${AUDIT_ROUTES[action] || action}`;
+    const word = t(key);
+    return word === key ? t("audit.other", { action }) : word;
+  }
   function auditTable(entries) {
     return h("table", { class: "table", id: "audit-table" },
       h("thead", {}, h("tr", {}, ["when", "user", "action", "result", "details"].map((c) => h("th", {}, t(`col.${c}`))))),
       h("tbody", {}, entries.map((e) => {
         const { at, user, action, status, role, ...rest } = e;
-        return h("tr", {}, h("td", {}, fmtTime(at, true)), h("td", {}, `${user}${role ? ` (${t(`role.${role}`)})` : ""}`),
-          h("td", {}, action), h("td", { class: status >= 400 ? "error" : "" }, String(status || "")),
-          h("td", { class: "small mono" }, Object.entries(rest).map(([k, v]) => `${k}=${v}`).join(" ")));
+        const bad = status >= 400;
+        return h("tr", { "data-action": action }, h("td", {}, fmtTime(at, true)),
+          h("td", {}, `${user}${role ? ` (${t(`role.${role}`)})` : ""}`),
+          h("td", {}, auditAction(action)),
+          h("td", { class: bad ? "error" : "" }, status ? (bad ? t("audit.error", { status }) : t("audit.ok")) : ""),
+          h("td", { class: "small mono" }, Object.entries(rest).filter(([k]) => !k.endsWith("_i18n"))
+            .map(([k, v]) => `${k}=${k === "reason" ? srv(rest, "reason") : v}`).join(" ")));
       })));
   }
   async function auditPage() {
@@ -472,7 +516,10 @@
     renderPill();
     const c = $("#conn");
     setConn(c.dataset.state);
+    document.dispatchEvent(new CustomEvent("dozvon:render"));
   }
+  // For the page's other scripts (health.js, followups.js).
+  window.Dozvon = { S, t, h, api, act, fmtTime, isAdmin, badge };
   applyStatic();
   render();
   connect();

@@ -1,0 +1,1 @@
+"""Understanding customers' replies beyond yes and no: morphology, dates, intents (pure)."""
