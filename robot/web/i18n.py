@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from robot.core.carrier_outcomes import CARRIER_TABLE
 from robot.core.messages import EN, Catalog, Formats, Text
 from robot.core.models import OrderStatus, Outcome
 from robot.web.sessions import COOKIE
@@ -70,6 +71,8 @@ SERVER_EN: dict[str, str] = {
     "call.too_long": "call exceeded its maximum length",
     "call.internal": "internal error: {error}",
     "call.hung_up_because": "{reason:msg}; hung up: {why:msg}",
+    "call.media_lost": "media connection lost",
+    "call.carrier": "{meaning:msg}: {said}",  # + carrier.<outcome> below, from CARRIER_TABLE
     # the do-not-call list
     "dnc.asked_in_call": "asked during call {call_id} (order {order_id})",
     "dnc.by_supervisor": "supervisor {user}",
@@ -104,6 +107,10 @@ SERVER_EN: dict[str, str] = {
     "phone.not_possible": "not a possible phone number",
     "phone.not_valid": "not a valid phone number",
 }
+
+# What the carrier's answer meant (robot.core.carrier_outcomes), keyed by outcome, so that a
+# rewording there still parses; "call.carrier" adds the SIP/Q.850 code as the carrier said it.
+SERVER_EN.update({f"carrier.{row.outcome.value}": row.meaning for row in CARRIER_TABLE})
 
 # Order statuses and call outcomes by name: one term per meaning. In Russian the three
 # "do not call" meanings have three words: the shop's flag on the order ("запрет звонков в
@@ -234,6 +241,15 @@ RU: dict[str, str] = {
     "call.too_long": "звонок превысил максимальную длительность",
     "call.internal": "внутренняя ошибка: {error}",
     "call.hung_up_because": "{reason:msg}; звонок завершён: {why:msg}",
+    "call.media_lost": "потеряно соединение с медиапотоком",
+    "call.carrier": "{meaning:msg}: {said}",
+    "carrier.busy": "линия занята",
+    "carrier.unreachable": "телефон выключен или вне зоны сети",
+    "carrier.invalid_number": "такого номера нет (не выделен, сменился или набран не полностью)",
+    "carrier.call_rejected": "клиент отклонил вызов",
+    "carrier.trunk_limit": "линия оператора отказала из-за нагрузки (лимит каналов, перегрузка)",
+    "carrier.no_answer": "гудки без ответа",
+    "carrier.failed": "сбой сети или кодека",
     "dnc.asked_in_call": "просил во время звонка {call_id} (заказ {order_id})",
     "dnc.by_supervisor": "супервизор {user}",
     "dnc.not_listed": "номера {phone} нет в стоп-листе",
