@@ -21,6 +21,7 @@ from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
+from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
 from robot.adapters.http_policy import PolicyServices, add_policy_routes
 from robot.adapters.intake_stream import IntakeStreamConsumer
@@ -226,6 +227,9 @@ class Service:
                 )
             ),
             features=call_features(settings, pool),
+            journal=FileFinishJournal(
+                settings.finish_journal_dir or settings.var_dir / "journal", settings.worker_id
+            ),
         )
         media = AudioSocketServer(
             settings.audiosocket_host, settings.audiosocket_port, tracker,
@@ -273,6 +277,9 @@ class Service:
         self.deliverer = WebhookDeliverer(self.store, s)
         self.consumer.start()
         self.deliverer.start()
+        # Results kept through a Redis outage before a restart: written before any dial and
+        # before the lease reaper could requeue (and so re-dial) their orders.
+        await self.dialer.restore_finishes()
         self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
         self.housekeeping.start()
         add_retention_job(self.housekeeping.scheduler, s)
@@ -312,6 +319,9 @@ class Service:
         if self.board is not None:
             await self.board.stop()
         await self.store.aclose()
+        close = getattr(self.dialer.journal, "close", None)
+        if close is not None:
+            close()
 
     async def run_until_signalled(self) -> None:
         loop = asyncio.get_running_loop()
