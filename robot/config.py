@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +26,14 @@ class AsteriskServerConfig(BaseModel):
     cps: float = 0.0  # calls per second its trunk accepts; 0: no limit
     cps_burst: int = 1
     dial_template: str | None = None  # its trunk; None: Settings.dial_template
+    caller_id: str | None = None  # its trunk's caller ID ('"Shop" <+7495...>'); None: caller_id
+
+
+class ShopSettings(BaseModel):
+    """One shop's call settings (``DOZVON_SHOPS``: a JSON object shop_name -> these)."""
+
+    caller_id: str | None = None  # From / P-Asserted-Identity of its calls; None: the trunk's
+    announce_recording: bool | None = None  # the recording notice; None: announce_recording
 
 
 class Settings(BaseSettings):
@@ -44,6 +54,10 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     api_token: str = "change-me"
+    # A connection must send complete request headers within this, and a request body must
+    # arrive within the other; slower peers are cut off (they would hold sockets forever).
+    http_header_timeout_s: float = 15.0
+    http_body_timeout_s: float = 30.0
 
     # Asterisk Manager Interface.
     ami_host: str = "127.0.0.1"
@@ -72,6 +86,11 @@ class Settings(BaseSettings):
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
     caller_id: str = '"Dozvon" <+70000000000>'
+    # Per shop, by the order's shop_name: {"Ромашка": {"caller_id": "\"Ромашка\" <+7495...>",
+    # "announce_recording": true}}. Caller ID: the shop's, else its trunk's, else caller_id.
+    shops: dict[str, ShopSettings] = Field(default_factory=dict)
+    # How long the customer's phone rings before we give up (no_answer). Carriers and people
+    # take rings shorter than ~25 s for missed-call spam; tests set it shorter.
     ring_timeout_s: float = 30.0
     robot_context: str = "dozvon-robot"
 
@@ -111,8 +130,37 @@ class Settings(BaseSettings):
     # Results to the CRM.
     webhook_url: str | None = None
     webhook_secret: str = "change-me-too"
-    webhook_timeout_s: float = 10.0
+    webhook_timeout_s: float = 10.0  # total per delivery attempt: DNS, connect, send, answer
     webhook_max_backoff_s: float = 300.0
+    # After this many failed attempts a delivery moves to the failed list (dead letters,
+    # GET /api/v1/webhooks/failed); 50 with the default backoff is about 3.5 hours.
+    webhook_max_attempts: int = Field(default=50, ge=1)
+    webhook_concurrency: int = Field(default=32, ge=1)  # deliveries in flight, all CRMs
+    webhook_per_host: int = Field(default=4, ge=1)  # deliveries in flight to one CRM host
+    # Where callback_url may point (robot/core/callback_url.py): host names ("crm.example",
+    # "*.example.com"), addresses or networks ("10.1.2.0/24"), each optionally ":port"; a JSON
+    # list or comma-separated. Empty: any public host. Internal addresses (loopback, private,
+    # link-local) are refused unless listed here; webhook_url's own origin is always allowed.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [h.strip() for h in text.split(",") if h.strip()]
+        return v
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _host_rules(cls, v: list[str]) -> list[str]:
+        from robot.core.callback_url import HostRule
+
+        for rule in v:
+            HostRule.parse(rule)  # a typo fails at startup, not at the first delivery
+        return v
 
     # Phone numbers without a country code are read in this region.
     default_region: str = "RU"

@@ -19,7 +19,6 @@ import re
 from datetime import date, timedelta
 from enum import Enum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -31,7 +30,7 @@ from pydantic import (
     model_serializer,
 )
 
-from robot.core.models import Outcome
+from robot.core.models import Outcome, check_zone
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -153,6 +152,9 @@ class RetryOutcome(str, Enum):
     UNCLEAR = "unclear"  # answered, no usable answer
     MACHINE = "machine"  # an answering machine (AMD)
     LATER = "later"  # the customer asked to be called back later
+    UNREACHABLE = "unreachable"  # carrier: switched off / out of coverage (480, Q.850 18/20)
+    CALL_REJECTED = "call_rejected"  # carrier: the customer declined the call (603, Q.850 21)
+    TRUNK_LIMIT = "trunk_limit"  # carrier: the trunk refused for capacity; no attempt used
 
 
 def _default_retry() -> dict[RetryOutcome, RetryRule]:
@@ -163,6 +165,12 @@ def _default_retry() -> dict[RetryOutcome, RetryRule]:
         RetryOutcome.FAILED: RetryRule(delays=[5 * m, 30 * m, 120 * m]),
         RetryOutcome.UNCLEAR: RetryRule(delays=[30 * m, 120 * m], max_attempts=2),
         RetryOutcome.LATER: RetryRule(delays=[120 * m], max_attempts=3),
+        # Carrier outcomes (robot/core/carrier_outcomes.py). A phone that is off stays off
+        # for a while; a declined call gets one more try, much later; a full trunk is retried
+        # soon (it does not use up an attempt), but not forever.
+        RetryOutcome.UNREACHABLE: RetryRule(delays=[30 * m, 120 * m, 360 * m]),
+        RetryOutcome.CALL_REJECTED: RetryRule(delays=[240 * m], max_attempts=2),
+        RetryOutcome.TRUNK_LIMIT: RetryRule(delays=[m, 2 * m, 5 * m], max_attempts=10),
     }
 
 
@@ -188,10 +196,9 @@ class PolicyConfig(BaseModel):
     @classmethod
     def _zone(cls, v: str) -> str:
         try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+            return check_zone(v)
+        except ValueError:
             raise ValueError(f"unknown IANA time zone {v!r}") from None
-        return v
 
     @field_validator("weekdays", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
+from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
@@ -102,6 +103,7 @@ def make_web_app(
     app[SETTINGS_KEY] = settings
     add_intake_routes(app)
     _add_policy_routes(app, settings, store)
+    add_webhook_routes(app, store.failed)
     mount_dashboard(app, settings, store, process_info)
     return app
 

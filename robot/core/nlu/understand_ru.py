@@ -41,7 +41,7 @@ from robot.core.langpack import Reply, RequestedChange
 from robot.core.models import Intent
 from robot.core.nlu import answers_ru
 from robot.core.nlu.dates_ru import Found, extract, is_time_word
-from robot.core.nlu.morph_ru import Word, analyze, repair_word
+from robot.core.nlu.morph_ru import Word, analyze, particle_chain, repair_word
 
 _TOKEN = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)|[a-zа-я]+|\d+")
 _CLAUSE_PUNCT = re.compile(r"[,.;:!?—–]|\s-\s")
@@ -67,22 +67,26 @@ _TOPIC = frozenset(
     возврат примерка примерить пункт самовывоз трек время дата число звонить позвонить
     предупредить скидка бонус этаж подъезд поднять занести сборка собрать установка грузчик
     предоплата платный бесплатный бесплатно состав комплект вес забрать получить курьерский
-    водитель машина интервал окно документ паспорт доверенность оплачивать платеж
+    водитель машина интервал окно документ паспорт доверенность оплачивать платеж ждать
+    долго вскрыть вскрывать проверить терминал сдача
     """.split()
 )
 _DELIVERY = frozenset(
     """
     привезти привозить доставить доставлять доставка курьер приехать приезжать прийти
     приходить заехать завезти подвезти отправить получить забрать перенести переносить
-    поменять менять изменить сменить сдвинуть заказ посылка адрес дата везти привоз
+    поменять менять изменить сменить сдвинуть заказ посылка адрес дата везти привоз отвезти
+    отвозить
     """.split()
 )
+_KNOW = frozenset("знать помнить понимать понять решить уверенный помниться".split())
 _MOVE_VERBS = frozenset("перенести переносить сдвинуть передвинуть отложить".split())
 _CHANGE_VERBS = frozenset("поменять менять изменить сменить".split())
 _CHANGE_OBJECTS = frozenset("дата день время адрес доставка срок интервал".split())
 _REQUEST = frozenset(
     "можно давать давай давайте лучше удобно удобнее хотеть хотелось надо нужно пусть "
-    "получиться подойти подходить устроить устраивать пожалуйста могу мочь".split()
+    "получиться подойти подходить устроить устраивать пожалуйста могу мочь дома свободный "
+    "свободен свободна".split()
 )
 _EARLIER_LATER = frozenset("пораньше попозже позже раньше позднее".split())
 _CALL_VERBS = frozenset(
@@ -96,7 +100,6 @@ _NEG_SKIP = frozenset(
     "я мы ничего никакой никакого никаких ни у вас вам это этот эта этого такой такого "
     "тут здесь там у заказ заказа заказов сам сама сами же уже еще вообще".split()
 )
-_LISTEN = frozenset("слушать алло говорить телефон связь".split())
 # Voicemail and answering assistants.
 _MACHINE_NOUNS = frozenset(
     "автоответчик помощник ассистент секретарь бот робот автоинформатор".split()
@@ -108,22 +111,38 @@ _SIGNALS = frozenset("сигнал гудок звуковой тон".split())
 _CARRIER = frozenset("абонент".split())
 
 
+_MONTHS_GEN = (
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split()
+)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased words and clock times; ``[unk]`` dropped; glued endings split off."""
     text = text.lower().replace("ё", "е")
     text = re.sub(r"\[unk\]|<unk>", " ", text)
-    out = []
+    out: list[str] = []
     for t in _TOKEN.findall(text):
+        if "." in t:
+            day, month = t.split(".")
+            if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+                out += [day, _MONTHS_GEN[int(month) - 1]]  # "15.12": a day and a month
+                continue
         out.append(t.replace(".", ":"))
     return out
 
 
 def _repair(toks: list[str]) -> list[str]:
-    """The word layer's lexicon repairs, then dictionary repairs for what is left unknown."""
-    fixed = answers_ru.repair_tokens(toks)
+    """Words the dictionary does not know (and particle chains) repaired: the dictionary's
+    slips and splits first, then the word layer's lexicon repairs (robot.core.repair)."""
     out: list[str] = []
-    for t in fixed:
-        out.extend(repair_word(t))
+    for t in toks:
+        if not t.isalpha() or (analyze(t).known and not particle_chain(t)):
+            out.append(t)
+            continue
+        fixed = [t] if particle_chain(t) else list(repair_word(t))
+        if fixed == [t]:
+            fixed = answers_ru.repair_tokens([t])
+        out.extend(fixed)
     return out
 
 
@@ -197,6 +216,8 @@ def is_machine(words: list[Word]) -> bool:
             return True
         if w.lemma == "секретарь" and ({"слушать", "на", "ответить"} & set(after) or i == 0):
             return True
+        if "слушать" in after[:1] and w.lemma in ("помощник", "ассистент", "автоответчик"):
+            return True
     if "вопрос" in lem and "какой" in lem and ({"передать", "владелец", "хозяин"} & lem):
         return True
     if {"владелец", "хозяин"} & lem and "номер" in lem and {"мочь", "ответить"} & lem:
@@ -217,14 +238,31 @@ def is_wrong_number(words: list[Word]) -> bool:
         nxt = texts[i + 1] if i + 1 < len(texts) else ""
         if w.text == "туда" and i > 0 and texts[i - 1] == "не":
             return True  # "вы не туда попали / звоните"
-        if w.lemma == "ошибиться" and ("номер" in lem or "вы" in texts or w.has("plur")):
-            return "я" not in texts[max(0, i - 2) : i]
+        if w.lemma in ("ошибиться", "перепутать") and (
+            "номер" in lem or "вы" in texts or w.has("plur")
+        ):
+            if texts[i - 1 : i] != ["я"]:  # "я ошиблась" is the customer's own mistake
+                return True
+        if w.lemma == "номер" and {"смениться", "поменяться", "владелец", "хозяин"} & lem:
+            return True  # "номер сменился, это теперь мой номер"
         if w.lemma == "номер" and (
             {"неправильный", "неверный", "чужой", "ошибочный"} & lem
-            or ("мой" in lem and _negated_at(words, i, 2))
-            or (nxt == "не" and i + 2 < len(texts) and texts[i + 2] in ("мой", "наш"))
+            or (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не")
+            or (nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот"))
         ):
             return "заказ" not in lem
+        if w.pos == "NOUN" and {"Name", "Surn"} & w.tags and w.known and i > 1:
+            if any(x.lemma == "знать" and _negated_at(words, k) for k, x in enumerate(words[:i])):
+                return True  # "не знаю никакого Сергея"
+        # "тут нет никакого Сергея", "здесь нет Ольги".
+        if (
+            w.pos == "NOUN"
+            and {"Name", "Surn"} & w.tags
+            and w.known
+            and {"нет", "нету"} & set(texts)
+            and not {"я", "мы"} & set(texts)
+        ):
+            return True
         if w.text in ("тому", "туда") and i > 0 and texts[i - 1] == "не":
             return True
         if w.lemma == "кому" or (w.text == "кому" and "звонить" in lem):
@@ -233,6 +271,7 @@ def is_wrong_number(words: list[Word]) -> bool:
         if (
             w.pos == "NOUN"
             and {"Name", "Surn", "Patr"} & w.tags
+            and w.known
             and i > 0
             and texts[i - 1] == "не"
             and {"я", "это", "зовут"} & set(texts[max(0, i - 3) : i - 1])
@@ -240,7 +279,7 @@ def is_wrong_number(words: list[Word]) -> bool:
             return True
     # "нет здесь такого", "такой здесь не живёт", "таких нет".
     has_such = "такой" in lem
-    if has_such and "заказ" not in lem:
+    if has_such and "заказ" not in lem and not _ORDER_VERBS & lem:
         if {"нет", "нету"} & set(texts) or any(
             w.lemma in ("жить", "проживать", "работать", "быть") and _negated_at(words, i, 3)
             for i, w in enumerate(words)
@@ -273,6 +312,8 @@ def is_not_ordered(words: list[Word]) -> bool:
             return True
         if w.lemma == "быть" and w.has("past") and _negated_at(words, i) and "заказ" in lem:
             return True
+        if w.lemma in ("помнить", "припоминать") and _negated_at(words, i) and _ORDER_VERBS & lem:
+            return "чтобы" in texts or "чтоб" in texts  # "не помню, чтобы заказывала"
         if w.lemma == "знать" and _negated_at(words, i) and "заказ" in lem:
             return "какой" in lem or "никакой" in lem or "ни" in texts
         if w.lemma == "слышать" and ("впервые" in texts or texts[max(0, i - 2) : i] in (
@@ -283,49 +324,89 @@ def is_not_ordered(words: list[Word]) -> bool:
     return "это" in texts and "не" in texts and texts[-2:] == ["не", "я"] and "заказ" in lem
 
 
-def _question_clause(words: list[Word], raw_question: bool) -> str | None:
-    """``"fact"`` for a question about the delivery, ``"identity"`` for what-is-this-call,
-    ``"other"`` for a question about anything else, None when the clause asks nothing."""
+_ASK_LEAD = frozenset("а и скажите подскажите уточните извините вот так слушайте".split())
+_ASK_WORDS = frozenset("скажите подскажите уточните интересно вопрос спросить узнать".split())
+_SUBJECT_TOPICS = frozenset("курьер доставка оплата доставщик водитель посылка заказ".split())
+_WH = frozenset("когда где куда откуда сколько почему зачем какой каков кто что чей как".split())
+
+
+_PERMITTED = frozenset(
+    "привозить привезти везти доставлять доставить отправлять отправить приезжать приехать "
+    "присылать прислать оформлять".split()
+)
+
+
+def _permission(body: list[Word]) -> bool:
+    """ "можно привозить": permission to bring it, an answer, not a question."""
+    return len(body) >= 2 and body[1].lemma in _PERMITTED and len(body) <= 3
+
+
+def _question_clause(words: list[Word], asked: bool) -> str | None:
+    """``"fact"`` for a question about the order or its delivery, ``"identity"`` for "what is
+    this call" (какой заказ? кто это?), ``"other"`` for a question about anything else, None
+    when the clause asks nothing. ``asked``: the clause ended with a question mark."""
     if not words:
         return None
     texts = [w.text for w in words]
     lem = _lemmas(words)
     lead = 0
-    while lead < len(words) and (words[lead].text in _FILLERS or words[lead].text in (
-        "а", "и", "скажите", "подскажите", "уточните", "извините", "а", "вот")):  # fmt: skip
+    while lead < len(words) and (texts[lead] in _FILLERS or texts[lead] in _ASK_LEAD):
         lead += 1
-    asks = raw_question
-    wh = False
-    for i, w in enumerate(words):
-        if w.text in _INTERROGATIVE or w.lemma in ("какой", "каков", "сколько"):
-            if w.text == "как" and i + 1 < len(texts) and texts[i + 1] in ("договаривались",):
-                continue
-            if w.text in ("что", "как") and i > lead and w.text == "что":
-                continue  # "я не знаю, что ..." is a subordinate clause, not a question
-            if w.text == "ли" or i <= lead + 2 or w.lemma in ("какой", "сколько", "когда"):
-                asks = wh = True
-    if {"скажите", "подскажите", "уточните", "интересно", "вопрос", "спросить"} & set(texts):
-        asks = True
+    body = words[lead:]
+    wh_at = [
+        i
+        for i, w in enumerate(body)
+        if (w.text in _WH or w.lemma in ("какой", "сколько", "каков", "чей"))
+        and not (w.text == "что" and i > 0)  # "я не знаю, что ..." is subordinate
+        and not (w.text == "как" and i > 0)
+    ]
+    wh = bool(wh_at and wh_at[0] <= 2) or "ли" in texts
     opened = lead > 0 and texts[0] == "а"
-    if opened or (texts[lead : lead + 1] == ["можно"]) or "будет" in texts:
-        asks = asks or bool(_TOPIC & lem)
+    subject = next((w for w in body[:3] if w.lemma in _SUBJECT_TOPICS and w.has("nomn")), None)
+    verbs = [w for w in body if w.pos == "VERB"]
+    statement_about = subject is not None and (
+        not verbs or all(v.has("3per") and not v.has("past") for v in verbs)
+    )
+    asks = (
+        asked
+        or wh
+        or bool(_ASK_WORDS & set(texts))
+        or opened
+        or (texts[lead : lead + 1] == ["можно"] and not _permission(body))
+        or "будет" in texts
+        or statement_about
+    )
     if not asks:
         return None
-    if _TOPIC & lem - {"время", "число"} and not (
-        lem & {"кто", "откуда"} and not _TOPIC & lem - {"звонить", "позвонить"}
-    ):
+    order_verbs = bool(_ORDER_VERBS & lem)
+    pay = "сколько" in lem and (["с", "меня"] == texts[-2:] or "должный" in lem)
+    contents = "заказ" in lem and any(
+        texts[i - 1] in ("в", "во") for i, w in enumerate(words) if w.lemma == "заказ" and i
+    )
+    facts = _TOPIC & lem - {"время", "число", "звонить", "позвонить"}
+    if "звонить" in lem or "позвонить" in lem:
+        if facts or subject is not None:
+            facts = facts | {"звонить"}  # "а курьер позвонит?" asks about the courier
+    identity_wh = {t for t in texts if t in ("какой", "какая", "какое", "кто", "откуда")} or (
+        "что" in texts and "за" in texts
+    )
+    where_order = "заказ" in lem and bool(
+        {"где", "когда", "почему", "зачем", "сколько"} & set(texts)
+    )
+    if facts or order_verbs or pay or contents or where_order:
         if (
-            wh
-            and lem & {"заказ", "магазин", "номер"}
-            and not (_TOPIC & lem - {"звонить", "позвонить"})
+            identity_wh
+            and not (facts or order_verbs or contents or where_order)
+            and _IDENTITY & lem
         ):
             return "identity"
-        return "fact"
-    if lem & {"сумма", "стоить", "цена", "стоимость"}:
+        if not wh and not asked and not opened and not statement_about:
+            if not (_ASK_WORDS & set(texts) or texts[lead : lead + 1] == ["можно"]):
+                return None  # "будет" with no topic asked about
         return "fact"
     if _IDENTITY & lem or {"вы", "кто"} & lem:
         return "identity"
-    return "other" if wh or raw_question else None
+    return "other" if wh or asked else None
 
 
 def _change(words: list[Word], found: Found, base: Intent) -> bool:
@@ -335,7 +416,8 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     moved = bool(_MOVE_VERBS & lem) or (
         bool(_CHANGE_VERBS & lem) and bool(_CHANGE_OBJECTS & lem | {"адрес"} & lem)
     )
-    shifted = bool(_EARLIER_LATER & lem) and delivery
+    confirmed = bool({"да", "подтверждаю", "подтверждать", "хорошо", "ага"} & lem)
+    shifted = bool(_EARLIER_LATER & lem) and (delivery or confirmed)
     said = found.day_said or found.time_said or found.address or found.rejected_day
     if not (said or moved or shifted):
         return False
@@ -343,7 +425,14 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     if calls and not delivery and not found.address:
         return False  # "перезвоните вечером" asks for a call, not a delivery
     if base is Intent.LATER and answers_ru.has_later_cue([w.text for w in words]):
-        if not delivery and not found.address and not found.hours_said and not found.strong_day:
+        if not (
+            delivery
+            or found.address
+            or found.hours_said
+            or found.strong_day
+            or shifted
+            or found.rejected_day
+        ):
             return False  # "я занят, давайте вечером": a call later
     if found.address or moved or shifted or delivery:
         return True
@@ -360,18 +449,28 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     return len(rest) <= 1
 
 
-def _phone_answering(words: list[Word]) -> bool:
-    """A clause that only answers the phone: "да, слушаю", "да, это я", "алло, говорите"."""
-    content = [w for w in words if w.text not in ("да", "ну", "а", "вас", "вам", "я", "это")]
-    texts = [w.text for w in words]
-    if not content:
-        return texts[-2:] in (["это", "я"], ["да", "я"]) or texts == ["я"]
-    if not any(w.lemma in _LISTEN for w in content):
-        return False
-    return all(
-        w.lemma in _LISTEN or w.text in _FILLERS or w.text in ("у", "на", "внимательно")
-        for w in content
-    )
+_PHONE_WORDS = frozenset(
+    "алло да ну а я вас это слушаю слушаем слушать говорите внимательно на связи у телефона "
+    "подождите подожди минутку минуточку секунду секундочку сек щас погодите".split()
+)
+_HOLD_LEMMAS = frozenset("слушать говорить подождать погодить минутка минуточка секунда "
+                         "секундочка".split())  # fmt: skip
+
+
+def _phone_prefix(toks: list[str], words: list[Word]) -> int:
+    """How many leading words only answer the phone or ask to hold on ("алло, да, слушаю",
+    "да, это я", "да, подождите"): a "да" among them answers the phone, not the question."""
+    end = 0
+    for i, t in enumerate(toks):
+        if t not in _PHONE_WORDS and t not in _FILLERS:
+            break
+        if words[i].lemma in _HOLD_LEMMAS and (t != "говорите" or i + 1 == len(toks)):
+            end = i + 1
+            while end < len(toks) and toks[end] in ("вас", "внимательно"):
+                end += 1
+        elif toks[i : i + 2] == ["это", "я"] and all(t in _FILLERS for t in toks[i + 2 :]):
+            end = len(toks)
+    return end
 
 
 def understand(text: str, today: date | None = None) -> Reply:
@@ -398,18 +497,21 @@ def _intent(
     if is_machine(words):
         return Intent.MACHINE, None
     spans = _clauses(text, toks)
-    # Clauses that only answer the phone are dropped before the answer is read.
-    kept = [s for s in spans if not _phone_answering(words[s[0] : s[1]])]
-    if not kept:  # only answering the phone: "алло?" asks to be spoken to, "да, это я" says no more
+    cut = _phone_prefix(toks, words)
+    if cut == len(toks):  # only answering the phone: "алло?" asks to be spoken to
         base = _base(toks)
         return (Intent.UNKNOWN if base is Intent.YES else base), None
-    toks = [t for a, b, _ in kept for t in toks[a:b]]
-    words = [w for a, b, _ in kept for w in words[a:b]]
-    if len(kept) != len(spans):
-        spans = _reindex(kept)
+    if cut:
+        toks, words = toks[cut:], words[cut:]
+        spans = [(max(a, cut) - cut, b - cut, q) for a, b, q in spans if b > cut]
     base = _base(toks)
+    lem = _lemmas(words)
+    if {"запрещать", "запретить"} & lem and _CALL_VERBS & lem:
+        base = Intent.DNC  # "я запрещаю вам звонить"
     if base is Intent.DNC:
         return base, None
+    if toks[0] == "да" and len(toks) == 2 and toks[1] in ("ну", "щас", "ладно"):
+        return Intent.UNKNOWN, None  # "да ну", "да щас": disbelief, not an answer
     if is_wrong_number(words):
         return Intent.WRONG_NUMBER, None
     if is_not_ordered(words):
@@ -417,16 +519,19 @@ def _intent(
     if base is Intent.OPERATOR:
         return base, None
     question = None
-    for a, b, asked in spans:
-        if _base(toks[a:b]) in (Intent.YES, Intent.NO) and not asked:
-            question = None  # "что? а, да, подтверждаю": the answer after the question stands
-            continue
+    for n, (a, b, asked) in enumerate(spans):
+        prev = words[spans[n - 1][0] : spans[n - 1][1]] if n else []
+        if not asked and any(w.lemma in _KNOW for w in prev):
+            continue  # "я не помню, что заказывала": a subordinate clause, no question
         q = _question_clause(words[a:b], asked)
+        if q is None and _base(toks[a:b]) in (Intent.YES, Intent.NO):
+            question = None  # "что? а, да, подтверждаю": the answer after the question stands
         if q is not None:
             question = q if question in (None, "other", "identity") else question
     found = extract(words, today)
     wh = any(w.text in _INTERROGATIVE - {"ли"} or w.lemma in ("какой", "сколько") for w in words)
-    if question == "fact" and (wh or not (found.day_said or found.time_said or found.address)):
+    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem)
+    if question == "fact" and (wh or not said):
         return Intent.QUESTION, None
     if question == "other" and wh and base not in (Intent.REPEAT, Intent.LATER):
         return Intent.UNKNOWN, None
@@ -437,18 +542,12 @@ def _intent(
     if question == "fact":
         return Intent.QUESTION, None
     if base is Intent.YES:
+        if any(w.lemma in _KNOW and _negated_at(words, i, 2) for i, w in enumerate(words)):
+            return Intent.UNKNOWN, None  # "не знаю, наверное да", "не помню, что заказывала"
         return _yes_but(text, toks, words, spans), None
     if question == "other" and base is Intent.UNKNOWN:
         return Intent.UNKNOWN, None
     return base, None
-
-
-def _reindex(kept: list[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
-    out, pos = [], 0
-    for a, b, asked in kept:
-        out.append((pos, pos + b - a, asked))
-        pos += b - a
-    return out
 
 
 def _yes_but(
