@@ -433,6 +433,7 @@
         h("p", { class: "muted small" }, `${t("order.received")}: ${fmtTime(o.order.received_at || o.created_at, true)}`)),
       o.audit.length ? h("section", { class: "card", id: "order-audit" }, h("h2", {}, t("order.audit")), auditTable(o.audit)) : "");
     loadExplain(path);
+    document.dispatchEvent(new CustomEvent("dozvon:order", { detail: o }));
   }
   function callItem(c) {
     const lat = (c.intake_to_originate_ms !== null || c.speech_end_to_decision_ms !== null)
@@ -519,7 +520,7 @@
     document.dispatchEvent(new CustomEvent("dozvon:render"));
   }
   // For the page's other scripts (health.js, followups.js).
-  window.Dozvon = { S, t, h, api, act, fmtTime, isAdmin, badge };
+  window.Dozvon = { S, t, h, api, act, fmtTime, isAdmin, badge, toast, errorText, loadOrder };
   applyStatic();
   render();
   connect();

@@ -54,8 +54,11 @@
     "pill.stopped": "Not dialing: no worker",
   });
 
-  const D = window.Dozvon;
-  const { t, h } = D;
+  // Loaded before app.js (so its words are there when the page is first drawn); app.js's
+  // helpers are looked up when used.
+  const D = new Proxy({}, { get: (_o, k) => window.Dozvon[k] });
+  const t = (...a) => window.Dozvon.t(...a);
+  const h = (...a) => window.Dozvon.h(...a);
   const STALE_MS = 6000; // summaries come every 2 s
   let last = null; // the latest health summary
   let lastAt = 0; // when the latest summary arrived (browser clock)
