@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +27,18 @@ class AsteriskServerConfig(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOZVON_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DOZVON_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
-    # Redis: all durable state.
+    # Redis: all durable state. redis://host:port/db, or a Sentinel set:
+    # redis+sentinel://[:password@]host1:26379,host2:26379,host3:26379/<service>[/db]
+    # (robot/adapters/redis_connect.py).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Replicas that must have an order, a claim or a call result before it is acknowledged
+    # (WAIT; robot/adapters/redis_replication.py). Unset: 1 for a Sentinel URL, else 0.
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
+    redis_wait_timeout_ms: int = Field(default=500, gt=0)
 
     # HTTP API (intake, later the dashboard).
     http_host: str = "127.0.0.1"
@@ -55,6 +63,11 @@ class Settings(BaseSettings):
     # containers). Unset: audiosocket_host:port unless that is a wildcard address, in which
     # case the dialplan's global applies (one worker per Asterisk).
     audiosocket_advertise: str | None = None
+    # Who may open an AudioSocket connection: "asterisk" (the addresses the configured Asterisk
+    # servers' host names resolve to), "any", or a comma-separated list of IP addresses and
+    # networks (Asterisk behind NAT, several interfaces). Each call's media must also present
+    # its secret media key (robot/engine/calls.py), whoever connects.
+    audiosocket_peers: str = "asterisk"
 
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
@@ -131,6 +144,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_form(cls, url: str) -> str:
+        from robot.adapters.redis_connect import parse_redis_url
+
+        parse_redis_url(url)  # RedisUrlError (a ValueError) says what is wrong
+        return url
 
     def asterisk_server_list(self) -> list[AsteriskServerConfig]:
         if self.asterisk_servers:

@@ -250,10 +250,10 @@ async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) 
 
 async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: str) -> None:
     """Even orders over HTTP, odd ones through the Redis stream, as two kinds of CRM would."""
-    from redis.asyncio import Redis
+    from robot.adapters.redis_connect import redis_client
 
     headers = {"Authorization": f"Bearer {token}"}
-    r = Redis.from_url(redis_url, decode_responses=True)
+    r = redis_client(redis_url)
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
             for i, o in enumerate(orders):

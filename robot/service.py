@@ -19,7 +19,7 @@ from aiohttp import web
 
 from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
-from robot.adapters.audiosocket.server import AudioSocketServer
+from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
 from robot.adapters.http_policy import PolicyServices, add_policy_routes
@@ -121,6 +121,16 @@ def speech_info(recognizer: Any) -> dict[str, Any]:
     return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
 
 
+def audiosocket_peers(settings: Settings) -> PeerPolicy | None:
+    """The addresses AudioSocket accepts connections from (see Settings.audiosocket_peers)."""
+    spec = settings.audiosocket_peers.strip()
+    if spec.lower() == "any":
+        return None
+    if spec.lower() != "asterisk":
+        return PeerPolicy(networks=spec.split(","))
+    return PeerPolicy(hosts=[s.host for s in settings.asterisk_server_list()])
+
+
 def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
     """What Asterisk is told to connect to for this worker's calls (see Settings)."""
     if settings.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
@@ -163,7 +173,7 @@ class Service:
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
-        store = RedisOrderStore.from_url(settings.redis_url)
+        store = RedisOrderStore.from_settings(settings)
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )
@@ -219,7 +229,10 @@ class Service:
             ),
             features=call_features(settings, pool),
         )
-        media = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port, tracker)
+        media = AudioSocketServer(
+            settings.audiosocket_host, settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(settings),
+        )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy,

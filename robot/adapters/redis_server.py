@@ -62,7 +62,12 @@ class RedisServer:
         appendfsync: str = "always",
         executable: str = "redis-server",
         start_timeout_s: float = 10.0,
+        replica_of: int | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
+        """``replica_of``: the port of a master on 127.0.0.1 to replicate (a replica in a
+        Sentinel set, see ``redis_sentinel_set``); ``extra_args``: more ``--name value``
+        options."""
         if appendfsync not in ("always", "everysec", "no"):
             raise ValueError("appendfsync must be always, everysec or no")
         self._owns_dir = data_dir is None
@@ -73,6 +78,8 @@ class RedisServer:
         self.appendfsync = appendfsync
         self.executable = executable
         self.start_timeout_s = start_timeout_s
+        self.replica_of = replica_of
+        self.extra_args = tuple(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -124,6 +131,9 @@ class RedisServer:
             "--save", "",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
+        if self.replica_of:
+            args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
+        args += self.extra_args
         self._proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

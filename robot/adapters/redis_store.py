@@ -34,10 +34,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError, WatchError
 
+from robot.adapters.redis_connect import is_sentinel_url, redis_client
+from robot.adapters.redis_replication import NotReplicated, ReplicaAck
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord, ResultEvent
@@ -258,9 +258,13 @@ class RedisOrderStore:
         delivery_visibility_s: float = 60.0,
         claim_scan_limit: int = 100,
         owns_client: bool = False,
+        replica_ack: ReplicaAck | None = None,
     ) -> None:
-        """``redis`` must be created with ``decode_responses=True``."""
+        """``redis`` must be created with ``decode_responses=True``. ``replica_ack``: confirm
+        orders, claims and results on a replica before acknowledging them (``from_url`` makes
+        one for a Sentinel URL)."""
         self.redis = redis
+        self.replica_ack = replica_ack
         self.prefix = prefix
         self.delivery_visibility_s = delivery_visibility_s
         self.claim_scan_limit = claim_scan_limit
@@ -277,17 +281,40 @@ class RedisOrderStore:
         self._retry_out = redis.register_script(_LUA_RETRY_DELIVERY)
 
     @classmethod
-    def from_url(cls, url: str, *, retries: int = 10, **kwargs: Any) -> RedisOrderStore:
-        """Own a client for ``url``. Commands retry through a Redis restart of a few seconds;
-        a retried script whose first run did land is harmless: add_order then reports a
-        duplicate of itself, a doubly claimed order comes back when its lease expires."""
-        client = Redis.from_url(
-            url,
-            decode_responses=True,
-            health_check_interval=15,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=retries),
+    def from_url(
+        cls,
+        url: str,
+        *,
+        retries: int = 10,
+        wait_replicas: int | None = None,
+        wait_timeout_ms: int = 500,
+        **kwargs: Any,
+    ) -> RedisOrderStore:
+        """Own a client for ``url`` (a Redis or a Sentinel set: ``redis_connect``). Commands
+        retry through a Redis restart or a failover of a few seconds; a retried script whose
+        first run did land is harmless: add_order then reports a duplicate of itself, a doubly
+        claimed order comes back when its lease expires. ``wait_replicas``: replicas that must
+        have an order, claim or result before it is acknowledged (``redis_replication``);
+        None: 1 for a Sentinel URL, 0 (no WAIT) for a single Redis."""
+        if wait_replicas is None:
+            wait_replicas = 1 if is_sentinel_url(url) else 0
+        prefix = kwargs.get("prefix", PREFIX)
+        ack = None
+        if wait_replicas > 0:
+            ack = ReplicaAck(redis_client(url, retries=0), f"{prefix}replication:fence",
+                             replicas=wait_replicas, timeout_ms=wait_timeout_ms)  # fmt: skip
+        return cls(redis_client(url, retries=retries), owns_client=True, replica_ack=ack,
+                   **kwargs)  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> RedisOrderStore:
+        """``from_url`` with the Redis settings of ``robot.config.Settings``."""
+        return cls.from_url(
+            settings.redis_url,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+            **kwargs,
         )
-        return cls(client, owns_client=True, **kwargs)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -311,6 +338,14 @@ class RedisOrderStore:
             self._listener = None
         if self._owns_client:
             await self.redis.aclose()
+            if self.replica_ack is not None:
+                await self.replica_ack.redis.aclose()
+
+    async def _confirm(self, what: str) -> None:
+        """Return once a replica has everything written so far (``redis_replication``);
+        ``NotReplicated`` (a RedisError: HTTP 503, a stream entry left pending) if not."""
+        if self.replica_ack is not None:
+            await self.replica_ack.confirm(what)
 
     # -- intake --------------------------------------------------------------------------------
 
@@ -354,6 +389,7 @@ class RedisOrderStore:
                 event.model_dump_json(),
             ],
         )
+        await self._confirm(f"order {oid}")  # a duplicate too: its first 201 may have failed
         record = await self.get_order(oid)
         if record is None:  # pragma: no cover - only if someone deletes keys under us
             raise UnknownOrder(oid)
@@ -431,6 +467,15 @@ class RedisOrderStore:
             ],
         )  # fmt: skip
         if not oid:
+            return None
+        try:
+            await self._confirm(f"claim of order {oid}")
+        except NotReplicated as e:
+            # Not dialed: a claim the replica lacks would let a promoted replica hand the same
+            # order (and phone) to another worker while this call runs.
+            log.warning("order %s claim not replicated, not dialing: %s", oid, e)
+            with contextlib.suppress(RedisError, OSError):
+                await self.release_claim(oid, worker_id, now, now, reason="claim not replicated")
             return None
         log.info("order %s claimed by %s", oid, worker_id)
         return await self.get_order(oid)
@@ -527,6 +572,7 @@ class RedisOrderStore:
                     break
                 except WatchError:
                     continue
+        await self._confirm(f"result of call {call.call_id}")
         log.info("order %s call %s finished: %s -> %s (%s)", oid, call.call_id,
                  call.outcome.value if call.outcome else "-", new.value, reason or "-")  # fmt: skip
         if new is OrderStatus.QUEUED:

@@ -81,6 +81,7 @@ class Answer:
 @dataclass
 class CustomerCall:
     call_id: str
+    media_key: str = ""  # the AudioSocket UUID the robot expects (DOZVON_MEDIA_ID)
     connected_at: float = 0.0
     robot_started_at: float | None = None
     end_of_speech_at: float | None = None
@@ -118,7 +119,9 @@ class _Leg(asyncio.Protocol):
         self.transport = transport
         now = self.loop.time()
         self.call.connected_at = self.call._phase_at = now
-        transport.write(encode(Kind.UUID, uuid.UUID(self.call.call_id).bytes))
+        transport.write(
+            encode(Kind.UUID, uuid.UUID(self.call.media_key or self.call.call_id).bytes)
+        )
         self.owner.legs.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -238,17 +241,17 @@ class Customers:
                     await t
         self._pacer = None
 
-    def ring(self, call_id: str, host: str, port: int) -> None:
+    def ring(self, call_id: str, host: str, port: int, media_key: str = "") -> None:
         """A call arrives: pick up after ``ring_s`` and connect to the robot's AudioSocket."""
-        task = asyncio.create_task(self._pick_up(call_id, host, port))
+        task = asyncio.create_task(self._pick_up(call_id, host, port, media_key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _pick_up(self, call_id: str, host: str, port: int) -> None:
+    async def _pick_up(self, call_id: str, host: str, port: int, media_key: str) -> None:
         # People pick up after a varying number of rings; equal delays would make every call
         # speak in the same instant, a load no real day has.
         await asyncio.sleep(random.uniform(0.0, 2 * self.ring_s))
-        call = CustomerCall(call_id)
+        call = CustomerCall(call_id, media_key)
         self.calls[call_id] = call
         if self.on_answer is not None:
             self.on_answer(call_id)

@@ -54,7 +54,8 @@ class ProtocolSimulator:
             return
         self._pending[call.channel_id] = call
         self.customers.on_answer = self._answered
-        self.customers.ring(call.channel_id, host, int(port))
+        media_key = call.variables.get("DOZVON_MEDIA_ID", call.channel_id)
+        self.customers.ring(call.channel_id, host, int(port), media_key)
 
     def _answered(self, call_id: str) -> None:
         call = self._pending.pop(call_id, None)

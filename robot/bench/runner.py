@@ -327,9 +327,9 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
 
 
 async def _redis_commands(url: str) -> int:
-    from redis.asyncio import Redis
+    from robot.adapters.redis_connect import redis_client
 
-    r = Redis.from_url(url, decode_responses=True)
+    r = redis_client(url)
     try:
         return int((await r.info("stats"))["total_commands_processed"])
     finally:

@@ -7,8 +7,11 @@ only installed model's language). Every file goes through ``robot recognize``'s 
 (:func:`robot.commands.recognize.recognize_pcm`: 20 ms frames, VAD gate, grammar, trust
 rules, first answer decides), which is what a live call runs.
 
-``robot eval --text FILE.tsv --lang ru`` scores the text classifier instead (columns ``text``
-and ``label``), the same way ``robot intent`` classifies.
+``robot eval --text FILE.tsv --lang ru`` scores the text understanding instead (columns ``text``
+and ``label``), the same way ``robot intent`` understands. When the set also has the columns
+``date``, ``after``, ``before``, ``address`` (and optionally ``today``, else ``--today``), every
+item labelled ``change`` is also checked for the day, time window and address understood
+(``change_exact``: the share of change items read as change with all four fields right).
 
 Printed: accuracy, the false-yes rate (the share of items not labeled yes that came out yes:
 the expensive mistake), recall and precision per intent, the confusion matrix, the decode
@@ -27,6 +30,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,8 @@ class Item:
     key: str  # the file or the text
     label: str
     lang: str | None = None
+    # For change items of a text set: today, and the expected date/after/before/address.
+    change: dict[str, str] | None = None
 
 
 @dataclass
@@ -53,6 +59,11 @@ class Scored:
     text: str = ""
     ms: float | None = None
     decision_ms: float | None = None
+    change: dict[str, str] | None = None  # what was understood for a change
+
+    @property
+    def change_exact(self) -> bool:
+        return self.predicted == "change" and self.change == _expected(self.item)
 
 
 @dataclass
@@ -89,7 +100,15 @@ class Report:
             "decode_ms": _stats([s.ms for s in self.scored]),
             "decision_ms": _stats([s.decision_ms for s in self.scored]),
             "failed": len(self.failed),
+            **self._change_summary(),
         }
+
+    def _change_summary(self) -> dict[str, Any]:
+        checked = [s for s in self.scored if s.item.label == "change" and s.item.change]
+        if not checked:
+            return {}
+        exact = sum(s.change_exact for s in checked)
+        return {"change_checked": len(checked), "change_exact": _ratio(exact, len(checked))}
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -127,10 +146,30 @@ def read_labels(path: Path, key: str) -> list[Item]:
                 if label not in LABELS:
                     raise LabelsError(f"{path}:{n}: label {label!r} is not one of {LABELS}")
                 lang = (row.get("lang") or "").strip() or None
-                items.append(Item((row.get(key) or "").strip(), label, lang))
+                change = None
+                if label == "change" and _CHANGE_COLUMNS <= set(fields):
+                    change = {c: (row.get(c) or "").strip() for c in ("today", *_CHANGE_COLUMNS)}
+                items.append(Item((row.get(key) or "").strip(), label, lang, change))
             return items
     except OSError as e:
         raise LabelsError(f"{path}: {e}") from None
+
+
+_CHANGE_COLUMNS = frozenset({"date", "after", "before", "address"})
+
+
+def _expected(item: Item) -> dict[str, str] | None:
+    if item.change is None:
+        return None
+    want = {c: item.change[c] for c in ("date", "after", "before")}
+    want["address"] = "1" if item.change["address"].lower() in ("1", "true", "yes") else "0"
+    return want
+
+
+def _understood(change: dict[str, object]) -> dict[str, str]:
+    out = {c: str(change[c] or "") for c in ("date", "after", "before")}
+    out["address"] = "1" if change["address"] else "0"
+    return out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -138,6 +177,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", type=Path, nargs="?", help="directory with labels.tsv and the WAVs")
     p.add_argument("--lang", help="language when labels.tsv has no lang column (ru, ko)")
     p.add_argument("--text", type=Path, help="score a text set (columns text, label) instead")
+    p.add_argument("--today", help="the date change items are resolved against (YYYY-MM-DD)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     p.add_argument("--details", action="store_true", help="also list every misrecognized item")
     p.add_argument("--free", action="store_true", help="decode without the answer grammar")
@@ -160,7 +200,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out = {"set": title, **summary}
         if args.details:
-            out["errors"] = [_row(s) for s in report.scored if s.predicted != s.item.label]
+            out["errors"] = [
+                _row(s)
+                for s in report.scored
+                if s.predicted != s.item.label or (s.item.change and not s.change_exact)
+            ]
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(render(title, summary))
@@ -168,26 +212,45 @@ def run(args: argparse.Namespace) -> int:
             for s in report.scored:
                 if s.predicted != s.item.label:
                     print(f"  {s.item.label:>8} -> {s.predicted:<8} {s.item.key}  {s.text}")
+                elif s.item.change and not s.change_exact:
+                    print(f"  change fields {s.change} != {_expected(s.item)}  {s.item.key}")
     for file, why in report.failed:
         print(f"robot eval: {file}: {why}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
 def _row(s: Scored) -> dict[str, Any]:
-    return {"item": s.item.key, "label": s.item.label, "intent": s.predicted, "text": s.text}
+    row: dict[str, Any] = {
+        "item": s.item.key,
+        "label": s.item.label,
+        "intent": s.predicted,
+        "text": s.text,
+    }
+    if s.item.change:
+        row["expected_change"] = _expected(s.item)
+        row["change"] = s.change
+    return row
 
 
 def _eval_text(args: argparse.Namespace) -> Report:
     from robot.core.langpack import get_pack
 
     items = read_labels(args.text, "text")
+    try:
+        default_today = date.fromisoformat(args.today) if args.today else None
+    except ValueError:
+        raise LabelsError(f"--today {args.today!r} is not YYYY-MM-DD") from None
     report = Report()
     for item in items:
         pack = get_pack(item.lang or args.lang or "ru")
+        today = default_today
+        if item.change and item.change.get("today"):
+            today = date.fromisoformat(item.change["today"])
         started = time.perf_counter()
-        intent = pack.classify(item.key).value
+        reply = pack.understand(item.key, today)
         ms = (time.perf_counter() - started) * 1000
-        report.scored.append(Scored(item, intent, item.key, ms))
+        change = _understood(reply.change.as_json()) if reply.change else None
+        report.scored.append(Scored(item, reply.intent.value, item.key, ms, change=change))
     return report
 
 
@@ -256,15 +319,20 @@ def render(title: str, s: dict[str, Any]) -> str:
         f"false-yes rate: {pct(s['false_yes_rate'])} ({s['false_yes']}/{s['non_yes']} "
         "items not labeled yes came out yes)",
         "",
-        f"{'intent':<9}{'n':>5}{'recall':>9}{'precision':>11}",
+        f"{'intent':<13}{'n':>5}{'recall':>9}{'precision':>11}",
     ]
     for a, r in s["per_intent"].items():
-        lines.append(f"{a:<9}{r['n']:>5}{pct(r['recall']):>9}{pct(r['precision']):>11}")
+        lines.append(f"{a:<13}{r['n']:>5}{pct(r['recall']):>9}{pct(r['precision']):>11}")
     lines += ["", "confusion (rows: label, columns: recognized)"]
     short = [a[:7] for a in LABELS]
-    lines.append(f"{'':<9}" + "".join(f"{h:>8}" for h in short))
+    lines.append(f"{'':<13}" + "".join(f"{h:>8}" for h in short))
     for a in LABELS:
-        lines.append(f"{a:<9}" + "".join(f"{s['confusion'][a][b]:>8}" for b in LABELS))
+        lines.append(f"{a:<13}" + "".join(f"{s['confusion'][a][b]:>8}" for b in LABELS))
+    if s.get("change_checked"):
+        lines.append(
+            f"change requests with day, time and address all right: {pct(s['change_exact'])}"
+            f" (of {s['change_checked']})"
+        )
     for key, name in (("decode_ms", "decode ms"), ("decision_ms", "end of speech -> decision ms")):
         st = s[key]
         if st:

@@ -33,7 +33,7 @@ async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    store = RedisOrderStore.from_url(settings.redis_url)
+    store = RedisOrderStore.from_settings(settings)
     runner = web.AppRunner(make_web_app(settings, store), access_log=None)
     await runner.setup()
     try:

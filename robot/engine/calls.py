@@ -3,12 +3,20 @@
 The dialer registers a call before it originates. Whichever comes first settles how the call
 started: the AudioSocket connection (answered: here is the media) or an OriginateResponse that
 says busy/no answer/failed, or the loss of the Asterisk connection.
+
+Media is paired by a per-call *media key*, not by the call id: the call id is public (API,
+webhooks, the live board), so anyone able to reach the AudioSocket port could otherwise open
+"the media" of a ringing call and answer it. The key is a random UUID made here when the call
+is registered, sent to Asterisk only in the Originate (channel variable ``DOZVON_MEDIA_ID``),
+used by the dialplan as the AudioSocket UUID and never stored or shown. A connection whose
+UUID is not the key of a live call, or that comes second for the same call, is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +40,8 @@ class LiveCall:
     state: str = "dialing"  # a CallState value: dialing, ringing, speaking, listening, closing
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # its order went final
     cancel_reason: str = ""  # why we hang up on it (order cancelled, updated, ...)
+    # The AudioSocket UUID Asterisk must present for this call (see the module notes).
+    media_key: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 class CallTracker:
@@ -41,6 +51,7 @@ class CallTracker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._calls: dict[str, LiveCall] = {}
+        self._by_media_key: dict[str, str] = {}  # media key -> call id
         self.events = events  # live state for the dashboard (robot.adapters.redis_live)
         self.clock = clock
 
@@ -53,6 +64,7 @@ class CallTracker:
     def register(self, call: CallAttempt) -> LiveCall:
         live = LiveCall(call, asyncio.get_running_loop().create_future())
         self._calls[call.call_id] = live
+        self._by_media_key[live.media_key] = call.call_id
         self._publish(call, CallState.DIALING)
         return live
 
@@ -90,6 +102,7 @@ class CallTracker:
     def unregister(self, call_id: str) -> None:
         live = self._calls.pop(call_id, None)
         if live is not None:
+            self._by_media_key.pop(live.media_key, None)
             live.finished.set()
             if not live.started.done():
                 live.started.cancel()
@@ -125,12 +138,20 @@ class CallTracker:
             live.hungup.set()
 
     # MediaHandler (AudioSocket side)
+    def media_key(self, call_id: str) -> str | None:
+        """The AudioSocket UUID a live call's media must present."""
+        live = self._calls.get(call_id)
+        return live.media_key if live is not None else None
+
     async def handle_media(self, channel: MediaSession) -> None:
-        live = self._calls.get(channel.call_id)
+        """``channel.call_id`` arrives as the UUID the peer presented; a live call's media key
+        turns it into that call's id, anything else is refused (the server hangs up)."""
+        call_id = self._by_media_key.get(channel.call_id)
+        live = self._calls.get(call_id) if call_id else None
         if live is None or live.started.done():
-            log.warning(
-                "call %s: AudioSocket connection for no call of ours, hanging up", channel.call_id
-            )
+            # The presented UUID is not logged: it may be a guess at someone's key.
+            log.warning("AudioSocket connection with no live call's media key: refused")
             return
+        channel.call_id = live.call.call_id
         live.started.set_result(channel)
         await live.finished.wait()

@@ -382,7 +382,8 @@ class Dialer:
         self, record: OrderRecord, call: CallAttempt, live: LiveCall, route: Admitted
     ):
         order = record.order
-        variables = {"ORDER_LANG": order.language}
+        # The AudioSocket UUID: a secret per call, never the public call id (engine/calls.py).
+        variables = {"ORDER_LANG": order.language, "DOZVON_MEDIA_ID": live.media_key}
         if self.config.audiosocket_advertise:
             variables["DOZVON_AUDIOSOCKET"] = self.config.audiosocket_advertise
         if self.config.operator_target:

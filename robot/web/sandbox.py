@@ -61,7 +61,8 @@ class ScriptedOriginator:
         self.dialed.put_nowait(req)
 
     def answer(self, call_id: str) -> FakeMedia:
-        media = FakeMedia(call_id, play_s=0.3)
+        # Presents the call's media key, as the dialplan does for a real call.
+        media = FakeMedia(self.tracker.media_key(call_id) or call_id, play_s=0.3)
         self.media[call_id] = media
         task = asyncio.create_task(self.tracker.handle_media(media))
         self._tasks.add(task)
@@ -163,7 +164,7 @@ async def start_sandbox(
         **overrides,
     }
     settings = Settings(**values)
-    store = RedisOrderStore.from_url(redis_url)
+    store = RedisOrderStore.from_settings(settings)
     if flush:
         await store.redis.flushdb()
     board = RedisCallBoard(

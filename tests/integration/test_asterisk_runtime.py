@@ -191,6 +191,7 @@ class RawAmi:
                 ("ChannelId", call_id),
                 ("Variable", f"CALL_ID={call_id}"),
                 ("Variable", "ORDER_ID=t1"),
+                ("Variable", f"DOZVON_MEDIA_ID={call_id}"),
             ]
         )
         return call_id, action_id

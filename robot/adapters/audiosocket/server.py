@@ -4,14 +4,32 @@ A single pacer task writes the next 20 ms frame to every live connection on each
 audio while playing, silence otherwise), so a thousand calls cost one timer, not a thousand.
 Inbound frames become :class:`MediaEvent` s on the channel's queue. Garbage is dropped, never
 fatal; a peer that stops reading is cut off.
+
+Protocol facts and who may connect (Asterisk 22 ``app_audiosocket``, docs "AudioSocket()"):
+
+- ``AudioSocket(uuid,host:port)`` opens a plain TCP connection, with no authentication or
+  TLS, and sends the ``uuid`` argument (it must be a UUID string) as the first frame (kind
+  0x01, 16 bytes). That UUID is all that says which call the audio belongs to.
+- So two checks, both before any audio flows: the peer's address must be one of the
+  configured Asterisk addresses (``allowed_peers``: a :class:`PeerPolicy` of IP addresses,
+  networks and host names, the names re-resolved when an unknown address connects, at most
+  every ``RESOLVE_EVERY_S``, so a restarted container's new address is let in; None: any
+  address), checked before a byte is read; and the UUID must be the
+  secret media key of a live call of this worker (``robot.engine.calls``: a random UUID per
+  call, passed to Asterisk as the channel variable ``DOZVON_MEDIA_ID`` at Originate and used
+  by the dialplan as the AudioSocket UUID). The public call id is not enough: it is shown in
+  the API, the live board and the webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 from collections import deque
+from collections.abc import Iterable
 from typing import Protocol
 
 from robot.adapters.audiosocket.codec import (
@@ -28,6 +46,59 @@ from robot.ports import MediaEvent, MediaKind
 log = logging.getLogger(__name__)
 
 UUID_TIMEOUT_S = 5.0
+RESOLVE_EVERY_S = 5.0
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_peers(addresses: Iterable[str]) -> list[Network]:
+    """``["127.0.0.1", "10.0.0.0/24", "::1"]`` -> networks; a bad entry raises ValueError."""
+    return [ipaddress.ip_network(a.strip(), strict=False) for a in addresses if a.strip()]
+
+
+def peer_allowed(host: str | None, allowed: list[Network] | None) -> bool:
+    if allowed is None:
+        return True
+    try:
+        ip = ipaddress.ip_address((host or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in allowed)
+
+
+class PeerPolicy:
+    """The addresses Asterisk connects from: fixed networks plus host names resolved lazily."""
+
+    def __init__(self, networks: Iterable[str] = (), hosts: Iterable[str] = ()) -> None:
+        self.networks = parse_peers(networks)
+        self.hosts = sorted(set(hosts))
+        self._resolved: list[Network] = []
+        self._resolved_at: float | None = None
+
+    async def allows(self, host: str | None) -> bool:
+        if peer_allowed(host, self.networks + self._resolved):
+            return True
+        loop = asyncio.get_running_loop()
+        if not self.hosts or (
+            self._resolved_at is not None and loop.time() - self._resolved_at < RESOLVE_EVERY_S
+        ):
+            return False
+        self._resolved_at = loop.time()
+        resolved: set[str] = set()
+        for name in self.hosts:
+            try:
+                infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+            except OSError as e:
+                log.warning("AudioSocket: cannot resolve Asterisk host %s: %s", name, e)
+                continue
+            resolved |= {str(info[4][0]) for info in infos}
+        if any(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in resolved):
+            resolved |= {"127.0.0.0/8", "::1"}  # a local Asterisk may use any loopback address
+        self._resolved = parse_peers(resolved)
+        return peer_allowed(host, self.networks + self._resolved)
+
+
 MAX_WRITE_BUFFER = 256 * 1024  # ~8 s of audio queued means the peer is gone
 
 
@@ -112,9 +183,18 @@ class MediaHandler(Protocol):
 
 
 class AudioSocketServer:
-    def __init__(self, host: str, port: int, handler: MediaHandler) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: MediaHandler,
+        *,
+        allowed_peers: PeerPolicy | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.handler = handler
+        self.allowed_peers = allowed_peers  # None: any address (see the module notes)
+        self.refused = 0  # connections turned away (address or UUID), for tests and metrics
         self._server: asyncio.Server | None = None
         self._channels: set[MediaChannel] = set()
         self._pacer: asyncio.Task[None] | None = None
@@ -174,6 +254,12 @@ class AudioSocketServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = FrameDecoder()
         peer = writer.get_extra_info("peername")
+        host = peer[0] if peer else None
+        if self.allowed_peers is not None and not await self.allowed_peers.allows(host):
+            self.refused += 1
+            log.warning("AudioSocket connection from %s refused: not an Asterisk address", peer)
+            writer.close()
+            return
         call_id: str | None = None
         pending = []
         try:
@@ -196,6 +282,8 @@ class AudioSocketServer:
         reader_task = asyncio.create_task(self._read(channel, reader, decoder, pending))
         try:
             await self.handler.handle_media(channel)
+            if channel.call_id == call_id:  # not claimed by a live call: refused
+                self.refused += 1
         except Exception:
             log.exception("call %s: media handler failed", call_id)
         finally:

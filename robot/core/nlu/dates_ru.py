@@ -74,6 +74,7 @@ _BEFORE_PREP = frozenset({"до", "к", "ко"})
 _FROM_PREP = frozenset({"с", "со", "от"})
 _AT_PREP = frozenset({"в", "во", "около", "часов", "часа", "часиков", "примерно", "районе"})
 
+_NOT_CLOCK = frozenset("тысяча рубль сотня процент штука копейка раз человек этаж".split())
 _PLACE_LEMMAS = frozenset(
     "работа офис дача дом квартира улица проспект переулок пункт склад постамат адрес "
     "подъезд общежитие гостиница отель город деревня посёлок поселок".split()
@@ -287,8 +288,8 @@ def _clock_at(words: list[Word], i: int) -> _Clock | None:
         nxt = number_at(words, end + 1)
         if nxt is not None and nxt.value < 10:
             minute, end = nxt.value, nxt.end
-    if end < n and words[end].lemma in MONTHS:
-        return None  # "5 января" is a day
+    if end < n and (words[end].lemma in MONTHS or words[end].lemma in _NOT_CLOCK):
+        return None  # "5 января" is a day, "с пяти тысяч" is money
     return _Clock(num.value, minute, i, end, _half_at(words, end))
 
 
@@ -313,13 +314,13 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
     for i, w in enumerate(words):
         prev = words[i - 1].text if i else ""
         prev2 = words[i - 2].text if i > 1 else ""
-        if w.lemma == "вечер" or w.text == "вечерком":
+        if w.lemma == "вечер" or w.text in ("вечером", "вечерком"):
             half = "pm"
             if prev in ("к", "ко") or (prev2 == "ближе" or prev == "ближе"):
                 window = _TOWARDS_EVENING
             elif w.text in ("вечером", "вечерком") or prev in ("на", "в"):
                 window = DAY_PARTS["вечер"]
-        elif w.lemma == "утро" or w.text == "утречком":
+        elif w.lemma == "утро" or w.text in ("утром", "утречком"):
             half = half or "am"
             if w.text in ("утром", "утречком") or prev in ("с", "на"):
                 window = DAY_PARTS["утро"]

@@ -96,7 +96,14 @@ VOCABULARY_LEMMAS = """
 тридцать сорок пятьдесят завтра послезавтра сегодня утро вечер обед полдень неделя
 заказывать заказать оформлять оформить покупать купить доставка доставить привезти
 привозить курьер адрес перенести переносить дозвониться сообщение сигнал гудок абонент
-автоответчик помощник ассистент секретарь подтверждать подтвердить
+автоответчик помощник ассистент секретарь подтверждать подтвердить ошибиться номер
+голосовой почта оставить переехать совещание набрать перезвонить позвонить звонить удалить
+отменить отменять аннулировать отказаться отказываться передумать оператор менеджер
+специалист соединить повторить расслышать заплатить оплатить оплата наличные картой сколько
+стоимость примерить мама папа бабушка дедушка сестра брат дочь дочка сын соседка сосед муж
+жена подруга друг тетя свекровь коллега работа офис дача квартира конечно правильно
+согласный хорошо нормально привезти привозить доставлять заберу забрать самовывоз
+пожалуйста спасибо сообщение неудобно удобно удобнее вечером утром днем
 """
 
 
@@ -115,22 +122,23 @@ def _vocabulary() -> dict[tuple[str, int], tuple[str, ...]]:
     return {k: tuple(v) for k, v in buckets.items()}
 
 
-def _correct(word: str) -> str | None:
+def _correct(word: str, limit: int) -> str | None:
+    """The vocabulary form ``word`` is a slip of (``limit`` edits; two only for 7+ letters)."""
     if len(word) < 5:
         return None
     buckets = _vocabulary()
     best: set[str] = set()
-    best_d = 3
-    for n in range(len(word) - 1, len(word) + 2):
+    best_d = limit + 1
+    for n in range(len(word) - limit, len(word) + limit + 1):
         for cand in buckets.get((word[0], n), ()):
-            d = edit_distance(word, cand, 2)
+            d = edit_distance(word, cand, limit)
             if d == 2 and len(word) < 7:
                 continue
             if d < best_d:
                 best, best_d = {cand}, d
             elif d == best_d:
                 best.add(cand)
-    if best_d > 2 or not best:
+    if best_d > limit or not best:
         return None
     lemmas = {analyze(b).lemma for b in best}
     return min(best) if len(lemmas) == 1 else None
@@ -142,16 +150,41 @@ _GLUE_HEADS = frozenset(
 )
 
 
+_PARTICLES = frozenset("да нет не ну ага угу".split())
+
+
 @lru_cache(maxsize=8192)
 def repair_word(word: str) -> tuple[str, ...]:
-    """A word the dictionary does not know, split or corrected; known words unchanged."""
+    """A word the dictionary does not know, corrected or split; known words unchanged.
+
+    A one-letter slip of a vocabulary word is corrected first (``втоник`` -> ``вторник``, not
+    ``в тоник``); then a short word glued to a known word is split off (``навторник``), a
+    chain only of answer particles (``данетне``); then two-letter slips of long words.
+    """
     if not word.isalpha() or analyze(word).known:
         return (word,)
+    fix = _correct(word, 1)
+    if fix:
+        return (fix,)
     for k in range(min(len(word) - 2, 6), 0, -1):
         head, rest = word[:k], word[k:]
-        if head in _GLUE_HEADS and len(rest) >= 2:
+        if head not in _GLUE_HEADS or len(rest) < 2:
+            continue
+        if analyze(rest).known and len(rest) >= 3:
+            return (head, rest)
+        if head in _PARTICLES:
             tail = repair_word(rest)
-            if analyze(tail[0]).known and (len(tail) > 1 or len(rest) >= 3):
+            if tail != (rest,) or rest in _PARTICLES:
                 return (head, *tail)
-    fix = _correct(word)
+    fix = _correct(word, 2)
     return (fix,) if fix else (word,)
+
+
+def particle_chain(word: str) -> bool:
+    """``дада``, ``данет``, ``нене``: answer particles said without a pause."""
+    if word in _PARTICLES:
+        return True
+    return any(
+        word.startswith(p) and len(word) > len(p) and particle_chain(word[len(p) :])
+        for p in _PARTICLES
+    )

@@ -41,7 +41,7 @@ from robot.core.langpack import Reply, RequestedChange
 from robot.core.models import Intent
 from robot.core.nlu import answers_ru
 from robot.core.nlu.dates_ru import Found, extract, is_time_word
-from robot.core.nlu.morph_ru import Word, analyze, repair_word
+from robot.core.nlu.morph_ru import Word, analyze, particle_chain, repair_word
 
 _TOKEN = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)|[a-zа-я]+|\d+")
 _CLAUSE_PUNCT = re.compile(r"[,.;:!?—–]|\s-\s")
@@ -96,7 +96,6 @@ _NEG_SKIP = frozenset(
     "я мы ничего никакой никакого никаких ни у вас вам это этот эта этого такой такого "
     "тут здесь там у заказ заказа заказов сам сама сами же уже еще вообще".split()
 )
-_LISTEN = frozenset("слушать алло говорить телефон связь".split())
 # Voicemail and answering assistants.
 _MACHINE_NOUNS = frozenset(
     "автоответчик помощник ассистент секретарь бот робот автоинформатор".split()
@@ -119,11 +118,17 @@ def tokens(text: str) -> list[str]:
 
 
 def _repair(toks: list[str]) -> list[str]:
-    """The word layer's lexicon repairs, then dictionary repairs for what is left unknown."""
-    fixed = answers_ru.repair_tokens(toks)
+    """Words the dictionary does not know (and particle chains) repaired: the dictionary's
+    slips and splits first, then the word layer's lexicon repairs (robot.core.repair)."""
     out: list[str] = []
-    for t in fixed:
-        out.extend(repair_word(t))
+    for t in toks:
+        if not t.isalpha() or (analyze(t).known and not particle_chain(t)):
+            out.append(t)
+            continue
+        fixed = [t] if particle_chain(t) else list(repair_word(t))
+        if fixed == [t]:
+            fixed = answers_ru.repair_tokens([t])
+        out.extend(fixed)
     return out
 
 
@@ -221,10 +226,18 @@ def is_wrong_number(words: list[Word]) -> bool:
             return "я" not in texts[max(0, i - 2) : i]
         if w.lemma == "номер" and (
             {"неправильный", "неверный", "чужой", "ошибочный"} & lem
-            or ("мой" in lem and _negated_at(words, i, 2))
-            or (nxt == "не" and i + 2 < len(texts) and texts[i + 2] in ("мой", "наш"))
+            or (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не")
+            or (nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот"))
         ):
             return "заказ" not in lem
+        # "тут нет никакого Сергея", "здесь нет Ольги".
+        if (
+            w.pos == "NOUN"
+            and {"Name", "Surn"} & w.tags
+            and {"нет", "нету"} & set(texts[max(0, i - 4) : i])
+            and not {"я", "мы"} & set(texts)
+        ):
+            return True
         if w.text in ("тому", "туда") and i > 0 and texts[i - 1] == "не":
             return True
         if w.lemma == "кому" or (w.text == "кому" and "звонить" in lem):
@@ -283,49 +296,71 @@ def is_not_ordered(words: list[Word]) -> bool:
     return "это" in texts and "не" in texts and texts[-2:] == ["не", "я"] and "заказ" in lem
 
 
-def _question_clause(words: list[Word], raw_question: bool) -> str | None:
-    """``"fact"`` for a question about the delivery, ``"identity"`` for what-is-this-call,
-    ``"other"`` for a question about anything else, None when the clause asks nothing."""
+_ASK_LEAD = frozenset("а и скажите подскажите уточните извините вот так слушайте".split())
+_ASK_WORDS = frozenset("скажите подскажите уточните интересно вопрос спросить узнать".split())
+_SUBJECT_TOPICS = frozenset("курьер доставка оплата доставщик водитель посылка заказ".split())
+_WH = frozenset("когда где куда откуда сколько почему зачем какой каков кто что чей как".split())
+
+
+def _question_clause(words: list[Word], asked: bool) -> str | None:
+    """``"fact"`` for a question about the order or its delivery, ``"identity"`` for "what is
+    this call" (какой заказ? кто это?), ``"other"`` for a question about anything else, None
+    when the clause asks nothing. ``asked``: the clause ended with a question mark."""
     if not words:
         return None
     texts = [w.text for w in words]
     lem = _lemmas(words)
     lead = 0
-    while lead < len(words) and (words[lead].text in _FILLERS or words[lead].text in (
-        "а", "и", "скажите", "подскажите", "уточните", "извините", "а", "вот")):  # fmt: skip
+    while lead < len(words) and (texts[lead] in _FILLERS or texts[lead] in _ASK_LEAD):
         lead += 1
-    asks = raw_question
-    wh = False
-    for i, w in enumerate(words):
-        if w.text in _INTERROGATIVE or w.lemma in ("какой", "каков", "сколько"):
-            if w.text == "как" and i + 1 < len(texts) and texts[i + 1] in ("договаривались",):
-                continue
-            if w.text in ("что", "как") and i > lead and w.text == "что":
-                continue  # "я не знаю, что ..." is a subordinate clause, not a question
-            if w.text == "ли" or i <= lead + 2 or w.lemma in ("какой", "сколько", "когда"):
-                asks = wh = True
-    if {"скажите", "подскажите", "уточните", "интересно", "вопрос", "спросить"} & set(texts):
-        asks = True
+    body = words[lead:]
+    wh_at = [
+        i
+        for i, w in enumerate(body)
+        if (w.text in _WH or w.lemma in ("какой", "сколько", "каков", "чей"))
+        and not (w.text == "что" and i > 0)  # "я не знаю, что ..." is subordinate
+        and not (w.text == "как" and i > 0)
+    ]
+    wh = bool(wh_at and wh_at[0] <= 2) or "ли" in texts
     opened = lead > 0 and texts[0] == "а"
-    if opened or (texts[lead : lead + 1] == ["можно"]) or "будет" in texts:
-        asks = asks or bool(_TOPIC & lem)
+    subject = next((w for w in body[:3] if w.lemma in _SUBJECT_TOPICS and w.has("nomn")), None)
+    verbs = [w for w in body if w.pos == "VERB"]
+    statement_about = subject is not None and (
+        not verbs or all(v.has("3per") and not v.has("past") for v in verbs)
+    )
+    asks = (
+        asked
+        or wh
+        or bool(_ASK_WORDS & set(texts))
+        or opened
+        or texts[lead : lead + 1] == ["можно"]
+        or "будет" in texts
+        or statement_about
+    )
     if not asks:
         return None
-    if _TOPIC & lem - {"время", "число"} and not (
-        lem & {"кто", "откуда"} and not _TOPIC & lem - {"звонить", "позвонить"}
-    ):
-        if (
-            wh
-            and lem & {"заказ", "магазин", "номер"}
-            and not (_TOPIC & lem - {"звонить", "позвонить"})
-        ):
+    order_verbs = bool(_ORDER_VERBS & lem)
+    pay = "сколько" in lem and (["с", "меня"] == texts[-2:] or "должный" in lem)
+    contents = "заказ" in lem and any(
+        texts[i - 1] in ("в", "во") for i, w in enumerate(words) if w.lemma == "заказ" and i
+    )
+    facts = _TOPIC & lem - {"время", "число", "звонить", "позвонить"}
+    if "звонить" in lem or "позвонить" in lem:
+        if facts or subject is not None:
+            facts = facts | {"звонить"}  # "а курьер позвонит?" asks about the courier
+    identity_wh = {t for t in texts if t in ("какой", "какая", "какое", "кто", "откуда")} or (
+        "что" in texts and "за" in texts
+    )
+    if facts or order_verbs or pay or contents:
+        if identity_wh and not (facts or order_verbs or contents) and _IDENTITY & lem:
             return "identity"
-        return "fact"
-    if lem & {"сумма", "стоить", "цена", "стоимость"}:
+        if not wh and not asked and not opened and not statement_about:
+            if not (_ASK_WORDS & set(texts) or texts[lead : lead + 1] == ["можно"]):
+                return None  # "будет" with no topic asked about
         return "fact"
     if _IDENTITY & lem or {"вы", "кто"} & lem:
         return "identity"
-    return "other" if wh or raw_question else None
+    return "other" if wh or asked else None
 
 
 def _change(words: list[Word], found: Found, base: Intent) -> bool:
@@ -360,18 +395,28 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     return len(rest) <= 1
 
 
-def _phone_answering(words: list[Word]) -> bool:
-    """A clause that only answers the phone: "да, слушаю", "да, это я", "алло, говорите"."""
-    content = [w for w in words if w.text not in ("да", "ну", "а", "вас", "вам", "я", "это")]
-    texts = [w.text for w in words]
-    if not content:
-        return texts[-2:] in (["это", "я"], ["да", "я"]) or texts == ["я"]
-    if not any(w.lemma in _LISTEN for w in content):
-        return False
-    return all(
-        w.lemma in _LISTEN or w.text in _FILLERS or w.text in ("у", "на", "внимательно")
-        for w in content
-    )
+_PHONE_WORDS = frozenset(
+    "алло да ну а я вас это слушаю слушаем слушать говорите внимательно на связи у телефона "
+    "подождите подожди минутку минуточку секунду секундочку сек щас погодите".split()
+)
+_HOLD_LEMMAS = frozenset("слушать говорить подождать погодить минутка минуточка секунда "
+                         "секундочка".split())  # fmt: skip
+
+
+def _phone_prefix(toks: list[str], words: list[Word]) -> int:
+    """How many leading words only answer the phone or ask to hold on ("алло, да, слушаю",
+    "да, это я", "да, подождите"): a "да" among them answers the phone, not the question."""
+    end = 0
+    for i, t in enumerate(toks):
+        if t not in _PHONE_WORDS and t not in _FILLERS:
+            break
+        if words[i].lemma in _HOLD_LEMMAS and (t != "говорите" or i + 1 == len(toks)):
+            end = i + 1
+            while end < len(toks) and toks[end] in ("вас", "внимательно"):
+                end += 1
+        elif toks[i : i + 2] == ["это", "я"] and i + 2 == len(toks):
+            end = i + 2
+    return end
 
 
 def understand(text: str, today: date | None = None) -> Reply:
@@ -398,15 +443,13 @@ def _intent(
     if is_machine(words):
         return Intent.MACHINE, None
     spans = _clauses(text, toks)
-    # Clauses that only answer the phone are dropped before the answer is read.
-    kept = [s for s in spans if not _phone_answering(words[s[0] : s[1]])]
-    if not kept:  # only answering the phone: "алло?" asks to be spoken to, "да, это я" says no more
+    cut = _phone_prefix(toks, words)
+    if cut == len(toks):  # only answering the phone: "алло?" asks to be spoken to
         base = _base(toks)
         return (Intent.UNKNOWN if base is Intent.YES else base), None
-    toks = [t for a, b, _ in kept for t in toks[a:b]]
-    words = [w for a, b, _ in kept for w in words[a:b]]
-    if len(kept) != len(spans):
-        spans = _reindex(kept)
+    if cut:
+        toks, words = toks[cut:], words[cut:]
+        spans = [(max(a, cut) - cut, b - cut, q) for a, b, q in spans if b > cut]
     base = _base(toks)
     if base is Intent.DNC:
         return base, None
@@ -418,10 +461,9 @@ def _intent(
         return base, None
     question = None
     for a, b, asked in spans:
-        if _base(toks[a:b]) in (Intent.YES, Intent.NO) and not asked:
-            question = None  # "что? а, да, подтверждаю": the answer after the question stands
-            continue
         q = _question_clause(words[a:b], asked)
+        if q is None and _base(toks[a:b]) in (Intent.YES, Intent.NO):
+            question = None  # "что? а, да, подтверждаю": the answer after the question stands
         if q is not None:
             question = q if question in (None, "other", "identity") else question
     found = extract(words, today)
@@ -441,14 +483,6 @@ def _intent(
     if question == "other" and base is Intent.UNKNOWN:
         return Intent.UNKNOWN, None
     return base, None
-
-
-def _reindex(kept: list[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
-    out, pos = [], 0
-    for a, b, asked in kept:
-        out.append((pos, pos + b - a, asked))
-        pos += b - a
-    return out
 
 
 def _yes_but(

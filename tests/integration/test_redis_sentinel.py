@@ -1,0 +1,143 @@
+"""The store on a real Sentinel set (a master, a replica, three sentinels on loopback): writes
+follow a failover, acknowledged writes survive it, WAIT confirms what it acknowledges."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from robot.adapters.intake_stream import IntakeStreamConsumer
+from robot.adapters.redis_replication import NotReplicated
+from robot.adapters.redis_sentinel_set import SentinelSet, _command
+from robot.adapters.redis_store import RedisOrderStore
+from robot.core.models import parse_order
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def sentinels() -> Iterator[SentinelSet]:
+    with SentinelSet() as s:
+        yield s
+
+
+def _order(oid: str, phone: str = "+74951234567"):
+    return parse_order({"order_id": oid, "phone": phone, "amount": "990", "shop_name": "Ромашка"})
+
+
+async def test_acknowledged_orders_survive_a_killed_master(sentinels: SentinelSet):
+    store = RedisOrderStore.from_url(sentinels.url)
+    assert store.replica_ack is not None and store.replica_ack.replicas == 1
+    acked: list[str] = []
+    errors = 0
+    killed_at: float | None = None
+    first_after: float | None = None
+    old = sentinels.master_port()
+    try:
+        for i in range(400):
+            if i == 40:
+                killed_at = time.monotonic()
+                await asyncio.to_thread(sentinels.kill_master)
+            try:
+                await store.add_order(_order(f"F-{i}", f"+7495123{i:04d}"), datetime.now(UTC))
+            except Exception:  # not acknowledged: a CRM would retry
+                errors += 1
+                continue
+            acked.append(f"F-{i}")
+            if killed_at is not None and first_after is None:
+                first_after = time.monotonic() - killed_at
+            if first_after is not None and len(acked) >= 80:
+                break
+        new = sentinels.master_port()
+        assert new is not None and new != old
+        assert first_after is not None
+        print(f"first order acknowledged {first_after:.2f} s after the kill; {errors} refused")
+        # Every acknowledged order is on the promoted master, scheduled.
+        due = await store.redis.zrange("dozvon:due", 0, -1)
+        assert set(acked) <= set(due)
+        # The promoted master has no replica left: acknowledged on it alone, and said so.
+        assert store.replica_ack.alone
+        # The old master comes back, is turned into a replica, and WAIT confirms again.
+        node = next(n for n in sentinels.nodes if n.port == old)
+        await asyncio.to_thread(node.start)
+        await asyncio.to_thread(sentinels.wait_role, node, "slave")
+        async with asyncio.timeout(30):
+            while "state=online" not in sentinels.info(new).get("slave0", ""):
+                await asyncio.sleep(0.1)
+        store.replica_ack._alone_until = 0.0  # do not wait out the recheck period
+        await store.add_order(_order("F-back"), datetime.now(UTC))
+        assert not store.replica_ack.alone and store.replica_ack.confirmed > 0
+    finally:
+        await store.aclose()
+
+
+async def test_planned_failover_moves_writes_pubsub_and_stream_reads(sentinels: SentinelSet):
+    """SENTINEL FAILOVER demotes a live master: its clients are cut (or answered READONLY)
+    and every kind of user follows: commands, the wakeup subscriber, a blocking XREADGROUP."""
+    store = RedisOrderStore.from_url(sentinels.url)
+    consumer = IntakeStreamConsumer(store.redis, store, consumer="c1", block_ms=500)
+    consumer.start()
+    try:
+        await store.wait_for_work(0.01)  # starts the wakeup subscriber
+        old = sentinels.master_port()
+        assert old is not None
+        assert "+OK" in _command(sentinels.sentinels[0].port, "SENTINEL", "FAILOVER", "dozvon")
+        async with asyncio.timeout(30):
+            while sentinels.master_port() in (None, old):
+                await asyncio.sleep(0.05)
+        await asyncio.to_thread(sentinels.wait_role, sentinels.nodes[0], "slave")
+        async with asyncio.timeout(30):  # until then WAIT refuses (it is still syncing)
+            while "state=online" not in sentinels.info(sentinels.master_port() or 0).get(
+                "slave0", ""
+            ):
+                await asyncio.sleep(0.05)
+        # Plain commands and scripts go to the new master.
+        await store.add_order(_order("P-1"), datetime.now(UTC))
+        assert (await store.get_order("P-1")) is not None
+        # The stream consumer reads on the new master.
+        await store.redis.xadd("dozvon:intake", {"order": _order("P-2").model_dump_json()})
+        async with asyncio.timeout(20):
+            while await store.get_order("P-2") is None:
+                await asyncio.sleep(0.1)
+        # The wakeup subscriber hears a publish on the new master.
+        store._wakeup.clear()
+        async with asyncio.timeout(20):
+            while not store._wakeup.is_set():
+                await store.redis.publish(store.wakeup_channel, "1")
+                await asyncio.sleep(0.2)
+        assert store.replica_ack is not None
+        info = sentinels.info(sentinels.master_port() or 0)
+        assert info.get("connected_slaves") == "1"  # the demoted master replicates
+    finally:
+        await consumer.stop()
+        await store.aclose()
+
+
+async def test_a_replica_that_does_not_answer_means_not_acknowledged(sentinels: SentinelSet):
+    """WAIT times out while the replica is connected but stopped (SIGSTOP): the order is not
+    acknowledged; once it answers again, the retried order is (as a duplicate) confirmed."""
+    import os
+    import signal
+
+    store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
+    replica = sentinels.nodes[1]
+    assert replica.pid is not None
+    try:
+        await store.add_order(_order("W-0"), datetime.now(UTC))
+        os.kill(replica.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(NotReplicated, match="0 of 1 replica"):
+                await store.add_order(_order("W-1"), datetime.now(UTC))
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+        from robot.ports import DuplicateOrder
+
+        with pytest.raises(DuplicateOrder):  # the CRM's retry: stored, and now confirmed
+            await store.add_order(_order("W-1"), datetime.now(UTC))
+        assert store.replica_ack is not None and store.replica_ack.unconfirmed == 1
+    finally:
+        await store.aclose()
