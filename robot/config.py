@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +46,10 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     api_token: str = "change-me"
+    # A connection must send complete request headers within this, and a request body must
+    # arrive within the other; slower peers are cut off (they would hold sockets forever).
+    http_header_timeout_s: float = 15.0
+    http_body_timeout_s: float = 30.0
 
     # Asterisk Manager Interface.
     ami_host: str = "127.0.0.1"
@@ -111,8 +117,37 @@ class Settings(BaseSettings):
     # Results to the CRM.
     webhook_url: str | None = None
     webhook_secret: str = "change-me-too"
-    webhook_timeout_s: float = 10.0
+    webhook_timeout_s: float = 10.0  # total per delivery attempt: DNS, connect, send, answer
     webhook_max_backoff_s: float = 300.0
+    # After this many failed attempts a delivery moves to the failed list (dead letters,
+    # GET /api/v1/webhooks/failed); 50 with the default backoff is about 3.5 hours.
+    webhook_max_attempts: int = Field(default=50, ge=1)
+    webhook_concurrency: int = Field(default=32, ge=1)  # deliveries in flight, all CRMs
+    webhook_per_host: int = Field(default=4, ge=1)  # deliveries in flight to one CRM host
+    # Where callback_url may point (robot/core/callback_url.py): host names ("crm.example",
+    # "*.example.com"), addresses or networks ("10.1.2.0/24"), each optionally ":port"; a JSON
+    # list or comma-separated. Empty: any public host. Internal addresses (loopback, private,
+    # link-local) are refused unless listed here; webhook_url's own origin is always allowed.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [h.strip() for h in text.split(",") if h.strip()]
+        return v
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _host_rules(cls, v: list[str]) -> list[str]:
+        from robot.core.callback_url import HostRule
+
+        for rule in v:
+            HostRule.parse(rule)  # a typo fails at startup, not at the first delivery
+        return v
 
     # Phone numbers without a country code are read in this region.
     default_region: str = "RU"

@@ -183,6 +183,8 @@ async def run_demo(
                 "DOZVON_LISTEN_TIMEOUT_S": "4",
                 "DOZVON_WEBHOOK_URL": f"http://127.0.0.1:{ports['crm']}/crm/dozvon",
                 "DOZVON_WEBHOOK_SECRET": secret,
+                # The stand-in CRM is on loopback, an internal address: listed explicitly.
+                "DOZVON_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{ports['crm']}",
                 "DOZVON_MAX_CONCURRENT_CALLS": "10",
                 "DOZVON_VAR_DIR": str(workdir / "var"),
                 # Orders are pushed at any hour and each scenario is judged by its one call.

@@ -21,8 +21,16 @@ from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
-from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
+from robot.adapters.http_api import (
+    SETTINGS_KEY,
+    STORE_KEY,
+    add_intake_routes,
+    api_json_errors,
+    runner_options,
+    webhook_hosts,
+)
 from robot.adapters.http_policy import PolicyServices, add_policy_routes
+from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
@@ -30,7 +38,7 @@ from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
-from robot.adapters.webhook import WebhookDeliverer
+from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
 from robot.config import Settings
 from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
@@ -42,6 +50,7 @@ from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
 from robot.policy_settings import load_policy
+from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +179,13 @@ class Service:
     housekeeping: Housekeeping | None = None
     hangups: HangupListener | None = None
     with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
+    task_board: TaskBoard = field(default_factory=TaskBoard)  # /healthz, /metrics
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
-        store = RedisOrderStore.from_settings(settings)
+        # A claimed delivery may wait for its CRM's slot before its own attempt (webhook.py).
+        visibility = max(60.0, (PARK_PER_SLOT + 2) * settings.webhook_timeout_s)
+        store = RedisOrderStore.from_settings(settings, delivery_visibility_s=visibility)
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )
@@ -242,9 +254,11 @@ class Service:
         app = web.Application(middlewares=[api_json_errors])
         app[STORE_KEY] = self.store
         app[SETTINGS_KEY] = self.settings
+        app[TASKS_KEY] = self.task_board
         add_intake_routes(app)
         if self.policy is not None:
             add_policy_routes(app, self.policy)
+        add_webhook_routes(app, self.store.failed)
         from robot.web.app import mount_dashboard
 
         mount_dashboard(app, self.settings, self.store, speech_info(self.recognizer))
@@ -264,15 +278,17 @@ class Service:
         else:
             await self.ami.start()
         if self.with_http:
-            self.runner = web.AppRunner(self.http_app(), access_log=None)
+            self.runner = web.AppRunner(self.http_app(), **runner_options(s))
             await self.runner.setup()
             await web.TCPSite(self.runner, s.http_host, s.http_port).start()
             log.info("HTTP API on http://%s:%s", s.http_host, s.http_port)
+        board = self.task_board
         self.consumer = IntakeStreamConsumer(
             self.store.redis, self.store, consumer=s.worker_id, default_region=s.default_region,
             control=self.policy.control if self.policy else None,
+            webhook_hosts=webhook_hosts(s), tasks=board,
         )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s)
+        self.deliverer = WebhookDeliverer(self.store, s, tasks=board)
         self.consumer.start()
         self.deliverer.start()
         self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
@@ -281,7 +297,13 @@ class Service:
         if self.policy is not None:
             self.hangups = HangupListener(self.policy.control, self.dialer.hang_up_order)
             self.hangups.start()
-        self.tasks.append(asyncio.create_task(self.dialer.run(), name="dialer"))
+            hangups = self.hangups
+            board.watch("hangup-listener", lambda: hangups._task, hangups.start,
+                        self.stopping.is_set)  # fmt: skip
+        self.tasks.append(asyncio.create_task(
+            run_with_restarts("dialer", self.dialer.run, board=board, stopping=self.stopping),
+            name="dialer",
+        ))  # fmt: skip
 
     async def stop(self, drain_s: float = 60.0) -> None:
         log.info(
@@ -302,6 +324,7 @@ class Service:
         for t in self.tasks:
             # redis-py can swallow a cancel that lands mid-read; join_task bounds the wait.
             await join_task(t, grace_s=5.0)
+        await self.task_board.close()
         if self.runner is not None:
             await self.runner.cleanup()
         await self.media.stop()

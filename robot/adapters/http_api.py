@@ -9,7 +9,14 @@
     GET  /api/v1/orders/{id}   Authorization as above; the stored record with its calls, or 404
     GET  /healthz              no auth; 200 when Redis answers PING, else 503
 
-Errors are always JSON; Redis being unreachable is 503 ``store_unavailable`` so the CRM retries.
+Errors are always JSON (``{"error", "message"[, "field"]}``); Redis being unreachable is 503
+``store_unavailable`` so the CRM retries. Bodies are parsed by ``robot.core.json_doc`` (depth
+and number limits), so malformed input of any kind is a 4xx naming the field.
+
+Slow clients: the server closes a connection whose request headers are not complete within
+``http_header_timeout_s`` (aiohttp's keep-alive timer, armed when the connection opens; see
+:func:`runner_options`), and :func:`api_json_errors` closes one whose body is not complete
+within ``http_body_timeout_s``.
 
 Wiring::
 
@@ -22,8 +29,8 @@ Wiring::
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -33,9 +40,13 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from robot.config import Settings
+from robot.core.callback_url import WebhookHostPolicy
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import Order, OrderError, parse_order
 from robot.core.records import OrderRecord
+from robot.logsafe import clean, safe_path
 from robot.ports import DuplicateOrder
+from robot.supervision import TASKS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +69,75 @@ def json_error(status: int, error: str, message: str, **extra: Any) -> web.Respo
     return web.json_response({"error": error, "message": message, **extra}, status=status)
 
 
+def runner_options(settings: Settings) -> dict[str, Any]:
+    """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
+    and a connection that has not sent complete request headers within
+    ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
+    opens and closes it if no request has arrived by then; trickled bytes do not extend it)."""
+    return {"access_log": None, "keepalive_timeout": settings.http_header_timeout_s}
+
+
+def _json_wanted(request: web.Request) -> bool:
+    return not (request.method in ("GET", "HEAD") and "text/html" in request.headers.get(
+        "Accept", ""))  # fmt: skip
+
+
+def _guard_body(request: web.Request, timeout_s: float) -> asyncio.TimerHandle | None:
+    """Close the connection if the request body has not fully arrived in ``timeout_s``: a
+    half-sent body would otherwise hold a handler (and a socket) as long as the peer likes."""
+    if not request.can_read_body or timeout_s <= 0:
+        return None
+
+    def check() -> None:
+        if not request.content.is_eof() and request.transport is not None:
+            log.warning("%s %s: body not received within %.0f s; closing", request.method,
+                        safe_path(request.path), timeout_s)  # fmt: skip
+            request.transport.close()
+
+    return asyncio.get_running_loop().call_later(timeout_s, check)
+
+
 @web.middleware
 async def api_json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own 404/405 pages are HTML; under /api/ the CRM gets JSON instead."""
+    """The outermost middleware of every app: aiohttp's own 404/405/413 pages are HTML, so
+    under /api/ the CRM gets JSON instead; an exception no handler expected is logged and
+    answered as JSON 500 (never a plain-text traceback page); a body that trickles in is cut
+    off (see :func:`_guard_body`)."""
+    settings = request.app.get(SETTINGS_KEY)
+    guard = _guard_body(request, settings.http_body_timeout_s if settings else 30.0)
     try:
         return await handler(request)
     except web.HTTPException as e:
-        if not request.path.startswith("/api/") or e.status < 400:
+        if e.status < 400 or not (request.path.startswith("/api/") or _json_wanted(request)):
+            raise
+        if e.content_type == "application/json":
             raise
         return json_error(e.status, e.reason.lower().replace(" ", "_"), e.reason)
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except (RedisError, OSError, TimeoutError) as e:
+        log.warning("%s %s: store unavailable: %s", request.method, safe_path(request.path),
+                    clean(e))  # fmt: skip
+        return json_error(503, "store_unavailable", "store is unreachable, retry later")
+    except Exception as e:
+        log.error("%s %s failed: %s", request.method, safe_path(request.path), clean(repr(e)),
+                  exc_info=True)  # fmt: skip
+        return json_error(500, "internal", "internal error")
+    finally:
+        if guard is not None:
+            guard.cancel()
+
+
+async def read_json(request: web.Request, *, optional: bool = False) -> Any:
+    """The body as JSON (``{}`` when ``optional`` and empty); raises :class:`InvalidJson`."""
+    raw = await request.read()
+    if optional and not raw.strip():
+        return {}
+    return loads(raw)
+
+
+def invalid_json(e: InvalidJson) -> web.Response:
+    return json_error(400, "invalid_json", e.message, field=e.field)
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -77,11 +148,15 @@ def _guarded(handler: Handler) -> Handler:
             return await handler(request)
         except web.HTTPException:
             raise
+        except InvalidJson as e:
+            return invalid_json(e)
         except (RedisError, OSError, TimeoutError) as e:
-            log.warning("%s %s: store unavailable: %s", request.method, request.path, e)
+            log.warning("%s %s: store unavailable: %s", request.method, safe_path(request.path),
+                        clean(e))  # fmt: skip
             return json_error(503, "store_unavailable", "order store is unreachable, retry later")
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
+        except Exception as e:
+            log.error("%s %s failed: %s", request.method, safe_path(request.path),
+                      clean(repr(e)), exc_info=True)  # fmt: skip
             return json_error(500, "internal", "internal error")
 
     return wrapper
@@ -114,14 +189,13 @@ class _IntakeRoutes:
         if not self._authorized(request):
             return self._unauthorized()
         settings = request.app[self.settings_key]
+        data = await read_json(request)
         try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError) as e:
-            return json_error(400, "invalid_json", f"body is not valid JSON: {e}")
-        try:
-            order = parse_order(data, default_region=settings.default_region)
+            order = parse_order(
+                data, default_region=settings.default_region, webhook_hosts=webhook_hosts(settings)
+            )
         except OrderError as e:
-            log.info("order rejected over HTTP: %s: %s", e.field, e.message)
+            log.info("order rejected over HTTP: %s: %s", e.field, clean(e.message))
             return json_error(422, "invalid_field", e.message, field=e.field)
         store = request.app[self.store_key]
         try:
@@ -147,12 +221,32 @@ class _IntakeRoutes:
         return web.json_response(record.model_dump(mode="json"))
 
     async def healthz(self, request: web.Request) -> web.StreamResponse:
+        """200 when Redis answers and every background task of this process runs; 503
+        ``unavailable`` (Redis) or ``degraded`` (a task died and waits for its restart)."""
+        tasks = request.app.get(TASKS_KEY)
+        doc: dict[str, Any] = {"status": "ok", "redis": "ok"}
+        if tasks is not None:
+            doc["tasks"] = tasks.report()
         try:
             async with asyncio.timeout(2.0):
                 await request.app[self.store_key].ping()
         except (RedisError, OSError, TimeoutError) as e:
-            return web.json_response({"status": "unavailable", "redis": str(e)}, status=503)
-        return web.json_response({"status": "ok", "redis": "ok"})
+            doc.update(status="unavailable", redis=clean(e) or type(e).__name__)
+            return web.json_response(doc, status=503)
+        if tasks is not None and not tasks.healthy():
+            doc["status"] = "degraded"
+            return web.json_response(doc, status=503)
+        return web.json_response(doc)
+
+
+def webhook_hosts(settings: Settings) -> WebhookHostPolicy:
+    """Where ``callback_url`` may point, from ``webhook_allowed_hosts`` (see callback_url)."""
+    return _host_policy(tuple(settings.webhook_allowed_hosts), settings.webhook_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _host_policy(allowed: tuple[str, ...], webhook_url: str | None) -> WebhookHostPolicy:
+    return WebhookHostPolicy.from_settings(list(allowed), webhook_url)
 
 
 def add_intake_routes(

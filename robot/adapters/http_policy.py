@@ -24,18 +24,28 @@ Phones in paths are E.164 (``+79161234567``, URL-encode the plus as %2B if your 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
+from robot.adapters import api_models as m
 from robot.adapters.dnc_store import DncStore
-from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, _guarded, json_error
+from robot.adapters.http_api import (
+    SETTINGS_KEY,
+    STORE_KEY,
+    _guarded,
+    invalid_json,
+    json_error,
+    read_json,
+    webhook_hosts,
+)
 from robot.adapters.order_control import OrderControl, OrderFinal
 from robot.adapters.redis_store import UnknownOrder
+from robot.core.json_doc import InvalidJson
 from robot.core.models import OrderError
 from robot.core.phones import PhoneError, normalize_phone
 from robot.core.policy import decide
@@ -45,6 +55,7 @@ from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+MAX_OFFSET = 10**9  # beyond any list we keep; Redis refuses offsets past 2**63
 PHONE_HISTORY = timedelta(days=2)
 
 
@@ -91,16 +102,36 @@ def _auth(handler):
 
 
 async def _json_body(request: web.Request, *, optional: bool) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip() and optional:
-        return {}
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise _Reject(json_error(400, "invalid_json", f"body is not valid JSON: {e}")) from None
+        doc = await read_json(request, optional=optional)
+    except InvalidJson as e:
+        raise _Reject(invalid_json(e)) from None
     if not isinstance(doc, dict):
-        raise _Reject(json_error(400, "invalid_json", "body must be a JSON object"))
+        raise _Reject(json_error(400, "invalid_json", "body must be a JSON object", field="body"))
     return doc
+
+
+async def _reason(request: web.Request, default: str) -> str:
+    """The optional ``{"reason"}`` body (``ReasonBody``), 422 naming the field if wrong."""
+    try:
+        body = m.ReasonBody.model_validate(await _json_body(request, optional=True))
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else "body"
+        raise _Reject(json_error(422, "invalid_field", err["msg"], field=field)) from None
+    return body.reason or default
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise _Reject(json_error(422, "invalid_field", f"{name} must be an integer from {low} "
+                                 f"to {high}", field=name))  # fmt: skip
+    return value
 
 
 def _phone(request: web.Request) -> str:
@@ -124,13 +155,12 @@ def _now() -> datetime:
 
 async def put_dnc(request: web.Request) -> web.StreamResponse:
     phone = _phone(request)
-    body = await _json_body(request, optional=True)
-    reason = str(body.get("reason") or "")[:500]
+    reason = await _reason(request, "")
     dnc = _services(request).dnc
     added = await dnc.add(phone, _now(), source="api", reason=reason)
     entry = await dnc.get(phone)
     doc = {**(entry.to_json() if entry else {"phone": phone}), "added": added}
-    return web.json_response(doc, status=201 if added else 200)
+    return web.json_response(m.dump(m.DncPut, doc), status=201 if added else 200)
 
 
 async def get_dnc(request: web.Request) -> web.StreamResponse:
@@ -138,7 +168,7 @@ async def get_dnc(request: web.Request) -> web.StreamResponse:
     entry = await _services(request).dnc.get(phone)
     if entry is None:
         return json_error(404, "not_found", f"{phone} is not on the do-not-call list")
-    return web.json_response(entry.to_json())
+    return web.json_response(m.dump(m.DncEntry, entry.to_json()))
 
 
 async def delete_dnc(request: web.Request) -> web.StreamResponse:
@@ -149,15 +179,11 @@ async def delete_dnc(request: web.Request) -> web.StreamResponse:
 
 
 async def list_dnc(request: web.Request) -> web.StreamResponse:
-    try:
-        offset = max(0, int(request.query.get("offset", "0")))
-        limit = min(MAX_PAGE, max(1, int(request.query.get("limit", "100"))))
-    except ValueError:
-        return json_error(422, "invalid_field", "offset and limit must be integers",
-                          field="offset")  # fmt: skip
+    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
+    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
     total, items = await _services(request).dnc.entries(offset, limit)
-    return web.json_response({"total": total, "offset": offset, "limit": limit,
-                              "items": [e.to_json() for e in items]})  # fmt: skip
+    doc = {"total": total, "offset": offset, "limit": limit, "items": [e.to_json() for e in items]}
+    return web.json_response(m.dump(m.DncPage, doc))
 
 
 async def import_dnc(request: web.Request) -> web.StreamResponse:
@@ -165,11 +191,13 @@ async def import_dnc(request: web.Request) -> web.StreamResponse:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return json_error(400, "invalid_csv", "the CSV must be UTF-8")
+        return json_error(400, "invalid_csv", "the CSV must be UTF-8", field="body")
+    if "\x00" in text:
+        return json_error(400, "invalid_csv", "the CSV contains NUL characters", field="body")
     report = await _services(request).dnc.import_csv(
         text, _now(), default_region=request.app[SETTINGS_KEY].default_region
     )
-    return web.json_response(report.to_json())
+    return web.json_response(m.dump(m.ImportReport, report.to_json()))
 
 
 # -- orders ------------------------------------------------------------------------------------
@@ -189,25 +217,26 @@ def _control_errors(order_id: str, e: Exception) -> web.Response:
 
 async def cancel_order(request: web.Request) -> web.StreamResponse:
     order_id = request.match_info["order_id"]
-    body = await _json_body(request, optional=True)
-    reason = str(body.get("reason") or "cancelled by the shop")[:500]
+    reason = await _reason(request, "cancelled by the shop")
     try:
         result = await _services(request).control.cancel(order_id, _now(), reason)
     except (UnknownOrder, OrderFinal) as e:
         return _control_errors(order_id, e)
-    return web.json_response(result.to_json())
+    return web.json_response(m.dump(m.ControlResult, result.to_json()))
 
 
 async def patch_order(request: web.Request) -> web.StreamResponse:
     order_id = request.match_info["order_id"]
     body = await _json_body(request, optional=False)
+    settings = request.app[SETTINGS_KEY]
     try:
         result = await _services(request).control.update(
-            order_id, body, _now(), default_region=request.app[SETTINGS_KEY].default_region
-        )
+            order_id, body, _now(), default_region=settings.default_region,
+            webhook_hosts=webhook_hosts(settings),
+        )  # fmt: skip
     except (UnknownOrder, OrderFinal, OrderError) as e:
         return _control_errors(order_id, e)
-    return web.json_response(result.to_json())
+    return web.json_response(m.dump(m.ControlResult, result.to_json()))
 
 
 async def explain_order(request: web.Request) -> web.StreamResponse:
@@ -216,9 +245,10 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     if "now" in request.query:
         try:
             now = datetime.fromisoformat(request.query["now"])
-        except ValueError:
+            now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+            now.astimezone(UTC)
+        except (ValueError, OverflowError):
             return json_error(422, "invalid_field", "now must be an ISO 8601 time", field="now")
-        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
     record = await request.app[STORE_KEY].get_order(order_id)
     if record is None:
         return json_error(404, "not_found", f"no order {order_id!r}")
@@ -229,9 +259,8 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     reopening = Reopening.from_fields(record.model_dump(include=REOPEN_FIELDS))
     calls, config = policy_view(record.calls, services.config, reopening)
     decision = decide(record, calls, now, on_dnc, config, phone_calls=placed)
-    return web.json_response(
-        {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
-    )
+    doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
+    return web.json_response(m.dump(m.Explain, doc))
 
 
 def add_policy_routes(app: web.Application, services: PolicyServices) -> None:

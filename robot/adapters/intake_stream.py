@@ -16,8 +16,12 @@ An ``action`` (a field of the entry or of the document) says what to do: ``creat
 (needs only ``order_id``, optional ``reason``). An action that cannot apply (unknown order, an
 order already final) goes to the rejected stream with the reason.
 Valid -> ``add_order`` (a duplicate is fine: the order is already safe) -> XACK. Invalid -> one
-MULTI of XADD to ``dozvon:intake:rejected`` (field, message, original) and XACK: bad input is
-logged and dropped and never blocks the stream. Redis errors leave the entry pending for retry.
+MULTI of XADD to ``dozvon:intake:rejected`` (entry_id, field, message, original, rejected_at)
+and XACK: bad input is logged and dropped and never blocks the stream. Only Redis errors leave
+an entry pending for retry; any other exception while handling one entry (bad JSON nested
+100 000 deep, a time zone that is a tzdata directory, a bug) rejects that entry with the error,
+so no entry can stop the consumer, now or after a restart. Should the loop itself die anyway,
+its supervisor (``robot.supervision``) logs it and starts it again with backoff.
 """
 
 from __future__ import annotations
@@ -32,17 +36,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from robot.adapters.redis_store import join_task
+from robot.core.callback_url import WebhookHostPolicy
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderError, parse_order
+from robot.logsafe import clean
 from robot.ports import DuplicateOrder, OrderStore
+from robot.supervision import TaskBoard, run_with_restarts
 
 log = logging.getLogger(__name__)
 
 STREAM = "dozvon:intake"
 GROUP = "dozvon"
 REJECTED_STREAM = "dozvon:intake:rejected"
+MAX_ORIGINAL_CHARS = 64_000  # what of a rejected entry is kept next to the error
+# Errors that mean "Redis is away" (retry the entry later), not "this entry is bad".
+TRANSIENT = (RedisError, ConnectionError)
 
 Entry = tuple[str, dict[str, str] | None]
 
@@ -66,9 +78,13 @@ class IntakeStreamConsumer:
         rejected_maxlen: int = 10_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         control: Any = None,
+        webhook_hosts: WebhookHostPolicy | None = None,
+        tasks: TaskBoard | None = None,
     ) -> None:
         """``redis`` must use ``decode_responses=True`` and a socket timeout above
-        ``block_ms`` (redis-py's default 5 s is fine for the default 1 s block)."""
+        ``block_ms`` (redis-py's default 5 s is fine for the default 1 s block). Entries are read
+        undecoded and decoded here with replacement characters: an entry of raw bytes that is
+        not UTF-8 must be rejected, not fail every read of the batch it is in."""
         self.redis = redis
         self.store = store
         self.consumer = consumer
@@ -82,6 +98,8 @@ class IntakeStreamConsumer:
         self.rejected_maxlen = rejected_maxlen
         self.clock = clock
         self.control = control  # OrderControl: cancel / update actions; None: create only
+        self.webhook_hosts = webhook_hosts  # where callback_url may point (None: public only)
+        self.tasks = tasks
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -90,7 +108,12 @@ class IntakeStreamConsumer:
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
             self._stopping.clear()
-            self._task = asyncio.create_task(self.run(), name="dozvon-intake-stream")
+            self._task = asyncio.create_task(
+                run_with_restarts(
+                    "intake-stream", self.run, board=self.tasks, stopping=self._stopping
+                ),
+                name="dozvon-intake-stream",
+            )
         return self._task
 
     async def stop(self) -> None:
@@ -116,7 +139,8 @@ class IntakeStreamConsumer:
                 await self.poll_once()
                 backoff = 0.5
             except (RedisError, OSError) as e:
-                log.warning("intake stream: Redis error, retrying in %.1fs: %s", backoff, e)
+                log.warning("intake stream: Redis error, retrying in %.1fs: %s", backoff,
+                            clean(e))  # fmt: skip
                 need_recovery = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
@@ -160,21 +184,25 @@ class IntakeStreamConsumer:
     # -- internals -----------------------------------------------------------------------------
 
     async def _read(self, start: str, *, block_ms: int | None) -> list[Entry]:
-        reply: Any = await self.redis.xreadgroup(
-            self.group, self.consumer, {self.stream: start}, count=self.batch, block=block_ms
-        )
+        args: list[Any] = ["XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", self.batch]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        args += ["STREAMS", self.stream, start]
+        reply: Any = await self.redis.execute_command(*args, **{NEVER_DECODE: True})
         if not reply:
             return []
         if isinstance(reply, dict):  # RESP3 shape
-            return list(next(iter(reply.values()))[0])
-        return list(reply[0][1])
+            return _decoded(next(iter(reply.values()))[0])
+        return _decoded(reply[0][1])
 
     async def _autoclaim(self) -> int:
         done, start = 0, "0-0"
         while True:
-            next_id, entries, *_ = await self.redis.xautoclaim(
-                self.stream, self.group, self.consumer, self.claim_idle_ms, start, count=self.batch
-            )
+            reply: Any = await self.redis.execute_command(
+                "XAUTOCLAIM", self.stream, self.group, self.consumer, self.claim_idle_ms, start,
+                "COUNT", self.batch, **{NEVER_DECODE: True},
+            )  # fmt: skip
+            next_id, entries = _text(reply[0]), _decoded(reply[1])
             for entry_id, fields in entries:
                 log.info("intake stream: took over entry %s from a dead consumer", entry_id)
                 await self._handle(entry_id, fields)
@@ -194,20 +222,29 @@ class IntakeStreamConsumer:
             if action and action != "create":
                 await self._apply_action(str(action), doc, entry_id, fields)
                 return
-            order = parse_order(doc, default_region=self.default_region)
-        except OrderError as e:
+            order = parse_order(
+                doc, default_region=self.default_region, webhook_hosts=self.webhook_hosts
+            )
+        except (OrderError, InvalidJson) as e:
             await self._reject(entry_id, fields, e.field, e.message)
+            return
+        except TRANSIENT:
+            raise  # transient: leave it pending, the run loop recovers it
+        except Exception as e:  # whatever this entry does, the next one is read
+            log.error("intake stream: entry %s failed: %s", entry_id, clean(repr(e)),
+                      exc_info=not isinstance(e, RecursionError))  # fmt: skip
+            await self._reject(entry_id, fields, "internal", clean(repr(e), 500))
             return
         try:
             await self.store.add_order(order, self.clock())
         except DuplicateOrder as dup:
             log.info("intake stream: order %s already known (%s); acking entry %s",
                      order.order_id, dup.record.status.value, entry_id)  # fmt: skip
-        except (RedisError, OSError):
+        except TRANSIENT:
             raise  # transient: leave it pending, the run loop recovers it
         except Exception as e:  # a bug must not wedge the stream on one entry
             log.exception("intake stream: entry %s failed", entry_id)
-            await self._reject(entry_id, fields, "internal", repr(e))
+            await self._reject(entry_id, fields, "internal", clean(repr(e), 500))
             return
         await self.redis.xack(self.stream, self.group, entry_id)
 
@@ -228,9 +265,10 @@ class IntakeStreamConsumer:
             else:
                 patch = {k: v for k, v in doc.items() if k != "action"}
                 await self.control.update(
-                    oid, patch, self.clock(), default_region=self.default_region
-                )
-        except (RedisError, OSError):
+                    oid, patch, self.clock(), default_region=self.default_region,
+                    webhook_hosts=self.webhook_hosts,
+                )  # fmt: skip
+        except TRANSIENT:
             raise  # transient: leave it pending
         except OrderError:
             raise
@@ -242,12 +280,16 @@ class IntakeStreamConsumer:
         await self.redis.xack(self.stream, self.group, entry_id)
 
     async def _reject(self, entry_id: str, fields: dict[str, str], field: str, msg: str) -> None:
-        log.warning("intake stream: entry %s rejected: %s: %s", entry_id, field, msg)
+        log.warning("intake stream: entry %s rejected: %s: %s", entry_id, clean(field, 100),
+                    clean(msg))  # fmt: skip
+        original = json.dumps(fields, ensure_ascii=False)
+        if len(original) > MAX_ORIGINAL_CHARS:
+            original = original[:MAX_ORIGINAL_CHARS] + "...(cut)"
         record: dict[Any, Any] = {
             "entry_id": entry_id,
-            "field": field,
-            "message": msg,
-            "original": json.dumps(fields, ensure_ascii=False),
+            "field": field[:200],
+            "message": msg[:1000],
+            "original": original,
             "rejected_at": self.clock().isoformat(),
         }
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -256,11 +298,20 @@ class IntakeStreamConsumer:
             await pipe.execute()
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _decoded(entries: Any) -> list[Entry]:
+    out: list[Entry] = []
+    for entry_id, fields in entries or []:
+        decoded = {_text(k): _text(v) for k, v in fields.items()} if fields else None
+        out.append((_text(entry_id), decoded))
+    return out
+
+
 def _document(fields: dict[str, str]) -> Any:
     """The order document of one entry: ``order`` holds JSON, or the fields are the order."""
     if "order" in fields:
-        try:
-            return json.loads(fields["order"])
-        except ValueError as e:
-            raise OrderError("order", f"not valid JSON: {e}") from None
+        return loads(fields["order"], field="order")
     return dict(fields)

@@ -24,6 +24,7 @@ from typing import Any
 from redis.exceptions import RedisError, WatchError
 
 from robot.adapters.redis_store import RedisOrderStore, UnknownOrder, join_task
+from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import CallAttempt, Order, OrderError, OrderStatus, parse_order
 from robot.core.records import ResultEvent
 from robot.core.reopen import (
@@ -108,7 +109,13 @@ class OrderControl:
         return result.changed
 
     async def update(
-        self, order_id: str, patch: dict[str, Any], now: datetime, *, default_region: str = "RU"
+        self,
+        order_id: str,
+        patch: dict[str, Any],
+        now: datetime,
+        *,
+        default_region: str = "RU",
+        webhook_hosts: WebhookHostPolicy | None = None,
     ) -> ControlResult:
         """Apply changed fields (the API's order format, any subset). Cancel if the patch says
         so; ``do_not_call: true`` makes it final ``dnc``. A queued order becomes due now (the
@@ -130,7 +137,7 @@ class OrderControl:
                     if old.is_final:
                         raise OrderFinal(order_id, old)
                     stored = Order.model_validate_json(h["order"])
-                    new = _patched(stored, patch, default_region)
+                    new = _patched(stored, patch, default_region, webhook_hosts)
                     if new == stored:
                         await pipe.reset()
                         return ControlResult(order_id, old, old, changed=False)
@@ -344,10 +351,12 @@ def _not_reopenable(status: OrderStatus, order: Order, on_dnc: bool) -> str | No
     return None
 
 
-def _patched(stored: Order, patch: dict[str, Any], default_region: str) -> Order:
+def _patched(
+    stored: Order, patch: dict[str, Any], default_region: str, hosts: WebhookHostPolicy | None
+) -> Order:
     doc = stored.model_dump(mode="json", exclude={"received_at"})
     doc.update({k: v for k, v in patch.items() if k not in _NOT_PATCHABLE})
-    new = parse_order(doc, default_region=default_region)
+    new = parse_order(doc, default_region=default_region, webhook_hosts=hosts)
     return new.model_copy(update={"received_at": stored.received_at})
 
 

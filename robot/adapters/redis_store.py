@@ -17,6 +17,7 @@ Key layout (prefix ``dozvon:``; single Redis node, the Lua scripts build some ke
     outbox:due          ZSET   delivery ids waiting for the CRM, score = next attempt epoch
     outbox:inflight     ZSET   delivery ids being delivered, score = visibility deadline
     outbox:item:{did}   HASH   event (ResultEvent JSON), order_id, attempt, last_error
+    outbox:failed       ZSET   dead letters, score = failed epoch (robot.adapters.webhook_outbox)
     wakeup              pub/sub channel: "new work may be due"
 
 Every state change that must be all-or-nothing is one Lua script (add, claim, renew, release,
@@ -33,11 +34,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
 from robot.adapters.redis_connect import is_sentinel_url, redis_client
 from robot.adapters.redis_replication import NotReplicated, ReplicaAck
+from robot.adapters.webhook_outbox import WebhookOutbox
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord, ResultEvent
@@ -204,7 +207,7 @@ local ikey = ARGV[1] .. 'outbox:item:' .. ARGV[2]
 if redis.call('EXISTS', ikey) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('HSET', ikey, 'last_error', ARGV[4])
+if ARGV[4] ~= '' then redis.call('HSET', ikey, 'last_error', ARGV[4]) end
 if ARGV[5] == '0' then redis.call('HINCRBY', ikey, 'attempt', -1) end
 return 1
 """
@@ -279,6 +282,7 @@ class RedisOrderStore:
         self._reap = redis.register_script(_LUA_REAP_LEASES)
         self._claim_out = redis.register_script(_LUA_CLAIM_DELIVERIES)
         self._retry_out = redis.register_script(_LUA_RETRY_DELIVERY)
+        self.failed = WebhookOutbox(redis, prefix=prefix)  # the dead letters of the outbox
 
     @classmethod
     def from_url(
@@ -684,7 +688,19 @@ class RedisOrderStore:
             keys=[self._k("outbox", "due"), self._k("outbox", "inflight")],
             args=[self.prefix, _epoch(now), _epoch(now) + self.delivery_visibility_s, limit],
         )
-        return [(d, ResultEvent.model_validate_json(ev), int(n)) for d, ev, n in rows]
+        out = []
+        for d, ev, n in rows:
+            try:
+                out.append((d, ResultEvent.model_validate_json(ev), int(n)))
+            except ValidationError as e:  # one unreadable item must not block the others
+                await self.failed.fail(d, f"unreadable event: {e.errors()[0]['msg']}", now, None)
+        return out
+
+    async def fail_delivery(
+        self, delivery_id: str, error: str, now: datetime, url: str | None = None
+    ) -> bool:
+        """Give up on a delivery: it moves to the failed list (``webhook_outbox``)."""
+        return await self.failed.fail(delivery_id, error, now, url)
 
     async def ack_delivery(self, delivery_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

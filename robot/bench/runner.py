@@ -158,6 +158,7 @@ def robot_env(
             "DOZVON_LISTEN_TIMEOUT_S": "4",
             "DOZVON_WEBHOOK_URL": f"http://127.0.0.1:{crm_port}/crm",
             "DOZVON_WEBHOOK_SECRET": SECRET,
+            "DOZVON_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{crm_port}",  # the loopback CRM
             "DOZVON_MAX_CONCURRENT_CALLS": str(per_worker),
             "DOZVON_ASR_PROCESSES": str(opts.asr_processes),
             "DOZVON_VAR_DIR": str(REPO_ROOT / "var" / "bench"),  # keeps the TTS cache warm

@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
+    from robot.adapters.http_api import runner_options
     from robot.adapters.redis_store import RedisOrderStore
     from robot.web.app import make_web_app
 
@@ -34,7 +35,7 @@ async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     store = RedisOrderStore.from_settings(settings)
-    runner = web.AppRunner(make_web_app(settings, store), access_log=None)
+    runner = web.AppRunner(make_web_app(settings, store), **runner_options(settings))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()

@@ -22,10 +22,26 @@ from pydantic import (
     field_validator,
 )
 
+from robot.core.callback_url import OPEN_POLICY, CallbackUrlError, WebhookHostPolicy
 from robot.core.phones import PhoneError, normalize_phone
 
 SUPPORTED_LANGUAGES = ("ru", "ko")
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+# IANA zone names: "Europe/Moscow", "America/Argentina/Buenos_Aires", "Etc/GMT+3", "UTC".
+_ZONE_NAME = re.compile(r"^[A-Za-z][\w+\-]{0,29}(/[A-Za-z0-9][\w+\-]{0,29}){0,2}$", re.ASCII)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone, else ValueError. ``ZoneInfo`` alone is not enough:
+    a tzdata directory ("Europe") or an overlong name raises OSError, not a lookup error."""
+    if not isinstance(name, str) or not _ZONE_NAME.match(name):
+        raise ValueError("unknown IANA time zone, e.g. Europe/Moscow")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("unknown IANA time zone, e.g. Europe/Moscow") from None
+    return name
 
 
 class Outcome(str, Enum):
@@ -122,6 +138,14 @@ class Order(BaseModel):
     # Stamped by intake, not by the CRM.
     received_at: datetime | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, v: Any) -> Any:
+        """Text must be storable and sayable: no lone UTF-16 surrogates (JSON allows them)."""
+        if isinstance(v, str) and _SURROGATE.search(v):
+            raise ValueError("contains an invalid character (a lone surrogate)")
+        return v
+
     @field_validator("order_id", mode="before")
     @classmethod
     def _order_id(cls, v: Any) -> str:
@@ -163,30 +187,38 @@ class Order(BaseModel):
     def _timezone(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown IANA time zone, e.g. Europe/Moscow") from None
-        return v
+        return check_zone(v)
 
     @field_validator("callback_url")
     @classmethod
-    def _callback_url(cls, v: str | None) -> str | None:
+    def _callback_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """At intake (``parse_order`` passes a context) the URL must parse as a deliverable
+        http(s) URL and its host must pass the webhook host policy; stored orders are read back
+        as they are (one stored before this check is refused by the deliverer instead)."""
         if v is None or v == "":
             return None
-        if not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError("must be an http(s) URL")
+        if info.context is None:
+            return v
+        policy = info.context.get("webhook_hosts") or OPEN_POLICY
+        try:
+            policy.check_url(v)
+        except CallbackUrlError as e:
+            raise ValueError(str(e)) from None
         return v
 
 
-def parse_order(data: Any, *, default_region: str = "RU") -> Order:
-    """Validate a CRM payload; raise :class:`OrderError` naming the first bad field."""
+def parse_order(
+    data: Any, *, default_region: str = "RU", webhook_hosts: WebhookHostPolicy | None = None
+) -> Order:
+    """Validate a CRM payload; raise :class:`OrderError` naming the first bad field.
+    ``webhook_hosts``: where ``callback_url`` may point (default: public hosts only)."""
     from pydantic import ValidationError
 
     if not isinstance(data, dict):
         raise OrderError("body", "must be a JSON object")
+    context = {"default_region": default_region, "webhook_hosts": webhook_hosts}
     try:
-        return Order.model_validate(data, context={"default_region": default_region})
+        return Order.model_validate(data, context=context)
     except ValidationError as e:
         err = e.errors()[0]
         loc = err.get("loc") or ("body",)

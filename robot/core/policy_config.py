@@ -19,7 +19,6 @@ import re
 from datetime import date, timedelta
 from enum import Enum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -31,7 +30,7 @@ from pydantic import (
     model_serializer,
 )
 
-from robot.core.models import Outcome
+from robot.core.models import Outcome, check_zone
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -188,10 +187,9 @@ class PolicyConfig(BaseModel):
     @classmethod
     def _zone(cls, v: str) -> str:
         try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+            return check_zone(v)
+        except ValueError:
             raise ValueError(f"unknown IANA time zone {v!r}") from None
-        return v
 
     @field_validator("weekdays", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
+from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
@@ -105,6 +106,7 @@ def make_web_app(
     app[SETTINGS_KEY] = settings
     add_intake_routes(app)
     _add_policy_routes(app, settings, store)
+    add_webhook_routes(app, store.failed)
     mount_dashboard(app, settings, store, process_info)
     return app
 

@@ -17,6 +17,10 @@ Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer``
     dozvon_workers_live, dozvon_worker_heartbeat_age_seconds{worker}, dozvon_asterisk_up,
     dozvon_orders_queued_without_speech_model{language}, dozvon_webhook_*,
     dozvon_health_alert{code,severity}          gauges     the health checks (robot.web.health)
+    dozvon_intake_rejected                      gauge      entries in dozvon:intake:rejected
+    dozvon_task_up{task}                        gauge      this process: 1 while the background
+                                                           task runs, 0 while it waits to restart
+    dozvon_task_restarts_total{task}            counter    this process: restarts after a crash
 """
 
 from __future__ import annotations
@@ -102,13 +106,31 @@ class SnapshotCollector:
             "dozvon_dialing_paused", "1 while dialing is paused", value=int(s["paused"])
         )
         yield GaugeMetricFamily("dozvon_workers", "Dialing workers reporting", value=s["workers"])
+        yield GaugeMetricFamily(
+            "dozvon_intake_rejected", "Rejected intake entries", value=s.get("rejected", 0)
+        )
+        up = GaugeMetricFamily("dozvon_task_up", "Background task running", labels=["task"])
+        restarts = CounterMetricFamily(
+            "dozvon_task_restarts", "Background task restarts after a crash", labels=["task"]
+        )
+        for name, task in s.get("tasks", {}).items():
+            up.add_metric([name], 0 if task["state"] == "restarting" else 1)
+            restarts.add_metric([name], task["restarts"])
+        yield up
+        yield restarts
         if s.get("health") is not None:
             yield from metric_families(s["health"])
 
 
 async def snapshot(request: web.Request) -> dict[str, Any]:
+    from robot.adapters.intake_stream import REJECTED_STREAM
+    from robot.supervision import TASKS_KEY
+
     ctx = request.app[WEB_KEY]
+    board = request.app.get(TASKS_KEY)
     return {
+        "tasks": board.report() if board is not None else {},
+        "rejected": await ctx.store.redis.xlen(REJECTED_STREAM),
         "totals": await ctx.board.totals(),
         "live": await ctx.board.live_calls(),
         "queue": await ctx.queries.queue(datetime.now(UTC)),

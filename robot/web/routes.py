@@ -34,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.redis_control import InvalidControl
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
@@ -261,7 +262,9 @@ async def set_limits(request: web.Request) -> web.StreamResponse:
         raw = body.get(name)
         try:
             values[name] = None if raw in (None, "") else kind(raw)
-        except (TypeError, ValueError):
+            if isinstance(raw, bool):
+                raise TypeError(name)
+        except (TypeError, ValueError, OverflowError):
             return _error(422, "invalid_field", f"{name} must be a number or null", field=name)
     request[AUDIT] = {"action": "set_limits", **values}
     try:
@@ -294,10 +297,10 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        data = loads(await request.read())
+    except InvalidJson as e:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": "body is not JSON"}),
+            text=json.dumps({"error": "invalid_json", "message": e.message, "field": e.field}),
             content_type="application/json",
         ) from None
     return data if isinstance(data, dict) else {}

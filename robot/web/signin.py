@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
+from robot.core.json_doc import InvalidJson, loads
 from robot.web.context import WEB_KEY, WebContext
 from robot.web.i18n import login_text, pick_lang
 from robot.web.security import AUDIT, principal_of
@@ -194,10 +195,10 @@ async def throttled(request: web.Request) -> web.StreamResponse:
 async def unlock(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
+        body = loads(await request.read()) if request.can_read_body else {}
+    except InvalidJson as e:
         return web.json_response(
-            {"error": "invalid_json", "message": "body is not JSON"}, status=400
+            {"error": "invalid_json", "message": e.message, "field": e.field}, status=400
         )
     body = body if isinstance(body, dict) else {}
     name = body.get("name")

@@ -75,6 +75,7 @@ async def call_stack(**overrides: Any):
         listen_timeout_s=3,
         webhook_url=f"http://127.0.0.1:{crm_port}/crm",
         webhook_secret=SECRET,
+        webhook_allowed_hosts=[f"127.0.0.1:{crm_port}"],  # the loopback CRM, listed explicitly
         var_dir=workdir / "var",
         ami_reconnect_max_s=1.0,
         policy_json=DEMO_POLICY,  # any hour, one call per order

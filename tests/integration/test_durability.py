@@ -94,6 +94,7 @@ class Rig:
             "DOZVON_DIAL_TEMPLATE": "Local/{digits}@dozvon-customer/n",
             "DOZVON_RING_TIMEOUT_S": "3", "DOZVON_LISTEN_TIMEOUT_S": "3",
             "DOZVON_WEBHOOK_URL": self.crm_url, "DOZVON_WEBHOOK_SECRET": SECRET,
+            "DOZVON_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the loopback CRM
             "DOZVON_LEASE_S": "3", "DOZVON_WORKER_ID": name, "DOZVON_ASR_LANGUAGES": "",
             "DOZVON_VAR_DIR": str(self.workdir / f"var-{name}"), "DOZVON_AMI_RECONNECT_MAX_S": "1",
             "DOZVON_POLICY_JSON": json.dumps(policy), **env,

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from robot.adapters.redis_store import RedisOrderStore
 from robot.adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, WebhookDeliverer, verify
 from robot.config import Settings
+from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import OrderStatus, parse_order
 from robot.core.records import ResultEvent
 
@@ -58,15 +59,26 @@ class SpyOutbox:
         self.retries.append(((next_at - self.last_now).total_seconds(), error))
         return await self.store.retry_delivery(delivery_id, next_at, error, attempted=attempted)
 
+    async def fail_delivery(self, delivery_id, error, now, url=None):
+        return await self.store.fail_delivery(delivery_id, error, now, url)
+
+
+# The loopback CRMs of these tests are internal addresses: allowed explicitly, as a shop
+# would list its own CRM host.
+LOOPBACK_CRM = WebhookHostPolicy.from_settings(["127.0.0.1"], None)
+
 
 async def dnc_result(store: RedisOrderStore, **extra) -> None:
     doc = {"order_id": "A-1", "phone": "+79161234567", "amount": "10", "shop_name": "X", **extra}
-    await store.add_order(parse_order({**doc, "do_not_call": True}), datetime.now(UTC))
+    order = parse_order({**doc, "do_not_call": True}, webhook_hosts=LOOPBACK_CRM)
+    await store.add_order(order, datetime.now(UTC))
 
 
-def deliverer(spy: SpyOutbox, url: str | None) -> WebhookDeliverer:
+def deliverer(
+    spy: SpyOutbox, url: str | None, allowed: list[str] | None = None
+) -> WebhookDeliverer:
     settings = Settings(webhook_url=url, webhook_secret=SECRET, webhook_max_backoff_s=1.0,
-                        webhook_timeout_s=5.0)  # fmt: skip
+                        webhook_timeout_s=5.0, webhook_allowed_hosts=allowed or [])  # fmt: skip
     return WebhookDeliverer(spy, settings, base_backoff_s=0.05, poll_interval_s=0.01,
                             clock=spy.clock, rand=lambda: 0.5)  # fmt: skip
 
@@ -137,7 +149,7 @@ async def test_callback_url_wins_over_the_configured_url(store: RedisOrderStore)
     crm = CRM()
     async with TestServer(crm.app) as server:
         await dnc_result(store, callback_url=str(server.make_url("/hook")))
-        d = deliverer(SpyOutbox(store), "http://127.0.0.1:1/never")
+        d = deliverer(SpyOutbox(store), "http://127.0.0.1:1/never", allowed=["127.0.0.1"])
         assert await d.deliver_due() == 1
         await d.stop()
     assert len(crm.requests) == 1 and await store.outbox_size() == 0
