@@ -373,7 +373,7 @@
   function dnc(method, phone) {
     if (!phone) return;
     return act(method, `/api/v1/dnc/${encodeURIComponent(phone.trim())}`,
-      { reason: `supervisor ${S.user}`, source: "dashboard" }, () => {
+      { reason: `supervisor ${S.user}` }, () => {
         if (S.page === "orders") loadDnc();
         else loadOrder();
       });
