@@ -67,7 +67,8 @@ _TOPIC = frozenset(
     возврат примерка примерить пункт самовывоз трек время дата число звонить позвонить
     предупредить скидка бонус этаж подъезд поднять занести сборка собрать установка грузчик
     предоплата платный бесплатный бесплатно состав комплект вес забрать получить курьерский
-    водитель машина интервал окно документ паспорт доверенность оплачивать платеж
+    водитель машина интервал окно документ паспорт доверенность оплачивать платеж ждать
+    долго вскрыть вскрывать проверить терминал сдача
     """.split()
 )
 _DELIVERY = frozenset(
@@ -77,6 +78,7 @@ _DELIVERY = frozenset(
     поменять менять изменить сменить сдвинуть заказ посылка адрес дата везти привоз
     """.split()
 )
+_KNOW = frozenset("знать помнить понимать понять решить уверенный помниться".split())
 _MOVE_VERBS = frozenset("перенести переносить сдвинуть передвинуть отложить".split())
 _CHANGE_VERBS = frozenset("поменять менять изменить сменить".split())
 _CHANGE_OBJECTS = frozenset("дата день время адрес доставка срок интервал".split())
@@ -230,6 +232,9 @@ def is_wrong_number(words: list[Word]) -> bool:
             or (nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот"))
         ):
             return "заказ" not in lem
+        if w.pos == "NOUN" and {"Name", "Surn"} & w.tags and i > 1:
+            if any(x.lemma == "знать" and _negated_at(words, k) for k, x in enumerate(words[:i])):
+                return True  # "не знаю никакого Сергея"
         # "тут нет никакого Сергея", "здесь нет Ольги".
         if (
             w.pos == "NOUN"
@@ -370,7 +375,8 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     moved = bool(_MOVE_VERBS & lem) or (
         bool(_CHANGE_VERBS & lem) and bool(_CHANGE_OBJECTS & lem | {"адрес"} & lem)
     )
-    shifted = bool(_EARLIER_LATER & lem) and delivery
+    confirmed = bool({"да", "подтверждаю", "подтверждать", "хорошо", "ага"} & lem)
+    shifted = bool(_EARLIER_LATER & lem) and (delivery or confirmed)
     said = found.day_said or found.time_said or found.address or found.rejected_day
     if not (said or moved or shifted):
         return False
@@ -378,7 +384,7 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     if calls and not delivery and not found.address:
         return False  # "перезвоните вечером" asks for a call, not a delivery
     if base is Intent.LATER and answers_ru.has_later_cue([w.text for w in words]):
-        if not delivery and not found.address and not found.hours_said and not found.strong_day:
+        if not (delivery or found.address or found.hours_said or found.strong_day or shifted):
             return False  # "я занят, давайте вечером": a call later
     if found.address or moved or shifted or delivery:
         return True
@@ -414,8 +420,8 @@ def _phone_prefix(toks: list[str], words: list[Word]) -> int:
             end = i + 1
             while end < len(toks) and toks[end] in ("вас", "внимательно"):
                 end += 1
-        elif toks[i : i + 2] == ["это", "я"] and i + 2 == len(toks):
-            end = i + 2
+        elif toks[i : i + 2] == ["это", "я"] and all(t in _FILLERS for t in toks[i + 2 :]):
+            end = len(toks)
     return end
 
 
@@ -451,8 +457,13 @@ def _intent(
         toks, words = toks[cut:], words[cut:]
         spans = [(max(a, cut) - cut, b - cut, q) for a, b, q in spans if b > cut]
     base = _base(toks)
+    lem = _lemmas(words)
+    if {"запрещать", "запретить"} & lem and _CALL_VERBS & lem:
+        base = Intent.DNC  # "я запрещаю вам звонить"
     if base is Intent.DNC:
         return base, None
+    if toks[0] == "да" and len(toks) == 2 and toks[1] in ("ну", "щас", "ладно"):
+        return Intent.UNKNOWN, None  # "да ну", "да щас": disbelief, not an answer
     if is_wrong_number(words):
         return Intent.WRONG_NUMBER, None
     if is_not_ordered(words):
@@ -460,7 +471,10 @@ def _intent(
     if base is Intent.OPERATOR:
         return base, None
     question = None
-    for a, b, asked in spans:
+    for n, (a, b, asked) in enumerate(spans):
+        prev = words[spans[n - 1][0] : spans[n - 1][1]] if n else []
+        if not asked and any(w.lemma in _KNOW for w in prev):
+            continue  # "я не помню, что заказывала": a subordinate clause, no question
         q = _question_clause(words[a:b], asked)
         if q is None and _base(toks[a:b]) in (Intent.YES, Intent.NO):
             question = None  # "что? а, да, подтверждаю": the answer after the question stands
@@ -479,6 +493,8 @@ def _intent(
     if question == "fact":
         return Intent.QUESTION, None
     if base is Intent.YES:
+        if any(w.lemma in _KNOW and _negated_at(words, i, 2) for i, w in enumerate(words)):
+            return Intent.UNKNOWN, None  # "не знаю, наверное да", "не помню, что заказывала"
         return _yes_but(text, toks, words, spans), None
     if question == "other" and base is Intent.UNKNOWN:
         return Intent.UNKNOWN, None
