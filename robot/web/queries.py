@@ -19,14 +19,12 @@ from robot.adapters.dnc_store import DncStore
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
-from robot.core.models import OrderStatus
-from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord
 
 log = logging.getLogger(__name__)
 
 QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are "unclassified"
-SEARCH_SCAN_CAP = 50_000  # newest orders a substring or phone search looks through
 ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
 
 # KEYS: order, due, status:queued. ARGV: prefix, id, now epoch, now iso, reason.
@@ -179,48 +177,7 @@ class DashboardQueries:
             doc["health"] = await self.health.check(now, doc)
         return doc
 
-    # -- orders --------------------------------------------------------------------------------
-
-    async def search(self, q: str, status: OrderStatus | None, limit: int) -> list[dict]:
-        q = q.strip()
-        if not q:
-            return [_row(r) for r in await self.store.list_orders(status, limit)]
-        ids: list[str] = []
-        if await self.redis.exists(self._k("order", q)):
-            ids.append(q)
-        phone = None
-        try:
-            phone = normalize_phone(q, self.default_region)
-        except PhoneError:
-            pass
-        digits = "".join(ch for ch in q if ch.isdigit())
-        suffix = digits if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")) else None
-        for chunk_start in range(0, SEARCH_SCAN_CAP, 1000):
-            chunk = await self.redis.zrange(
-                self._k("orders"), chunk_start, chunk_start + 999, desc=True
-            )
-            if not chunk:
-                break
-            phones: list[str | None] = [None] * len(chunk)
-            if phone or suffix:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for oid in chunk:
-                        pipe.hget(self._k("order", oid), "phone")
-                    phones = await pipe.execute()
-            for oid, p in zip(chunk, phones, strict=True):
-                hit = q.lower() in str(oid).lower()
-                hit = hit or (phone is not None and p == phone)
-                hit = hit or (suffix is not None and p is not None and p.endswith(suffix))
-                if hit and oid not in ids:
-                    ids.append(oid)
-            if len(ids) >= limit:
-                break
-        rows = []
-        for oid in ids[:limit]:
-            record = await self.store.get_order(oid)
-            if record is not None and (status is None or record.status is status):
-                rows.append(_row(record))
-        return rows
+    # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 
     async def timeline(self, order_id: str, *, full_phone: bool) -> dict[str, Any] | None:
         record = await self.store.get_order(order_id)
@@ -285,9 +242,9 @@ class DashboardQueries:
         )
         if found == "missing":
             raise KeyError(order_id)
-        if found == OrderStatus.CALLING.value:
+        if found == "calling":
             raise NotRetryable(order_id, str(found))
-        if found == OrderStatus.QUEUED.value:
+        if found == "queued":
             await self.redis.publish(self.store.wakeup_channel, "1")
             return {"was": found, "reopened": 0}
         phone = await self.redis.hget(self._k("order", order_id), "phone")

@@ -7,7 +7,10 @@
     GET  /dashboard/api/overview                 the live overview once
     GET  /dashboard/api/events                   the live overview as server-sent events
     GET  /dashboard/api/health                   alerts and their facts (robot.web.health)
-    GET  /dashboard/api/orders?q=&status=&limit= search by order id or phone (masked)
+    GET  /dashboard/api/orders?q=&status=&...    the orders list: filters, search, paging
+                                                 (orders_list)
+    GET  /dashboard/api/reports, export/*.csv    reports and CSV exports (reports)
+    GET  /reports, /dnc                          pages; the DNC page's JSON: dnc_page
     GET  /dashboard/api/orders/{id}              an order's timeline
     POST /dashboard/api/orders/{id}/retry        admin: call it now
     POST /dashboard/api/control/pause|resume     admin: stop or restart new dials
@@ -35,7 +38,6 @@ from aiohttp import web
 
 from robot.adapters.redis_control import InvalidControl
 from robot.core.json_doc import InvalidJson, loads
-from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
@@ -49,7 +51,8 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES = HERE / "templates"
 SSE_PING_S = 15.0
-PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit", "/followups": "followups"}
+PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit", "/reports": "reports",
+         "/dnc": "dnc", "/followups": "followups"}  # fmt: skip
 
 
 def _static_version() -> str:
@@ -168,22 +171,6 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         ctx.hub.unsubscribe(queue)
     return resp
-
-
-async def orders(request: web.Request) -> web.StreamResponse:
-    ctx = _ctx(request)
-    status = None
-    if request.query.get("status"):
-        try:
-            status = OrderStatus(request.query["status"])
-        except ValueError:
-            return _error(422, "invalid_field", "unknown status", field="status")
-    try:
-        limit = max(1, min(500, int(request.query.get("limit", "50"))))
-    except ValueError:
-        return _error(422, "invalid_field", "limit must be a number", field="limit")
-    rows = await ctx.queries.search(request.query.get("q", ""), status, limit)
-    return web.json_response({"orders": rows})
 
 
 async def order_timeline(request: web.Request) -> web.StreamResponse:
@@ -307,8 +294,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def add_dashboard_routes(app: web.Application) -> None:
+    from robot.web.dnc_page import add_dnc_routes
     from robot.web.followups import add_followup_routes
     from robot.web.metrics import metrics
+    from robot.web.orders_list import orders_handler
+    from robot.web.reports import add_report_routes
     from robot.web.signin import add_signin_routes
 
     r = app.router
@@ -317,6 +307,8 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/", page)
     r.add_get("/orders", page)
     r.add_get("/audit", page)
+    r.add_get("/reports", page)
+    r.add_get("/dnc", page)
     r.add_get("/followups", page)
     r.add_get("/orders/{order_id}", page)
     r.add_get("/dashboard/api/me", me)
@@ -324,7 +316,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/api/overview", overview)
     r.add_get("/dashboard/api/events", events)
     r.add_get("/dashboard/api/health", health)
-    r.add_get("/dashboard/api/orders", orders)
+    r.add_get("/dashboard/api/orders", orders_handler)
     r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
     r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
     r.add_post("/dashboard/api/control/pause", pause)
@@ -334,4 +326,6 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
     r.add_get("/metrics", metrics)
     r.add_get("/dashboard/i18n.js", i18n_script)
+    add_report_routes(app)
+    add_dnc_routes(app)
     r.add_static("/static/", STATIC_DIR)

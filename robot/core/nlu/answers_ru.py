@@ -120,7 +120,9 @@ _LATER_PLACES = frozenset(
     "самолете поезде планерке".split()
 )
 _LATER_AFTER_NOT = frozenset("сейчас время удобно до могу можем".split())
-_LATER_THROUGH = frozenset("час часа полчаса минут минуту пару несколько".split())
+_LATER_THROUGH = frozenset(
+    "час часа часик часок полчаса полчасика минут минуту минутку пару несколько".split()
+)
 # An answer that is only a time ("давайте вечером") asks for a call then.
 _LATER_WHEN = frozenset("вечером утром днем ночью завтра послезавтра попозже".split())
 # Words that may come with it in such an answer ("давайте вечером", "лучше завтра утром").
