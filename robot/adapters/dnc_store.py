@@ -75,7 +75,7 @@ def parse_dnc_csv(
     ok: list[tuple[int, str, str]] = []
     bad: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    for line, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
