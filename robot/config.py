@@ -26,6 +26,14 @@ class AsteriskServerConfig(BaseModel):
     cps: float = 0.0  # calls per second its trunk accepts; 0: no limit
     cps_burst: int = 1
     dial_template: str | None = None  # its trunk; None: Settings.dial_template
+    caller_id: str | None = None  # its trunk's caller ID ('"Shop" <+7495...>'); None: caller_id
+
+
+class ShopSettings(BaseModel):
+    """One shop's call settings (``DOZVON_SHOPS``: a JSON object shop_name -> these)."""
+
+    caller_id: str | None = None  # From / P-Asserted-Identity of its calls; None: the trunk's
+    announce_recording: bool | None = None  # the recording notice; None: announce_recording
 
 
 class Settings(BaseSettings):
@@ -78,6 +86,11 @@ class Settings(BaseSettings):
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
     caller_id: str = '"Dozvon" <+70000000000>'
+    # Per shop, by the order's shop_name: {"Ромашка": {"caller_id": "\"Ромашка\" <+7495...>",
+    # "announce_recording": true}}. Caller ID: the shop's, else its trunk's, else caller_id.
+    shops: dict[str, ShopSettings] = Field(default_factory=dict)
+    # How long the customer's phone rings before we give up (no_answer). Carriers and people
+    # take rings shorter than ~25 s for missed-call spam; tests set it shorter.
     ring_timeout_s: float = 30.0
     robot_context: str = "dozvon-robot"
 

@@ -53,6 +53,15 @@ SCENARIOS = (
     Scenario(8, "network congestion", "failed", False),
     Scenario(10, "hangs up after the question", "unclear", False),
 )
+# ``robot demo --sip``: every call goes over a SIP trunk to a second Asterisk playing the
+# carrier (robot/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit there (no
+# attempt used, retried), so the carrier's own answers take that scenario's place.
+SIP_SCENARIOS = (
+    *(s for s in SCENARIOS if s.code != 8),
+    Scenario(41, "switched off: 183 announcement, 480", "unreachable", False),
+    Scenario(42, "no such number: 404", "invalid_number", False),
+    Scenario(43, "declines the ringing call: 603", "call_rejected", False),
+)
 SHOPS = {"ru": "Ромашка", "ko": "Hana Mart"}
 # The call policy of the demo: calls at any hour, one call per order (see README, Call policy).
 DEMO_POLICY = json.dumps({"hours": "00:00-24:00", "max_attempts": 1, "min_gap": "0s"})
@@ -69,10 +78,15 @@ def phone_for(language: str, index: int, scenario: Scenario) -> str:
     return f"{_PREFIX[language]}{index % 100:02d}{scenario.code:02d}"
 
 
-def plan_orders(n: int, speech_language: str | None, run_id: str) -> list[dict[str, Any]]:
+def plan_orders(
+    n: int,
+    speech_language: str | None,
+    run_id: str,
+    scenarios: tuple[Scenario, ...] = SCENARIOS,
+) -> list[dict[str, Any]]:
     """N orders spread over the scenarios. Spoken answers use the language whose model is
     installed; key presses and line scenarios use Russian, which needs no model for them."""
-    usable = [s for s in SCENARIOS if speech_language or not s.speech]
+    usable = [s for s in scenarios if speech_language or not s.speech]
     orders = []
     for i in range(n):
         sc = usable[i % len(usable)]
@@ -130,9 +144,10 @@ def speech_language(settings: Settings) -> tuple[str | None, str]:
 
 
 async def run_demo(
-    n_orders: int, *, timeout_s: float = 300.0, hold: bool = False
+    n_orders: int, *, timeout_s: float = 300.0, hold: bool = False, sip: bool = False
 ) -> dict[str, Any]:
     from robot.adapters.redis_server import RedisServer
+    from robot.asterisk import carrier as sip_carrier
     from robot.asterisk.runtime import AsteriskRuntime
 
     base = Settings()
@@ -140,8 +155,9 @@ async def run_demo(
     run_id = str(int(time.time()) % 100000)  # shops number orders; so does the demo
     ports = {k: free_port() for k in ("http", "ami", "audiosocket", "crm")}
     token, secret = "demo-token", "demo-secret"
-    stack = contextlib.ExitStack()
+    stack = contextlib.AsyncExitStack()
     workdir = Path(tempfile.mkdtemp(prefix="dozvon-demo-"))
+    trunk = carrier = None
     crm = Crm(secret)
     service: subprocess.Popen[bytes] | None = None
     runner: web.AppRunner | None = None
@@ -149,6 +165,15 @@ async def run_demo(
         redis = RedisServer(workdir / "redis")
         redis.start()
         stack.callback(redis.close)
+        if sip:
+            udp = sip_carrier.free_udp_port
+            trunk = sip_carrier.TrunkSpec("127.0.0.1", udp(), udp())
+            carrier = await stack.enter_async_context(
+                sip_carrier.running_carrier(
+                    trunk, base.asterisk_root, base.audio_dir, instance=f"carrier-{os.getpid()}"
+                )
+            )
+        overlay, placeholders = sip_carrier.robot_trunk_overlay(trunk) if trunk else ([], {})
         asterisk = AsteriskRuntime(
             base.asterisk_root,
             ports["ami"],
@@ -158,10 +183,16 @@ async def run_demo(
             ports["audiosocket"],
             base.audio_dir,
             instance=f"demo-{os.getpid()}",
+            overlay_dirs=overlay,
+            extra_placeholders=placeholders,
         )
         asterisk.start()
         stack.callback(asterisk.remove_files)
         stack.callback(asterisk.stop)
+        if sip:
+            registered_s = await asyncio.to_thread(sip_carrier.wait_registered, asterisk)
+            print(f"SIP trunk registered with the carrier in {registered_s:.1f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
         app = web.Application()
         app.router.add_post("/crm/dozvon", crm.handle)
@@ -178,8 +209,11 @@ async def run_demo(
                 "DOZVON_AMI_PORT": str(ports["ami"]),
                 "DOZVON_AMI_SECRET": "demo-ami-secret",
                 "DOZVON_AUDIOSOCKET_PORT": str(ports["audiosocket"]),
-                "DOZVON_DIAL_TEMPLATE": "Local/{digits}@dozvon-customer/n",
-                "DOZVON_RING_TIMEOUT_S": "6",
+                "DOZVON_DIAL_TEMPLATE": (
+                    sip_carrier.dial_template("alaw") if sip else "Local/{digits}@dozvon-customer/n"
+                ),
+                # Over the trunk the carrier's announcement before its 480 takes about 5 s.
+                "DOZVON_RING_TIMEOUT_S": "10" if sip else "6",
                 "DOZVON_LISTEN_TIMEOUT_S": "4",
                 "DOZVON_WEBHOOK_URL": f"http://127.0.0.1:{ports['crm']}/crm/dozvon",
                 "DOZVON_WEBHOOK_SECRET": secret,
@@ -197,7 +231,7 @@ async def run_demo(
         # The service listens on loopback without DOZVON_SUPERVISORS: dev account admin/admin.
         print(f"dashboard: {api}/  (log in as admin / admin)", file=sys.stderr, flush=True)
 
-        orders = plan_orders(n_orders, speech_lang, run_id)
+        orders = plan_orders(n_orders, speech_lang, run_id, SIP_SCENARIOS if sip else SCENARIOS)
         t0 = time.monotonic()
         await _push(orders, api, token, redis.url)
         deadline = time.monotonic() + timeout_s
@@ -210,6 +244,8 @@ async def run_demo(
                 break
         elapsed = time.monotonic() - t0
         report = _report(orders, crm, model_name, speech_lang, elapsed, workdir)
+        if carrier is not None:
+            _trunk_report(report, orders, crm, carrier.calls)
         if hold and service.poll() is None:
             print(f"done; the dashboard stays at {api}/ until Ctrl-C", file=sys.stderr,
                   flush=True)  # fmt: skip
@@ -226,7 +262,7 @@ async def run_demo(
                 service.wait()
         if runner is not None:
             await runner.cleanup()
-        stack.close()
+        await stack.aclose()
 
 
 def _spawn_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -323,6 +359,21 @@ def _report(
     }
 
 
+def _trunk_report(report: dict[str, Any], orders, crm: Crm, seen: Any) -> None:
+    """``--sip``: every call must have crossed the trunk (the carrier saw it); a call that
+    did not is a mismatch too."""
+    finals = crm.final_by_order()
+    placed = 0
+    for o, row in zip(orders, report["orders"], strict=True):
+        calls = len((finals.get(o["order_id"]) or {}).get("history") or [])
+        crossed = len(seen.for_number(o["phone"].lstrip("+")))
+        placed += calls
+        row["calls"], row["seen_by_carrier"] = calls, crossed
+        if crossed != calls or calls == 0:
+            report["mismatches"] += 1
+    report["trunk"] = {"calls_placed": placed, "seen_by_carrier": len(seen.calls)}
+
+
 def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"speech model: {report['model']} (language: {report['language']})",
@@ -339,5 +390,10 @@ def format_table(report: dict[str, Any]) -> str:
         f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
         f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
     )
+    if "trunk" in report:
+        lines.append(
+            f"SIP trunk: {report['trunk']['calls_placed']} calls placed, "
+            f"{report['trunk']['seen_by_carrier']} seen by the carrier"
+        )
     lines.append(f"logs: {report['logs']}")
     return "\n".join(lines)

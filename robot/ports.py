@@ -73,6 +73,7 @@ class OriginateOutcome:
     answered: bool
     outcome: Outcome | None  # None when answered: the dialog decides
     reason: str
+    back_off_trunk: bool = False  # the trunk refused for capacity: slow its calls down
 
 
 class CallEventSink(Protocol):
@@ -93,6 +94,7 @@ class Admitted:
 
     server: str = "default"  # the Asterisk server it goes through (CallAttempt.asterisk)
     dial_template: str | None = None  # that server's trunk; None: the dialer's own template
+    caller_id: str | None = None  # that trunk's caller ID; None: the dialer's default
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ class CallAdmission(Protocol):
 
     async def release(self, call_id: str, *, placed: bool) -> None:
         """The call ended (or, ``placed=False``, was never dialed: its CPS token comes back)."""
+
+    async def back_off(self, server: str) -> None:
+        """The trunk behind ``server`` refused a call for capacity: slow its calls down."""
 
 
 class Originator(Protocol):

@@ -44,7 +44,7 @@ from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
-from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.dialer import Dialer, DialerConfig, ShopCallSettings
 from robot.engine.policy_gate import PolicyGate
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
@@ -207,7 +207,9 @@ class Service:
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings))
         dialer = Dialer(
-            gate=PolicyGate(policy.config, dnc=dnc, phone_log=dnc, finalizer=control),
+            gate=PolicyGate(
+                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+            ),
             store=store,
             originator=pool,
             admission=CallRouter(limits, pool),
@@ -226,6 +228,10 @@ class Service:
                 max_reprompts=settings.max_reprompts,
                 announce_recording=settings.announce_recording,
                 operator_target=settings.operator_target,
+                shops={
+                    name: ShopCallSettings(shop.caller_id, shop.announce_recording)
+                    for name, shop in settings.shops.items()
+                },
                 timing=SessionTiming(
                     listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
                 ),

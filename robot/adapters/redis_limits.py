@@ -8,6 +8,9 @@ Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the 
     limits:calls:{trunk}    ZSET  the same, per trunk
     limits:bucket           HASH  tokens, ts: the global calls-per-second bucket
     limits:bucket:{trunk}   HASH  the same, per trunk (when the trunk has its own rate)
+    limits:backoff:{trunk}  STRING the trunk's reduced calls per second after it refused calls
+                                  for capacity (SIP 503/403, outcome trunk_limit); expires
+                                  after ``backoff_hold_s``, and with it the reduction
     control                 HASH  run-time controls the dashboard writes (redis_control):
                                   paused ("1"), max_concurrent_calls (int >= 0),
                                   calls_per_second (float > 0); a missing field falls back to
@@ -19,6 +22,11 @@ A slot is held per call, not per worker: it carries an expiry that the holder's 
 pushes forward, so the slots of a worker that died come back after ``slot_ttl_s``. The bucket
 refills by elapsed time (``rate`` tokens a second up to ``burst``); a slot taken without a
 call placed (nothing was due) is given back with its token.
+
+Back-off: each refusal halves the trunk's rate (its own cps, else the global one, else
+``backoff_start_cps``), down to ``backoff_min_cps``, and holds it for ``backoff_hold_s`` from the
+last refusal; a trunk that stops refusing gets its configured rate back when the key expires.
+While backed off the trunk's bucket has a burst of one.
 
 Time: by default the script reads Redis's own clock (``TIME``), so workers on machines whose
 clocks disagree still share one bucket; tests inject a clock instead.
@@ -85,6 +93,8 @@ for i = 0, n - 1 do
   local tcap, tcps, tburst = tonumber(ARGV[10 + i * 4]), tonumber(ARGV[11 + i * 4]),
     tonumber(ARGV[12 + i * 4])
   local tkey = gkey .. ':' .. name
+  local backoff = tonumber(redis.call('GET', p .. 'limits:backoff:' .. name) or '')
+  if backoff and (tcps <= 0 or backoff < tcps) then tcps, tburst = backoff, 1 end
   redis.call('ZREMRANGEBYSCORE', tkey, '-inf', now)
   local used = redis.call('ZCARD', tkey)
   local free = (tcap >= 0) and (tcap - used) or (1000000000 - used)
@@ -154,6 +164,16 @@ return 1
 """
 
 
+# ARGV: prefix, trunk, start cps, min cps, hold s. Returns the new rate (string).
+_LUA_BACK_OFF = """
+local key = ARGV[1] .. 'limits:backoff:' .. ARGV[2]
+local current = tonumber(redis.call('GET', key) or '') or tonumber(ARGV[3])
+local rate = math.max(tonumber(ARGV[4]), current / 2)
+redis.call('SET', key, tostring(rate), 'PX', math.floor(tonumber(ARGV[5]) * 1000))
+return tostring(rate)
+"""
+
+
 @dataclass(frozen=True)
 class Trunk:
     """Somewhere calls can go, with its own limits."""
@@ -163,6 +183,7 @@ class Trunk:
     cps: float = 0.0  # calls per second it accepts; 0: no limit
     burst: int = 1
     dial_template: str | None = None  # how a number becomes a channel there; None: default
+    caller_id: str | None = None  # the caller ID its calls go out with; None: the default
 
 
 @dataclass(frozen=True)
@@ -171,6 +192,9 @@ class LimitSettings:
     cps: float = 0.0  # calls per second across all workers; 0: no limit
     burst: int = 1  # calls that may go out back to back after a quiet spell
     slot_ttl_s: float = 30.0  # a dead worker's slots come back after this
+    backoff_start_cps: float = 2.0  # a refusing trunk without any cps limit starts from this
+    backoff_min_cps: float = 0.1  # never slower than one call in ten seconds
+    backoff_hold_s: float = 60.0  # the reduced rate holds this long after the last refusal
 
 
 class RedisCallLimits:
@@ -193,6 +217,8 @@ class RedisCallLimits:
         self._acquire = redis.register_script(_LUA_ACQUIRE)
         self._release = redis.register_script(_LUA_RELEASE)
         self._heartbeat = redis.register_script(_LUA_HEARTBEAT)
+        self._back_off = redis.register_script(_LUA_BACK_OFF)
+        self._trunks: dict[str, Trunk] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -232,7 +258,30 @@ class RedisCallLimits:
         self._held[call_id] = trunk
         if trunk is None:
             return Admitted()
-        return Admitted(server=trunk.name, dial_template=trunk.dial_template)
+        self._trunks[trunk.name] = trunk
+        return Admitted(
+            server=trunk.name, dial_template=trunk.dial_template, caller_id=trunk.caller_id
+        )
+
+    async def back_off(self, trunk: str) -> float:
+        """The trunk refused a call for capacity: halve its calls per second for all workers
+        (see the module docstring); returns the new rate."""
+        s = self.settings
+        known = self._trunks.get(trunk)
+        start = (known.cps if known is not None and known.cps > 0 else 0.0) or s.cps
+        start = start if start > 0 else s.backoff_start_cps
+        rate = float(
+            await self._back_off(
+                args=[self.prefix, trunk, start, s.backoff_min_cps, s.backoff_hold_s]
+            )
+        )
+        log.warning("trunk %s refused a call for capacity: %.2f calls/s for now", trunk, rate)
+        return rate
+
+    async def trunk_rate(self, trunk: str) -> float | None:
+        """The trunk's reduced calls per second while it is backed off, else None."""
+        value = await self.redis.get(self.prefix + "limits:backoff:" + trunk)
+        return float(value) if value is not None else None
 
     async def release(self, call_id: str, *, placed: bool = True) -> None:
         """Give the slot back; ``placed=False`` also returns the CPS token (nothing dialed)."""

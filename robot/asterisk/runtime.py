@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
@@ -70,6 +71,10 @@ class AsteriskRuntime:
         instance: str = "default",
         *,
         templates_dir: Path = TEMPLATES_DIR,
+        overlay_dirs: Sequence[Path] = (),
+        extra_placeholders: Mapping[str, str] | None = None,
+        netns: str | None = None,
+        ami_host: str = "127.0.0.1",
     ) -> None:
         if not _INSTANCE_NAME.match(instance):
             raise ValueError(f"bad instance name {instance!r}")
@@ -88,6 +93,14 @@ class AsteriskRuntime:
         self.audio_dir = Path(audio_dir) if audio_dir is not None else None
         self.instance = instance
         self.templates_dir = templates_dir
+        # Templates that replace (same name) or add to those in templates_dir, in order: a
+        # SIP trunk, the loopback carrier (robot/asterisk/carrier.py).
+        self.overlay_dirs = [Path(d) for d in overlay_dirs]
+        self.extra_placeholders = dict(extra_placeholders or {})
+        # Run inside this network namespace (``ip netns exec``); AMI then listens on ami_host,
+        # an address of the namespace the host can reach.
+        self.netns = netns
+        self.ami_host = ami_host
         # Inside the chroot (what Asterisk sees) and the same directory seen from the host.
         self.chroot_dir = f"/{STATE_DIR}/{instance}"
         self.instance_dir = self.root / STATE_DIR / instance
@@ -132,11 +145,23 @@ class AsteriskRuntime:
             "INSTANCE_DIR": self.chroot_dir,
             "MODULES_DIR": self._modules_dir(),
             "AMI_PORT": str(self.ami_port),
+            "AMI_BIND": self.ami_host,
+            "AMI_PERMIT": "",  # another "permit = addr/mask" line (a network namespace)
             "AMI_USER": self.ami_user,
             "AMI_SECRET": self.ami_secret,
             "AUDIOSOCKET_HOST": self.audiosocket_host,
             "AUDIOSOCKET_PORT": str(self.audiosocket_port),
+            **self.extra_placeholders,
         }
+
+    def templates(self) -> list[Path]:
+        """The templates to render: ``templates_dir``, each overlay replacing by name."""
+        chosen = {t.name: t for t in sorted(self.templates_dir.glob("*.conf"))}
+        for overlay in self.overlay_dirs:
+            if not overlay.is_dir():
+                raise AsteriskError(f"no template overlay directory {overlay}")
+            chosen.update({t.name: t for t in sorted(overlay.glob("*.conf"))})
+        return [chosen[name] for name in sorted(chosen)]
 
     def render_configs(self) -> Path:
         """Write the instance directory (configs, data, empty state dirs); return the host
@@ -149,7 +174,7 @@ class AsteriskRuntime:
         etc.mkdir(parents=True)
         for sub in ("lib", "spool", "run", "log", "cache"):
             (self.instance_dir / sub).mkdir(exist_ok=True)
-        templates = sorted(self.templates_dir.glob("*.conf"))
+        templates = self.templates()
         if not templates:
             raise AsteriskError(f"no *.conf templates in {self.templates_dir}")
         for template in templates:
@@ -181,7 +206,7 @@ class AsteriskRuntime:
 
     def _read_banner(self, timeout: float) -> str | None:
         try:
-            with socket.create_connection(("127.0.0.1", self.ami_port), timeout=timeout) as s:
+            with socket.create_connection((self.ami_host, self.ami_port), timeout=timeout) as s:
                 line = s.makefile("rb").readline(200)
         except OSError:
             return None
@@ -197,7 +222,7 @@ class AsteriskRuntime:
         self._check_root()
         if self._port_taken():
             raise AsteriskError(
-                f"127.0.0.1:{self.ami_port} is already in use; is another Asterisk running?"
+                f"{self.ami_host}:{self.ami_port} is already in use; is another Asterisk running?"
             )
         self.render_configs()
         if self.messages_log.exists():
@@ -214,11 +239,12 @@ class AsteriskRuntime:
             self.stop()
             raise
         logger.info(
-            "asterisk %s up in %.2fs: pid %s, %s on 127.0.0.1:%d, audiosocket -> %s:%d",
+            "asterisk %s up in %.2fs: pid %s, %s on %s:%d, audiosocket -> %s:%d",
             self.instance,
             time.monotonic() - started,
             self.pid,
             banner,
+            self.ami_host,
             self.ami_port,
             self.audiosocket_host,
             self.audiosocket_port,
@@ -227,12 +253,13 @@ class AsteriskRuntime:
     def _port_taken(self) -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.settimeout(0.5)
-            return s.connect_ex(("127.0.0.1", self.ami_port)) == 0
+            return s.connect_ex((self.ami_host, self.ami_port)) == 0
 
     def _spawn(self) -> None:
         self._output = open(self.output_log, "wb")  # closed in stop()
+        argv = ["chroot", str(self.root), ASTERISK_BIN, "-C", self.config_file, "-f"]
         self._proc = subprocess.Popen(
-            ["chroot", str(self.root), ASTERISK_BIN, "-C", self.config_file, "-f"],
+            [*self._netns_prefix(), *argv],
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=subprocess.STDOUT,
@@ -240,6 +267,9 @@ class AsteriskRuntime:
             # Ctrl-C in the terminal goes to us; we decide when Asterisk stops.
             start_new_session=True,
         )
+
+    def _netns_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
 
     def _wait_for_ami(self, deadline: float) -> str:
         while True:
@@ -254,7 +284,7 @@ class AsteriskRuntime:
                 return banner
             if time.monotonic() > deadline:
                 raise AsteriskError(
-                    f"asterisk {self.instance}: no AMI banner on 127.0.0.1:{self.ami_port}"
+                    f"asterisk {self.instance}: no AMI banner on {self.ami_host}:{self.ami_port}"
                     f"\n{self.log_tail()}"
                 )
             time.sleep(0.05)

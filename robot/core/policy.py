@@ -33,6 +33,7 @@ from robot.core.calling_hours import (
     local_moment,
     next_calling_time,
 )
+from robot.core.carrier_outcomes import counts_as_attempt
 from robot.core.messages import EN, Moment, Text
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.policy_config import PolicyConfig
@@ -43,6 +44,7 @@ FINAL_BY_OUTCOME = {
     Outcome.REJECTED: OrderStatus.REJECTED,
     Outcome.DNC: OrderStatus.DNC,
     Outcome.OPERATOR: OrderStatus.OPERATOR,
+    Outcome.INVALID_NUMBER: OrderStatus.INVALID_NUMBER,
 }
 
 
@@ -168,7 +170,8 @@ def decide(
     if phone_on_dnc:
         return _stop(OrderStatus.DNC, Text("policy.dnc_listed"))
 
-    made = len(calls)
+    # A call the trunk refused for capacity never reached the customer: no attempt used.
+    made = sum(1 for c in calls if counts_as_attempt(c.effective_outcome))
     if made >= config.max_attempts:
         if calls:
             why = Text("policy.exhausted_last", made=made, max=config.max_attempts,

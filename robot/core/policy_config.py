@@ -152,6 +152,9 @@ class RetryOutcome(str, Enum):
     UNCLEAR = "unclear"  # answered, no usable answer
     MACHINE = "machine"  # an answering machine (AMD)
     LATER = "later"  # the customer asked to be called back later
+    UNREACHABLE = "unreachable"  # carrier: switched off / out of coverage (480, Q.850 18/20)
+    CALL_REJECTED = "call_rejected"  # carrier: the customer declined the call (603, Q.850 21)
+    TRUNK_LIMIT = "trunk_limit"  # carrier: the trunk refused for capacity; no attempt used
 
 
 def _default_retry() -> dict[RetryOutcome, RetryRule]:
@@ -162,6 +165,12 @@ def _default_retry() -> dict[RetryOutcome, RetryRule]:
         RetryOutcome.FAILED: RetryRule(delays=[5 * m, 30 * m, 120 * m]),
         RetryOutcome.UNCLEAR: RetryRule(delays=[30 * m, 120 * m], max_attempts=2),
         RetryOutcome.LATER: RetryRule(delays=[120 * m], max_attempts=3),
+        # Carrier outcomes (robot/core/carrier_outcomes.py). A phone that is off stays off
+        # for a while; a declined call gets one more try, much later; a full trunk is retried
+        # soon (it does not use up an attempt), but not forever.
+        RetryOutcome.UNREACHABLE: RetryRule(delays=[30 * m, 120 * m, 360 * m]),
+        RetryOutcome.CALL_REJECTED: RetryRule(delays=[240 * m], max_attempts=2),
+        RetryOutcome.TRUNK_LIMIT: RetryRule(delays=[m, 2 * m, 5 * m], max_attempts=10),
     }
 
 

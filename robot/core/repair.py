@@ -18,6 +18,7 @@ canonical words.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:
@@ -39,6 +40,17 @@ def correct(word: str, canonical: Iterable[str]) -> str | None:
     """The single canonical word ``word`` is a misspelling of, if any (see module notes)."""
     if len(word) < 5:
         return None
+    if isinstance(canonical, tuple | frozenset):
+        return _correct_cached(word, canonical)
+    return _correct(word, canonical)
+
+
+@lru_cache(maxsize=8192)
+def _correct_cached(word: str, canonical: tuple[str, ...] | frozenset[str]) -> str | None:
+    return _correct(word, canonical)
+
+
+def _correct(word: str, canonical: Iterable[str]) -> str | None:
     best: list[str] = []
     best_d = 3
     for c in canonical:

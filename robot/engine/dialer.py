@@ -62,6 +62,15 @@ class DialerConfig:
     max_reprompts: int = 2  # the question again in other words, after silence or noise
     announce_recording: bool = False  # "this call is recorded" before the order
     operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
+    # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
+    # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
+    shops: dict[str, ShopCallSettings] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShopCallSettings:
+    caller_id: str | None = None
+    announce_recording: bool | None = None  # None: the dialer's announce_recording
 
 
 def utcnow() -> datetime:
@@ -390,11 +399,12 @@ class Dialer:
             variables["DOZVON_OPERATOR"] = self.config.operator_target
         if self.config.amd:
             variables["DOZVON_AMD"] = "yes"
+        shop = self.config.shops.get(order.shop_name) or ShopCallSettings()
         req = OriginateRequest(
             call_id=call.call_id,
             order_id=order.order_id,
             channel=self.channel_for(order, route.dial_template),
-            caller_id=self.config.caller_id,
+            caller_id=shop.caller_id or route.caller_id or self.config.caller_id,
             timeout_s=self.config.ring_timeout_s,
             variables=variables,
             server=route.server,
@@ -429,6 +439,11 @@ class Dialer:
             return Outcome.FAILED, "no answer and no result from Asterisk", None
         if isinstance(started, OriginateOutcome):
             assert started.outcome is not None
+            if started.back_off_trunk and self.admission is not None:
+                try:
+                    await self.admission.back_off(route.server)
+                except Exception as e:  # the call's outcome stands; the next refusal retries
+                    log.warning("call %s: trunk back-off failed: %r", call.call_id, e)
             return started.outcome, started.reason, None
         return await self._converse(order, call, live, started)
 
@@ -464,7 +479,7 @@ class Dialer:
             asterisk_lost=live.asterisk_lost,
             on_decided=lambda outcome: self._on_decided(order, call, outcome),
             max_reprompts=self.config.max_reprompts,
-            announce_recording=self.config.announce_recording,
+            announce_recording=self._announce_recording(order),
         )
         result = await session.run()
         if stream is not None:  # recognizer load, for capacity planning (robot bench)
@@ -477,6 +492,12 @@ class Dialer:
         call.speech_end_to_decision_ms = result.speech_end_to_decision_ms
         reason = await self.features.finish(call, media, result.finish, self.clock())
         return result.finish.outcome, reason, result.finish.intent
+
+    def _announce_recording(self, order: Order) -> bool:
+        shop = self.config.shops.get(order.shop_name)
+        if shop is not None and shop.announce_recording is not None:
+            return shop.announce_recording
+        return self.config.announce_recording
 
     async def _on_decided(self, order: Order, call: CallAttempt, outcome: Outcome) -> None:
         """The dialog decided; its goodbye plays after this returns. A do-not-call request is

@@ -26,6 +26,8 @@ class CallLimits(Protocol):
 
     async def release(self, call_id: str, *, placed: bool = True) -> None: ...
 
+    async def back_off(self, trunk: str) -> float: ...
+
 
 class TrunkSource(Protocol):
     def available(self) -> list[Trunk]:
@@ -52,6 +54,9 @@ class CallRouter:
 
     async def release(self, call_id: str, *, placed: bool) -> None:
         await self.limits.release(call_id, placed=placed)
+
+    async def back_off(self, server: str) -> None:
+        await self.limits.back_off(server)
 
     def _refused(self, refusal: Refused) -> Refused:
         # One line per change of reason, not one per retry.

@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from robot.adapters.redis_server import RedisServer
+from robot.asterisk.carrier import TrunkSpec, robot_trunk_overlay, wait_registered
 from robot.asterisk.runtime import AsteriskRuntime
 from robot.config import Settings
 from robot.demo import DEMO_POLICY, Crm, free_port
@@ -57,7 +58,9 @@ class CallStack:
 
 
 @contextlib.asynccontextmanager
-async def call_stack(**overrides: Any):
+async def call_stack(*, trunk: TrunkSpec | None = None, **overrides: Any):
+    """``trunk``: the robot's Asterisk gets a SIP trunk to that (loopback) carrier and the
+    stack starts once it is registered there."""
     workdir = Path(tempfile.mkdtemp(prefix="dozvon-it-"))
     base = Settings()
     redis = RedisServer(workdir / "redis")
@@ -90,12 +93,16 @@ async def call_stack(**overrides: Any):
         settings.audiosocket_port,
         settings.audio_dir,
         instance=f"it-{crm_port}",
+        overlay_dirs=robot_trunk_overlay(trunk)[0] if trunk else (),
+        extra_placeholders=robot_trunk_overlay(trunk)[1] if trunk else None,
     )
     service = None
     runner = None
     http = None
     try:
         asterisk.start()
+        if trunk is not None:
+            await asyncio.to_thread(wait_registered, asterisk)
         crm = Crm(SECRET)
         app = web.Application()
         app.router.add_post("/crm", crm.handle)

@@ -55,8 +55,8 @@ CASES = [
     ("네, 취소해 주세요", Intent.NO),
     ("주문 취소할게요", Intent.NO),
     ("필요 없어요", Intent.NO),
-    ("주문 안 했어요", Intent.NO),
-    ("주문한 적 없어요", Intent.NO),
+    ("주문 안 했어요", Intent.NOT_ORDERED),
+    ("주문한 적 없어요", Intent.NOT_ORDERED),
     ("맞지 않아요", Intent.NO),
     ("틀렸어요", Intent.NO),
     ("취소 해주세요", Intent.NO),
@@ -66,8 +66,8 @@ CASES = [
     ("됐어요", Intent.NO),
     ("주문 취소요", Intent.NO),
     ("필요 없습니다", Intent.NO),
-    ("아니요 주문한 적 없어요", Intent.NO),
-    ("제가 주문 안 했어요", Intent.NO),
+    ("아니요 주문한 적 없어요", Intent.NOT_ORDERED),
+    ("제가 주문 안 했어요", Intent.NOT_ORDERED),
     ("안 맞아요", Intent.NO),
     # dnc
     ("전화하지 마세요", Intent.DNC),
@@ -236,3 +236,58 @@ def test_customer_answers_are_recognized() -> None:
     assert heard["yes"]["intent"] == "yes", heard["yes"]
     assert heard["no"]["intent"] == "no", heard["no"]
     assert heard["other"]["intent"] not in ("yes", "no"), heard["other"]
+
+
+# The intents beyond yes/no (robot.core.nlu.understand_ko), and the change fields.
+UNDERSTOOD = [
+    ("안녕하세요 AI 통화비서입니다 용건을 말씀해 주세요", Intent.MACHINE, None),
+    ("삐 소리 후에 메시지를 남겨 주세요", Intent.MACHINE, None),
+    ("잘못 거셨어요", Intent.WRONG_NUMBER, None),
+    ("저 민준이 아닌데요", Intent.WRONG_NUMBER, None),
+    ("주문한 적 없어요", Intent.NOT_ORDERED, None),
+    ("기사님이 미리 전화해 주나요?", Intent.QUESTION, None),
+    ("배송비 얼마예요?", Intent.QUESTION, None),
+    ("오늘 날씨 어때요", Intent.UNKNOWN, None),
+    ("네 말씀하세요", Intent.UNKNOWN, None),
+    ("네 근데 좀 생각해 볼게요", Intent.UNKNOWN, None),
+    ("저녁에 전화해 주세요", Intent.LATER, None),
+    ("네 시켰어요", Intent.YES, None),  # "네 시" is no four o'clock here
+    (
+        "네 근데 토요일 오후 3시 이후로 부탁드려요",
+        Intent.CHANGE,
+        ("2026-12-05", "15:00", None, False),
+    ),
+    ("9시부터 1시까지 가능해요", Intent.CHANGE, (None, "09:00", "13:00", False)),
+    ("내일 말고 모레요", Intent.CHANGE, ("2026-12-03", None, None, False)),
+    ("1월 5일에 받을게요", Intent.CHANGE, ("2027-01-05", None, None, False)),
+    ("엄마 집으로 보내 주세요", Intent.CHANGE, (None, None, None, True)),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "change"), UNDERSTOOD)
+def test_understand(text: str, intent: Intent, change: tuple | None) -> None:
+    from datetime import date
+
+    reply = PACK.understand(text, date(2026, 12, 1))
+    assert reply.intent is intent
+    if change is None:
+        assert reply.change is None
+    else:
+        assert reply.change is not None
+        j = reply.change.as_json()
+        assert (j["date"], j["after"], j["before"], j["address"]) == change
+
+
+@pytest.mark.parametrize(
+    "name", ["intents_ko_understanding.tsv", "intents_ko_understanding_heldout.tsv"]
+)
+def test_understanding_sets(capsys, name: str) -> None:
+    from robot.cli import main
+
+    data = REPO / "tests" / "data" / name
+    assert main(["eval", "--json", "--details", "--text", str(data), "--lang", "ko"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] >= 30
+    assert out["false_yes"] == 0, out["errors"]
+    assert out["accuracy"] >= 0.95, out["errors"]
+    assert out["change_exact"] >= 0.9, out["errors"]

@@ -300,6 +300,18 @@ GRAMMAR_ANSWERS = [
     ("повторите", Intent.REPEAT),
     ("что", Intent.REPEAT),
     ("какая сумма", Intent.QUESTION),
+    # the intents of issue 9 can be heard too
+    ("да только в субботу после восьми вечера", Intent.CHANGE),
+    ("перенесите доставку на двадцатого декабря", Intent.CHANGE),
+    ("с девяти до часу", Intent.CHANGE),
+    ("новый адрес", Intent.CHANGE),
+    ("вы дозвонились оставьте сообщение после сигнала", Intent.MACHINE),
+    ("абонент недоступен", Intent.MACHINE),
+    ("вы ошиблись номером", Intent.WRONG_NUMBER),
+    ("вы не туда попали", Intent.WRONG_NUMBER),
+    ("я ничего не заказывала", Intent.NOT_ORDERED),
+    ("а курьер заранее позвонит", Intent.QUESTION),
+    ("сколько стоит доставка", Intent.QUESTION),
 ]
 
 

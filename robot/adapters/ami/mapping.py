@@ -20,6 +20,16 @@ Protocol facts (Asterisk 22, ``manager.c`` / ``enum ast_control_frame_type``):
   of our calls; else ``CoreShowChannels`` lists every channel as ``CoreShowChannel`` events
   (``Uniqueid``, ``Channel``, our ``ActionID``) ended by ``CoreShowChannelsComplete``. A
   channel that is gone answers ``Response: Error`` ("No such channel").
+- A call the far end refused before answer (a SIP trunk): a ``HangupRequest`` event on our
+  channel carries ``Cause`` (Q.850) and ``TechCause`` (the SIP final response: 404, 480, 486,
+  503, 603, ...); ``OriginateResponse`` then has Reason 0 whatever the code (busy included).
+  The two arrive in either order (seen on 22.10: a 603 after 180 came after the
+  OriginateResponse, a 404 before it); the ``Hangup`` event always comes after the
+  ``HangupRequest``, so a failed OriginateResponse waits for our channel's ``Hangup`` (at most
+  HANGUP_WAIT_S) before deciding. Our own ring timeout is Reason 3 with no ``HangupRequest``;
+  its ``Hangup`` says 19 / TechCause 480, Asterisk's words for the CANCEL, not the carrier's.
+  What each code means is robot/core/carrier_outcomes.py; ``Local/`` channels (the demo) have
+  no TechCause and cause 0, so their control frame decides as before.
 - The dialplan's AMD branch reports ``UserEvent: DozvonAmd`` with ``CallId`` and ``Status``
   (MACHINE, HUMAN, NOTSURE, HANGUP); user events need the "user" class in the login's Events.
 """
@@ -31,6 +41,7 @@ import logging
 
 from robot.adapters.ami.codec import AmiMessage
 from robot.adapters.ami.connection import AmiConnection, AmiError
+from robot.core.carrier_outcomes import carrier_verdict
 from robot.core.models import Outcome
 from robot.ports import CallEventSink, OriginateOutcome, OriginateRequest
 
@@ -45,12 +56,34 @@ REASON_CONGESTION = 8
 CAUSE_NOT_DEFINED = 0
 CAUSE_NORMAL_CLEARING = 16
 LIST_TIMEOUT_S = 5.0
+HANGUP_WAIT_S = 2.0  # a failed OriginateResponse waits this long for the channel's Hangup
 
 
-def map_originate_response(response: str, reason_code: int) -> OriginateOutcome:
-    """Map an OriginateResponse (``Response``, ``Reason``) to what happened to the call."""
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def map_originate_response(
+    response: str,
+    reason_code: int,
+    *,
+    sip_code: int | None = None,
+    q850: int | None = None,
+) -> OriginateOutcome:
+    """Map an OriginateResponse (``Response``, ``Reason``) and, for a call the far end ended
+    before answer, its ``HangupRequest`` (``TechCause`` = SIP code, ``Cause`` = Q.850) to what
+    happened to the call. Our own ring timeout (Reason 3) is no answer whatever the causes."""
     if response.lower() == "success" or reason_code == REASON_ANSWERED:
         return OriginateOutcome(True, None, "answered")
+    if reason_code != REASON_RINGING:
+        verdict = carrier_verdict(sip_code, q850)
+        if verdict is not None:
+            return OriginateOutcome(
+                False, verdict.outcome, verdict.reason, back_off_trunk=verdict.back_off_trunk
+            )
     if reason_code == REASON_BUSY:
         return OriginateOutcome(False, Outcome.BUSY, "busy")
     if reason_code == REASON_RINGING:
@@ -73,6 +106,11 @@ class AmiOriginator:
         self._calls: set[str] = set()  # ours until forgotten: their channel names are kept
         self._channels: dict[str, str] = {}  # call id -> channel name (Newchannel)
         self._listings: dict[str, tuple[list[AmiMessage], asyncio.Future[None]]] = {}
+        # The far end's causes (HangupRequest), and failed OriginateResponses waiting for the
+        # channel's Hangup: call id -> (Response, Reason, timer).
+        self._far_end: dict[str, tuple[int | None, int | None]] = {}
+        self._hung_up: set[str] = set()
+        self._failures: dict[str, tuple[str, int, asyncio.TimerHandle | None]] = {}
         conn.add_listener(self)
 
     async def originate(self, req: OriginateRequest) -> None:
@@ -101,6 +139,11 @@ class AmiOriginator:
         self._inflight.discard(call_id)
         self._calls.discard(call_id)
         self._channels.pop(call_id, None)
+        self._far_end.pop(call_id, None)
+        self._hung_up.discard(call_id)
+        pending = self._failures.pop(call_id, None)
+        if pending is not None and pending[2] is not None:
+            pending[2].cancel()
 
     async def hangup(self, call_id: str, server: str | None = None) -> bool:
         """Hang up our call's channel (ringing or answered); False if it has no channel (not
@@ -155,14 +198,20 @@ class AmiOriginator:
         if msg.event == "UserEvent" and (msg.get("UserEvent") or "") == "DozvonAmd":
             self._amd_result(msg)
             return
+        if msg.event == "HangupRequest":
+            uid = msg.get("Uniqueid") or ""
+            if uid in self._calls:
+                self._far_end[uid] = (_int(msg.get("TechCause")), _int(msg.get("Cause")))
+            return
         if msg.event == "Hangup":
             # Our call id is the outbound channel's Uniqueid (Originate ChannelId).
             uid = msg.get("Uniqueid") or ""
-            try:
-                cause = int(msg.get("Cause") or 0)
-            except ValueError:
-                cause = CAUSE_NOT_DEFINED
+            cause = _int(msg.get("Cause")) or CAUSE_NOT_DEFINED
             self.sink.channel_hungup(uid, cause, msg.get("Cause-txt") or "")
+            if uid in self._calls:
+                self._hung_up.add(uid)
+                if uid in self._failures:
+                    self._report_failure(uid)
             return
         if msg.event != "OriginateResponse":
             return
@@ -170,16 +219,34 @@ class AmiOriginator:
         if call_id not in self._inflight:
             return
         self._inflight.discard(call_id)
-        try:
-            code = int(msg.get("Reason", "0") or 0)
-        except ValueError:
-            code = REASON_FAILED
-        result = map_originate_response(msg.get("Response", "") or "", code)
+        code = _int(msg.get("Reason", "0"))
+        code = REASON_FAILED if code is None else code
+        response = msg.get("Response", "") or ""
+        answered = response.lower() == "success" or code == REASON_ANSWERED
+        if answered or code == REASON_RINGING or call_id in self._hung_up:
+            self._failures[call_id] = (response, code, None)
+            self._report_failure(call_id)
+            return
+        # The far end's causes may still be on their way: wait for the channel's Hangup.
+        timer = asyncio.get_running_loop().call_later(HANGUP_WAIT_S, self._report_failure, call_id)
+        self._failures[call_id] = (response, code, timer)
+
+    def _report_failure(self, call_id: str) -> None:
+        pending = self._failures.pop(call_id, None)
+        if pending is None:
+            return
+        response, code, timer = pending
+        if timer is not None:
+            timer.cancel()
+        sip_code, q850 = self._far_end.get(call_id, (None, None))
+        result = map_originate_response(response, code, sip_code=sip_code, q850=q850)
         log.info(
-            "call %s: OriginateResponse %s reason %s -> %s",
+            "call %s: OriginateResponse %s reason %s, far end %s/%s -> %s",
             call_id,
-            msg.get("Response"),
+            response,
             code,
+            sip_code,
+            q850,
             result.reason,
         )
         self.sink.originate_result(call_id, result)

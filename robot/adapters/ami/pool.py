@@ -89,6 +89,7 @@ class AsteriskPool:
                 cps=cfg.cps,
                 burst=cfg.cps_burst,
                 dial_template=cfg.dial_template,
+                caller_id=cfg.caller_id,
             )
             originator = AmiOriginator(conn, sink, context=settings.robot_context)
             servers.append(AsteriskServer(trunk, conn, originator))

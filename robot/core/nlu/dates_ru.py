@@ -79,6 +79,9 @@ _PLACE_LEMMAS = frozenset(
     "работа офис дача дом квартира улица проспект переулок пункт склад постамат адрес "
     "подъезд общежитие гостиница отель город деревня посёлок поселок".split()
 )
+_PLACE_MODIFIERS = frozenset(
+    "мой моя мою наш нашу другой другую другое новый новую этот эту".split()
+)
 _PERSON_EXCLUDE = frozenset({"курьер", "оператор", "менеджер", "вы", "я"})
 _PICKUP_LEMMAS = frozenset({"самовывоз", "пвз"})
 _MOVE_LEMMAS = frozenset({"переехать", "переезжать", "съехать"})
@@ -107,6 +110,23 @@ def _negated(words: list[Word], i: int) -> bool:
         if t in ("не", "ни"):
             return True
         if t not in ("в", "во", "на", "к", "ко", "с", "до", "только", "уже", "именно", "это"):
+            return False
+    return False
+
+
+_CANNOT = frozenset("получиться смочь мочь быть подходить подойти устраивать успеть".split())
+
+
+def _refused_after(words: list[Word], i: int) -> bool:
+    """Is the day said just before ``i`` turned down by what follows ("в субботу не
+    получится", "завтра меня не будет", "в пятницу неудобно")?"""
+    for j in range(i, min(len(words), i + 4)):
+        w = words[j]
+        if w.text in ("неудобно", "никак") or (w.text == "занят" or w.text == "занята"):
+            return True
+        if w.text == "не" and j + 1 < len(words) and words[j + 1].lemma in _CANNOT:
+            return True
+        if w.text in (",", "а", "но", "давайте", "лучше") or w.lemma in WEEKDAYS:
             return False
     return False
 
@@ -150,17 +170,21 @@ def _days(words: list[Word], today: date | None) -> _Days:
         lemma, start = w.lemma, i
         value: date | None = None
         hit = False
+        strong = True  # a day of its own (not "сегодня", "завтра", "в другой раз")
         step = 1
         if w.text in RELATIVE_DAYS or lemma in RELATIVE_DAYS:
             key = w.text if w.text in RELATIVE_DAYS else lemma
-            hit = True
+            hit, strong = True, key == "послезавтра"
             value = today + timedelta(days=RELATIVE_DAYS[key]) if today else None
             if key == "завтра" and i > 0 and words[i - 1].text == "после":
                 value = today + timedelta(days=2) if today else None
                 start = i - 1
         elif lemma in WEEKDAYS and w.pos == "NOUN":
             hit = True
-            nxt_week = i > 0 and words[i - 1].lemma == "следующий"
+            nxt_week = (i > 0 and words[i - 1].lemma == "следующий") or any(
+                a.lemma == "следующий" and b.lemma == "неделя"
+                for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
+            )
             if today:
                 value = _next_weekday(today, WEEKDAYS[lemma])
                 if nxt_week:
@@ -169,6 +193,17 @@ def _days(words: list[Word], today: date | None) -> _Days:
         elif lemma in ("выходной", "выходные") and i > 0 and words[i - 1].text in ("на", "в"):
             hit = True
             value = _next_weekday(today, 5) if today else None
+        elif (
+            lemma in ("день", "неделя")
+            and i + 2 < n
+            and words[i + 1].text == "через"
+            and number_at(words, i + 2) is not None
+        ):
+            num = number_at(words, i + 2)
+            assert num is not None
+            hit, step = True, num.end - i
+            if today:
+                value = today + timedelta(days=num.value * (7 if lemma == "неделя" else 1))
         elif w.text == "через":
             num = number_at(words, i + 1)
             k = num.end if num else i + 1
@@ -185,11 +220,15 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     else:
                         value = today + timedelta(days=count * (7 if unit == "неделя" else 1))
         elif lemma in ("неделя",) and i > 0 and words[i - 1].lemma in ("следующий", "другой"):
-            hit = True
+            # "в субботу на следующей неделе": the weekday says the day
+            hit = not any(x.lemma in WEEKDAYS for x in words[max(0, i - 4) : i])
+            strong = False
         elif lemma in MONTHS and w.pos == "NOUN" and not _month_after_number(words, i):
             hit = True  # "в январе": a month, no day
-        elif lemma == "день" and i > 0 and words[i - 1].lemma in ("другой", "следующий"):
-            hit = True
+        elif lemma in ("день", "раз", "время") and i > 0 and words[i - 1].lemma == "другой":
+            hit, strong = True, False  # "в другой день / раз", "в другое время": none named
+        elif lemma == "день" and i > 0 and words[i - 1].lemma == "следующий":
+            hit, strong = True, False
         else:
             num = number_at(words, i)
             if num is not None and 1 <= num.value <= 31:
@@ -201,11 +240,11 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     if today:
                         value = _calendar(today, num.value, month)
         if hit:
-            if _negated(words, start):
+            if _negated(words, start) or _refused_after(words, start + step):
                 out.rejected = True
             else:
                 out.found.append((start, value))
-                out.strong = out.strong or lemma not in ("сегодня", "завтра", "неделя", "день")
+                out.strong = out.strong or strong
         i += step
     return out
 
@@ -222,7 +261,9 @@ def _month_after_number(words: list[Word], i: int) -> bool:
 
 def _is_hour(words: list[Word], num: Number) -> bool:
     """An ordinal used for the clock: "в пятом часу", "полвосьмого" (not a day)."""
-    return num.end < len(words) and words[num.end].lemma == "час"
+    return num.end < len(words) and words[num.end].lemma in (
+        "час", "половина", "раз", "этаж", "подъезд", "квартира", "дом", "очередь",
+    )  # fmt: skip
 
 
 # --- times -----------------------------------------------------------------------------------
@@ -332,12 +373,21 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
         ):
             half = "pm"
             window = DAY_PARTS["день"]
+        elif (
+            w.lemma == "половина"
+            and prev in ("первый", "первой", "второй")
+            and (i + 1 < len(words) and words[i + 1].text == "дня")
+        ):
+            window = (time(9), time(12)) if prev.startswith("перв") else DAY_PARTS["день"]
+            half = None if prev.startswith("перв") else "pm"
         elif w.lemma == "обед":
             if prev == "до":
                 window = _BEFORE_LUNCH
             elif prev == "после":
                 window, half = _AFTER_LUNCH, "pm"
-            elif prev in ("в", "к"):
+            elif prev == "к":
+                window = _BEFORE_LUNCH  # "к обеду": by lunch
+            elif prev == "в":
                 window = DAY_PARTS["обед"]
     return half, window
 
@@ -375,6 +425,8 @@ def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
                 before = _to_time(end_c, half if end_c.half is None else None, start.hour)
                 i = end_c.end
                 continue
+        elif prev in ("позже", "позднее") and prev2 == "не":
+            before = _to_time(c, half)
         elif prev in _AFTER_PREP or (prev == "раньше" and prev2 == "не"):
             after = _to_time(c, half)
         elif prev in _BEFORE_PREP or (prev in ("позже", "позднее") and prev2 == "не"):
@@ -408,6 +460,10 @@ def _address(words: list[Word]) -> bool:
             return True
         if w.lemma in _PICKUP_LEMMAS or w.lemma in _MOVE_LEMMAS:
             return True
+        if w.lemma in ("жить", "проживать") and {"другой", "теперь", "новый"} & {
+            x.lemma for x in words[i - 2 : i + 4]
+        }:
+            return True  # "я теперь живу на другой улице"
         if w.lemma in ("забрать", "заберу") and any(
             x.text in ("сам", "сама", "сами") for x in words[max(0, i - 2) : i + 3]
         ):
@@ -417,6 +473,14 @@ def _address(words: list[Word]) -> bool:
                 return True
             if w.text == "мне" and i > 1 and words[i - 2].text == "не":
                 return True  # "не ко мне"
+        if (
+            w.lemma in _PLACE_LEMMAS
+            and w.lemma != "работа"
+            and {"другой", "новый"} & {x.lemma for x in words[max(0, i - 1) : i + 2]}
+        ):
+            return True  # "квартира другая", "в другой город"
+        if prev in _PLACE_MODIFIERS and i > 1 and words[i - 2].text in ("на", "в", "во"):
+            prev = words[i - 2].text
         if prev in ("на", "в", "во") and w.lemma in _PLACE_LEMMAS and w.lemma != "дом":
             if w.lemma == "работа" and not w.has("accs"):
                 continue  # "я на работе" is where they are, not where to bring it
