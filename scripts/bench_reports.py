@@ -56,12 +56,16 @@ async def run(n: int) -> None:
         async with sandbox(redis.url, var_dir=work / "var") as box:
             now = datetime.now(UTC)
             t0 = time.perf_counter()
-            for i in range(n):
+
+            async def one(i: int) -> None:
                 doc = {"order_id": f"B{i:06d}", "phone": f"+7916{i:07d}", "amount": "990",
                        "shop_name": f"Магазин {i % 7}", "customer_name": f"Клиент {i}",
                        "language": "ru"}  # fmt: skip
                 created = now - timedelta(seconds=rng.uniform(0, 14 * 86400))
                 await add_history(box.store, doc, created, rng.choice(PLANS))
+
+            for start in range(0, n, 20):  # a few at a time: the client's pool is bounded
+                await asyncio.gather(*(one(i) for i in range(start, min(n, start + 20))))
             print(f"stored {n} orders in {time.perf_counter() - t0:.1f} s")
             headers = {"Authorization": f"Bearer {box.settings.api_token}"}
             today = now.date()
