@@ -207,7 +207,9 @@ class Service:
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings))
         dialer = Dialer(
-            gate=PolicyGate(policy.config, dnc=dnc, phone_log=dnc, finalizer=control),
+            gate=PolicyGate(
+                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+            ),
             store=store,
             originator=pool,
             admission=CallRouter(limits, pool),

@@ -44,6 +44,7 @@ from robot.adapters.webhook_outbox import WebhookOutbox
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord, ResultEvent
+from robot.core.reopen import final_delivery_id
 from robot.ports import DuplicateOrder
 
 log = logging.getLogger(__name__)
@@ -426,6 +427,9 @@ class RedisOrderStore:
             created_at=datetime.fromisoformat(h["created_at"]),
             updated_at=datetime.fromisoformat(h["updated_at"]),
             calls=self._sorted_calls(calls_json),
+            reopened=int(h.get("reopened") or 0),
+            reopen_after=int(h.get("reopen_after") or 0),
+            reopen_attempts=int(h.get("reopen_attempts") or 0),
         )
 
     @staticmethod
@@ -547,9 +551,13 @@ class RedisOrderStore:
                         earlier = await pipe.hvals(self._k("calls", oid))
                         history = [c for c in self._sorted_calls(earlier)
                                    if c.call_id != call.call_id] + [call]  # fmt: skip
+                    reopened = int(h.get("reopened") or 0)
                     event = ResultEvent(
                         event="order.final" if final else "call.finished",
-                        delivery_id=f"{oid}:final" if final else f"{oid}:{call.call_id}",
+                        delivery_id=final_delivery_id(oid, reopened)
+                        if final
+                        else f"{oid}:{call.call_id}",
+                        reopened=reopened,
                         order_id=oid,
                         status=new,
                         final=final,

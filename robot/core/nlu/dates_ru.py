@@ -79,6 +79,9 @@ _PLACE_LEMMAS = frozenset(
     "работа офис дача дом квартира улица проспект переулок пункт склад постамат адрес "
     "подъезд общежитие гостиница отель город деревня посёлок поселок".split()
 )
+_PLACE_MODIFIERS = frozenset(
+    "мой моя мою наш нашу другой другую другое новый новую этот эту".split()
+)
 _PERSON_EXCLUDE = frozenset({"курьер", "оператор", "менеджер", "вы", "я"})
 _PICKUP_LEMMAS = frozenset({"самовывоз", "пвз"})
 _MOVE_LEMMAS = frozenset({"переехать", "переезжать", "съехать"})
@@ -178,7 +181,10 @@ def _days(words: list[Word], today: date | None) -> _Days:
                 start = i - 1
         elif lemma in WEEKDAYS and w.pos == "NOUN":
             hit = True
-            nxt_week = i > 0 and words[i - 1].lemma == "следующий"
+            nxt_week = (i > 0 and words[i - 1].lemma == "следующий") or any(
+                a.lemma == "следующий" and b.lemma == "неделя"
+                for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
+            )
             if today:
                 value = _next_weekday(today, WEEKDAYS[lemma])
                 if nxt_week:
@@ -214,7 +220,9 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     else:
                         value = today + timedelta(days=count * (7 if unit == "неделя" else 1))
         elif lemma in ("неделя",) and i > 0 and words[i - 1].lemma in ("следующий", "другой"):
-            hit, strong = True, False
+            # "в субботу на следующей неделе": the weekday says the day
+            hit = not any(x.lemma in WEEKDAYS for x in words[max(0, i - 4) : i])
+            strong = False
         elif lemma in MONTHS and w.pos == "NOUN" and not _month_after_number(words, i):
             hit = True  # "в январе": a month, no day
         elif lemma in ("день", "раз", "время") and i > 0 and words[i - 1].lemma == "другой":
@@ -377,7 +385,9 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
                 window = _BEFORE_LUNCH
             elif prev == "после":
                 window, half = _AFTER_LUNCH, "pm"
-            elif prev in ("в", "к"):
+            elif prev == "к":
+                window = _BEFORE_LUNCH  # "к обеду": by lunch
+            elif prev == "в":
                 window = DAY_PARTS["обед"]
     return half, window
 
@@ -415,6 +425,8 @@ def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
                 before = _to_time(end_c, half if end_c.half is None else None, start.hour)
                 i = end_c.end
                 continue
+        elif prev in ("позже", "позднее") and prev2 == "не":
+            before = _to_time(c, half)
         elif prev in _AFTER_PREP or (prev == "раньше" and prev2 == "не"):
             after = _to_time(c, half)
         elif prev in _BEFORE_PREP or (prev in ("позже", "позднее") and prev2 == "не"):
@@ -461,6 +473,14 @@ def _address(words: list[Word]) -> bool:
                 return True
             if w.text == "мне" and i > 1 and words[i - 2].text == "не":
                 return True  # "не ко мне"
+        if (
+            w.lemma in _PLACE_LEMMAS
+            and w.lemma != "работа"
+            and {"другой", "новый"} & {x.lemma for x in words[max(0, i - 1) : i + 2]}
+        ):
+            return True  # "квартира другая", "в другой город"
+        if prev in _PLACE_MODIFIERS and i > 1 and words[i - 2].text in ("на", "в", "во"):
+            prev = words[i - 2].text
         if prev in ("на", "в", "во") and w.lemma in _PLACE_LEMMAS and w.lemma != "дом":
             if w.lemma == "работа" and not w.has("accs"):
                 continue  # "я на работе" is where they are, not where to bring it
