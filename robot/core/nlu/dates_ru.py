@@ -114,6 +114,11 @@ def _negated(words: list[Word], i: int) -> bool:
     return False
 
 
+# Units of "через N ...", diminutives included ("через недельку", "через денёк").
+_UNITS = {
+    "день": "день", "денек": "день", "сутки": "день", "неделя": "неделя",
+    "неделька": "неделя", "месяц": "месяц", "месячишко": "месяц",
+}  # fmt: skip
 _CANNOT = frozenset("получиться смочь мочь быть подходить подойти устраивать успеть".split())
 
 
@@ -208,8 +213,8 @@ def _days(words: list[Word], today: date | None) -> _Days:
             num = number_at(words, i + 1)
             k = num.end if num else i + 1
             count = num.value if num else 1
-            if k < n and words[k].lemma in ("день", "неделя", "месяц", "сутки"):
-                unit = words[k].lemma
+            if k < n and words[k].lemma in _UNITS:
+                unit = _UNITS[words[k].lemma]
                 hit = True
                 step = k - i + 1
                 if num is None and words[i + 1].lemma == "пара":
@@ -339,6 +344,8 @@ def _to_time(c: _Clock, part: str | None, floor: int | None = None) -> time:
     half = c.half or part
     if half == "pm" and 1 <= h < 12:
         h += 12
+    elif half == "late" and 1 <= h <= 11:
+        h += 12
     elif half == "night" and 9 <= h < 12:
         h += 12
     elif half is None and 1 <= h <= 7:
@@ -395,6 +402,8 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
 def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
     """(after, before, positions) of the clock times said."""
     half, _ = _part_of_day(words)
+    if half is None and any(w.text in ("попозже", "позже", "позднее", "поздно") for w in words):
+        half = "late"  # "попозже, часов после восьми": the evening
     after: time | None = None
     before: time | None = None
     where: list[int] = []
