@@ -291,3 +291,5 @@ class CallAttempt(BaseModel):
     # robot.core.callback_hint), for the retry policy; None if no time was said.
     callback_hint: str | None = None
     recording: str | None = None  # path of the call's audio (stereo WAV), if recorded
+    # Outcome "changed": RequestedChange.as_json() (date, after, before, address, text).
+    requested_change: dict[str, Any] | None = None
