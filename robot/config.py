@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # Files.
     audio_dir: Path = REPO_ROOT / "audio"
     var_dir: Path = REPO_ROOT / "var"
+    # Call results kept while Redis is unreachable, one synced file per worker process
+    # (robot/adapters/finish_journal.py); unset: var_dir/journal. Keep it on local disk.
+    finish_journal_dir: Path | None = None
     models_dir: Path = REPO_ROOT / "models"
     asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
 

@@ -58,6 +58,32 @@ class OrderStore(Protocol):
 
 
 @dataclass(frozen=True)
+class PendingFinish:
+    """A call's result the store has not confirmed yet: the arguments of ``finish_call``."""
+
+    call: CallAttempt
+    status: OrderStatus
+    at: datetime
+    reason: str = ""
+    due_at: datetime | None = None
+
+
+class FinishJournal(Protocol):
+    """Where results wait, durably, while the store is unreachable (a local file). Blocking:
+    the engine calls these off the event loop."""
+
+    def record(self, finish: PendingFinish) -> None:
+        """Keep ``finish`` on disk (synced) until ``applied``; a later record of the same call
+        id replaces an earlier one."""
+
+    def applied(self, call_id: str) -> None:
+        """The store has this call's result: forget it."""
+
+    def pending(self) -> list[PendingFinish]:
+        """Everything recorded and not applied, oldest first (e.g. after a restart)."""
+
+
+@dataclass(frozen=True)
 class OriginateRequest:
     call_id: str
     order_id: str

@@ -50,6 +50,7 @@ from robot.core.models import OrderError
 from robot.core.phones import PhoneError, normalize_phone
 from robot.core.policy import decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,9 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     phone = record.order.phone
     on_dnc = await services.dnc.contains(phone)
     placed = await services.dnc.phone_calls(phone, now - PHONE_HISTORY)
-    decision = decide(record, record.calls, now, on_dnc, services.config, phone_calls=placed)
+    reopening = Reopening.from_fields(record.model_dump(include=REOPEN_FIELDS))
+    calls, config = policy_view(record.calls, services.config, reopening)
+    decision = decide(record, calls, now, on_dnc, config, phone_calls=placed)
     doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
     return web.json_response(m.dump(m.Explain, doc))
 

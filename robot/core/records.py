@@ -23,6 +23,11 @@ class OrderRecord(BaseModel):
     created_at: datetime
     updated_at: datetime
     calls: list[CallAttempt] = Field(default_factory=list)
+    # A supervisor reopened the final order (robot.core.reopen): how often, the attempt number
+    # it was reopened after, and the attempts granted.
+    reopened: int = 0
+    reopen_after: int = 0
+    reopen_attempts: int = 0
 
 
 class ResultEvent(BaseModel):
@@ -43,3 +48,6 @@ class ResultEvent(BaseModel):
     history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
     occurred_at: datetime
+    # How often a supervisor reopened the order before this event (robot.core.reopen); an
+    # order.final of a reopened order has delivery id ``<order>:final:r<n>``.
+    reopened: int = 0

@@ -28,15 +28,12 @@ QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are
 ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
 
 # KEYS: order, due, status:queued. ARGV: prefix, id, now epoch, now iso, reason.
-# Returns the status found; a QUEUED order becomes due now, an EXHAUSTED one is queued again.
+# Returns the status found; a QUEUED order becomes due now. A final one is left alone: it is
+# reopened with a stated number of attempts (OrderControl.reopen), never silently requeued.
 _LUA_RETRY_NOW = """
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 'missing' end
-if st ~= 'queued' and st ~= 'exhausted' then return st end
-if st == 'exhausted' then
-  redis.call('ZREM', ARGV[1] .. 'status:exhausted', ARGV[2])
-  redis.call('HSET', KEYS[1], 'status', 'queued')
-end
+if st ~= 'queued' then return st end
 redis.call('HSET', KEYS[1], 'due_at', ARGV[4], 'updated_at', ARGV[4], 'status_reason', ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
@@ -69,6 +66,7 @@ def _row(record: OrderRecord) -> dict[str, Any]:
         "amount": str(o.amount),
         "currency": o.currency,
         "language": o.language,
+        "reopened": record.reopened,
     }
 
 
@@ -92,6 +90,8 @@ class DashboardQueries:
         self.default_region = default_region
         self._retry = self.redis.register_script(_LUA_RETRY_NOW)
         self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
+        self.orders: Any = None  # robot.adapters.order_control.OrderControl (reopen)
+        self.dnc: Any = None  # robot.adapters.dnc_store.DncStore
 
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
@@ -223,8 +223,12 @@ class DashboardQueries:
             return None
         return path
 
-    async def retry_now(self, order_id: str, now: datetime, *, by: str) -> str:
-        """Make the order due now; returns its status before. Raises NotRetryable, KeyError."""
+    async def retry_now(
+        self, order_id: str, now: datetime, *, by: str, attempts: int = 1
+    ) -> dict[str, Any]:
+        """Call the order now: a queued one becomes due now; a final one is reopened with
+        ``attempts`` further attempts (robot.core.reopen). Returns ``{"was", "reopened"}``.
+        Raises KeyError, NotRetryable (calling now), NotReopenable (why not), ValueError."""
         now = now.astimezone(UTC)
         found = await self._retry(
             keys=[self._k("order", order_id), self._k("due"), self._k("status", "queued")],
@@ -238,7 +242,12 @@ class DashboardQueries:
         )
         if found == "missing":
             raise KeyError(order_id)
-        if found not in ("queued", "exhausted"):
+        if found == "calling":
             raise NotRetryable(order_id, str(found))
-        await self.redis.publish(self.store.wakeup_channel, "1")
-        return str(found)
+        if found == "queued":
+            await self.redis.publish(self.store.wakeup_channel, "1")
+            return {"was": found, "reopened": 0}
+        phone = await self.redis.hget(self._k("order", order_id), "phone")
+        on_dnc = bool(phone) and await self.dnc.contains(str(phone))
+        state = await self.orders.reopen(order_id, now, attempts=attempts, by=by, on_dnc=on_dnc)
+        return {"was": found, "reopened": state.count, "attempts": state.attempts}

@@ -39,7 +39,7 @@ from aiohttp import web
 from robot.adapters.redis_control import InvalidControl
 from robot.core.json_doc import InvalidJson, loads
 from robot.web.context import WEB_KEY, WebContext
-from robot.web.i18n import LANGS, i18n_script
+from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE
@@ -52,7 +52,7 @@ STATIC_DIR = HERE / "static"
 TEMPLATES = HERE / "templates"
 SSE_PING_S = 15.0
 PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit", "/reports": "reports",
-         "/dnc": "dnc"}  # fmt: skip
+         "/dnc": "dnc", "/followups": "followups"}  # fmt: skip
 
 
 def _static_version() -> str:
@@ -183,26 +183,42 @@ async def order_timeline(request: web.Request) -> web.StreamResponse:
 
 
 async def retry_now(request: web.Request) -> web.StreamResponse:
+    from robot.core.reopen import MAX_EXTRA_ATTEMPTS, NotReopenable
     from robot.web.queries import NotRetryable
 
     ctx = _ctx(request)
     p = principal_of(request)
     oid = request.match_info["order_id"]
+    body = await _json_body(request)
+    raw = body.get("attempts", 1)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_EXTRA_ATTEMPTS:
+        msg = f"attempts must be a whole number from 1 to {MAX_EXTRA_ATTEMPTS}"
+        return _error(422, "invalid_field", msg, field="attempts")
     request[AUDIT] = {"action": "retry_now", "order_id": oid}
     try:
-        before = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name)
+        done = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name, attempts=raw)
+    except NotReopenable as e:
+        why = SERVER_EN.get(f"reopen.{e.why}", e.why)
+        request[AUDIT].update(refused=e.why)
+        return _error(
+            409,
+            "not_reopenable",
+            f"order is {e.status.value} and cannot be called again: {why}",
+            order_status=e.status.value,
+            why=e.why,
+        )
     except KeyError:
         return _error(404, "not_found", f"no order {oid!r}")
     except NotRetryable as e:
         return _error(
-            409,
-            "not_retryable",
-            f"order is {e.status}; only queued or exhausted orders can be called again",
-            order_status=e.status,
+            409, "not_retryable", f"a call of order {oid} is in flight", order_status=e.status
         )
+    before = done["was"]
     request[AUDIT]["was"] = before
+    if done["reopened"]:
+        request[AUDIT].update(reopened=done["reopened"], attempts=done["attempts"])
     ctx.hub.poke()
-    return web.json_response({"order_id": oid, "status": "queued", "was": before})
+    return web.json_response({"order_id": oid, "status": "queued", **done})
 
 
 async def pause(request: web.Request) -> web.StreamResponse:
@@ -279,6 +295,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 def add_dashboard_routes(app: web.Application) -> None:
     from robot.web.dnc_page import add_dnc_routes
+    from robot.web.followups import add_followup_routes
     from robot.web.metrics import metrics
     from robot.web.orders_list import orders_handler
     from robot.web.reports import add_report_routes
@@ -286,11 +303,13 @@ def add_dashboard_routes(app: web.Application) -> None:
 
     r = app.router
     add_signin_routes(app)
+    add_followup_routes(app)
     r.add_get("/", page)
     r.add_get("/orders", page)
     r.add_get("/audit", page)
     r.add_get("/reports", page)
     r.add_get("/dnc", page)
+    r.add_get("/followups", page)
     r.add_get("/orders/{order_id}", page)
     r.add_get("/dashboard/api/me", me)
     r.add_post("/dashboard/api/lang", set_lang)

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
@@ -28,6 +29,7 @@ from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.policy_gate import PolicyGate, permissive_policy
 from robot.engine.session import SessionTiming
 from robot.ports import OriginateOutcome, OriginateRequest, RunControls, WorkerReport
 from robot.testing import FakeMedia, FakePrompts
@@ -172,7 +174,10 @@ async def start_sandbox(
     originator = ScriptedOriginator(tracker)
     speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}
     control = CountingControl(store.redis, worker_info=speech)
+    orders = OrderControl(store)
     dialer = Dialer(
+        # As in ``robot run`` (finals without a call, reopened orders), any hour, one attempt.
+        gate=PolicyGate(permissive_policy(1), finalizer=orders, reopens=orders),
         store=store,
         originator=originator,
         tracker=tracker,

@@ -487,6 +487,17 @@ def understand(text: str, today: date | None = None) -> Reply:
     return Reply(Intent.CHANGE, change)
 
 
+def _marked(toks: list[str], spans: list[tuple[int, int, bool]]) -> list[str]:
+    """Tokens with "|" between punctuated clauses: "это не я, вы ошиблись" must not read as
+    "не ... ошиблись"."""
+    out: list[str] = []
+    for a, b, _ in spans:
+        if out and toks[a] not in _CONTRAST:
+            out.append("|")
+        out.extend(toks[a:b])
+    return out
+
+
 def _base(toks: list[str]) -> Intent:
     return answers_ru.classify_tokens([{"1": "один", "2": "два"}.get(t, t) for t in toks])
 
@@ -504,7 +515,7 @@ def _intent(
     if cut:
         toks, words = toks[cut:], words[cut:]
         spans = [(max(a, cut) - cut, b - cut, q) for a, b, q in spans if b > cut]
-    base = _base(toks)
+    base = _base(_marked(toks, spans))
     lem = _lemmas(words)
     if {"запрещать", "запретить"} & lem and _CALL_VERBS & lem:
         base = Intent.DNC  # "я запрещаю вам звонить"

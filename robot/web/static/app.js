@@ -376,6 +376,7 @@
         h("p", { class: "muted small" }, `${t("order.received")}: ${fmtTime(o.order.received_at || o.created_at, true)}`)),
       o.audit.length ? h("section", { class: "card", id: "order-audit" }, h("h2", {}, t("order.audit")), auditTable(o.audit)) : "");
     loadExplain(path);
+    document.dispatchEvent(new CustomEvent("dozvon:order", { detail: o }));
   }
   function callItem(c) {
     const lat = (c.intake_to_originate_ms !== null || c.speech_end_to_decision_ms !== null)
@@ -475,7 +476,7 @@
   }
   // For the page's other scripts (health.js, followups.js, orders.js, reports.js, dnc.js).
   window.Dozvon = { S, isAdmin, h, t, $, api, act, srv, toast, errorText, badge, fmtTime,
-    fmtDuration, fmtPct, STATUSES, auditAction };
+    fmtDuration, fmtPct, STATUSES, auditAction, loadOrder };
   applyStatic();
   render();
   connect();
