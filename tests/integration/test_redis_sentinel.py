@@ -151,3 +151,51 @@ async def test_a_replica_that_does_not_answer_means_not_acknowledged(sentinels: 
     finally:
         await runner.cleanup()
         await store.aclose()
+
+
+async def test_a_result_the_replica_did_not_confirm_is_journaled_and_replayed(
+    sentinels: SentinelSet, tmp_path
+):
+    """The result reached the master but not the replica: the dialer keeps it (memory and the
+    finish journal, as for an unreachable store) and writes it again once the replica answers;
+    the replay is applied once and confirmed."""
+    from robot.adapters.finish_journal import FileFinishJournal
+    from robot.core.models import OrderStatus, Outcome
+    from robot.engine.calls import CallTracker
+    from robot.engine.dialer import Dialer, DialerConfig
+    from robot.ports import PendingFinish
+    from robot.testing import FakePrompts, finished_call
+
+    store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
+    dialer = Dialer(
+        store=store, originator=None, tracker=CallTracker(), prompts=FakePrompts(),  # type: ignore[arg-type]
+        recognizer=None, is_speech_factory=lambda: (lambda frame: False),
+        config=DialerConfig(worker_id="w1", lease_s=60),
+        journal=FileFinishJournal(tmp_path, "w1"),
+    )  # fmt: skip
+    replica = sentinels.nodes[1]
+    assert replica.pid is not None
+    try:
+        now = datetime.now(UTC)
+        await store.add_order(_order("J-1"), now)
+        record = await store.claim_due(now, "w1", 60)
+        assert record is not None
+        call = finished_call(record, Outcome.CONFIRMED, now)
+        os.kill(replica.pid, signal.SIGSTOP)
+        try:
+            await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
+            assert dialer.unsaved_results == 1
+            assert (tmp_path / "w1.jsonl").read_text().count(call.call_id) == 1
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+        assert store.replica_ack is not None
+        confirmed = store.replica_ack.confirmed
+        assert await dialer.flush_finishes()
+        assert store.replica_ack.confirmed == confirmed + 1  # the replay waited for the replica
+        assert dialer.unsaved_results == 0
+        after = await store.get_order("J-1")
+        assert after is not None and after.status is OrderStatus.CONFIRMED
+        assert await store.redis.zrange("dozvon:outbox:due", 0, -1) == ["J-1:final"]
+        assert store.replica_ack.unconfirmed == 1
+    finally:
+        await store.aclose()
