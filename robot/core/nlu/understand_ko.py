@@ -33,6 +33,7 @@ from datetime import date, time, timedelta
 
 from robot.core.langpack import Reply, RequestedChange
 from robot.core.models import Intent
+from robot.core.nlu.dates_ru import calendar_day, next_weekday
 
 _MACHINE = re.compile(
     r"음성사서함|사서함|메시지를?남겨|메세지를?남겨|음성(메시지|메세지)|삐(소리|하는소리)|신호음|"
@@ -135,24 +136,6 @@ def _hour_value(s: str) -> int | None:
     return _NATIVE.get(s) or _sino(s)
 
 
-def _next_weekday(today: date, wd: int) -> date:
-    return today + timedelta(days=(wd - today.weekday()) % 7 or 7)
-
-
-def _calendar(today: date, day: int, month: int | None) -> date | None:
-    try:
-        if month is None:
-            d = date(today.year, today.month, day)
-            if d >= today:
-                return d
-            y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-            return date(y, m, day)
-        d = date(today.year, month, day)
-        return d if d >= today else date(today.year + 1, month, day)
-    except ValueError:
-        return None
-
-
 def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]], bool]:
     """(position, day) for every day named and not turned down, and whether one was."""
     found: list[tuple[int, date | None]] = []
@@ -172,14 +155,14 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         value = None
         if today:
             wd = _WEEKDAYS[m.group(2)]
-            value = _next_weekday(today, wd)
+            value = next_weekday(today, wd)
             if m.group(1) in ("다음주", "담주"):
                 monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
                 value = monday + timedelta(days=wd)
         add(m.start(), m.end(), value)
     for m in _MONTH_DAY.finditer(joined):
         month, day = _sino(m.group(1)), _sino(m.group(2))
-        value = _calendar(today, day, month) if today and month and day else None
+        value = calendar_day(today, day, month) if today and month and day else None
         add(m.start(), m.end(), value)
     for m in _DAY_ONLY.finditer(joined):
         if any(p <= m.start() < p + 8 for p, _ in found):
@@ -188,7 +171,7 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         add(
             m.start(),
             m.end() - len(m.group(2)),
-            _calendar(today, day, None) if today and day else None,
+            calendar_day(today, day, None) if today and day else None,
         )
     for m in _AFTER_DAYS.finditer(joined):
         word = m.group(1)
@@ -211,7 +194,7 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         add(
             joined.index("주말"),
             joined.index("주말") + 2,
-            _next_weekday(today, 5) if today else None,
+            next_weekday(today, 5) if today else None,
         )
     if re.search(r"다음주|담주|다른날|다른요일", joined) and not _WEEKDAY.search(joined):
         found.append((joined.find("다"), None))
