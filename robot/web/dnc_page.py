@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.dnc_store import DncEntry, DncStore
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
 from robot.web.context import WEB_KEY
 from robot.web.orders_list import fold
@@ -110,9 +111,9 @@ def _phone(request: web.Request, raw: str) -> str:
 
 async def add_entry(request: web.Request) -> web.StreamResponse:
     try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError:
-        return _json_error(400, "invalid_json", "body is not JSON")
+        body = loads(await request.read() or b"{}")
+    except InvalidJson as e:
+        return _json_error(400, "invalid_json", e.message, field=e.field)
     if not isinstance(body, dict):
         return _json_error(400, "invalid_json", "body must be a JSON object")
     p = principal_of(request)
