@@ -16,6 +16,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.records import OrderRecord
 
 if TYPE_CHECKING:
+    from robot.core.langpack import RequestedChange
     from robot.core.prompts import Prompt
 
 
@@ -210,10 +211,15 @@ class MediaSession(Protocol):
 
 
 class PromptSource(Protocol):
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
-        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop)."""
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
+        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop).
+        ``change``: the requested change a read-back (Prompt.CONFIRM_CHANGE) says."""
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str: ...
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str: ...
 
 
 class CallState(str, Enum):

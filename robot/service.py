@@ -228,6 +228,7 @@ class Service:
                 amd=settings.amd,
                 max_reprompts=settings.max_reprompts,
                 announce_recording=settings.announce_recording,
+                machine_message=settings.machine_message,
                 operator_target=settings.operator_target,
                 shops={
                     name: ShopCallSettings(shop.caller_id, shop.announce_recording)

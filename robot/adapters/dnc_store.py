@@ -77,7 +77,7 @@ def parse_dnc_csv(
     ok: list[tuple[int, str, str]] = []
     bad: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    for line, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         cells = [c.strip() for c in row]
         if cells and cells[0].startswith("'"):  # our CSV export's guard against formulas
             cells[0] = cells[0][1:]

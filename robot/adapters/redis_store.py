@@ -250,6 +250,15 @@ def _iso(dt: datetime) -> str:
     return _utc(dt).isoformat()
 
 
+def _final_details(status: OrderStatus, call: CallAttempt) -> dict[str, Any]:
+    """What order.final adds for the reply-based endings: the requested change, the fake flag."""
+    if status is OrderStatus.CHANGED:
+        return {"requested_change": call.requested_change}
+    if status is OrderStatus.NOT_ORDERED:
+        return {"suspected_fake": True}
+    return {}
+
+
 class RedisOrderStore:
     """Orders, schedule, leases, call history and the CRM outbox in one Redis database."""
 
@@ -580,6 +589,7 @@ class RedisOrderStore:
                         history=history,
                         callback_url=order.callback_url,
                         occurred_at=_utc(now),
+                        **_final_details(new, call) if final else {},
                     )
                     pipe.multi()
                     self._queue_finish(pipe, oid, call, old, new, now, reason, due_at)

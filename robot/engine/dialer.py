@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from robot.core.langpack import get_pack
+from robot.core.machine_kind import MachineMessage
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
@@ -76,6 +77,7 @@ class DialerConfig:
     amd: bool = False  # answering-machine detection in the dialplan (DOZVON_AMD=yes)
     max_reprompts: int = 2  # the question again in other words, after silence or noise
     announce_recording: bool = False  # "this call is recorded" before the order
+    machine_message: MachineMessage = MachineMessage.ASSISTANT  # which machines hear a sentence
     operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
     # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
@@ -593,7 +595,7 @@ class Dialer:
             media=media,
             prompts=self.prompts,
             stream=stream,
-            classify=get_pack(order.language).classify,
+            understand=get_pack(order.language).understand,
             is_speech=self.is_speech_factory(),
             today=self._today(order),
             timing=self.config.timing,
@@ -603,6 +605,8 @@ class Dialer:
             on_decided=lambda outcome: self._on_decided(order, call, outcome),
             max_reprompts=self.config.max_reprompts,
             announce_recording=self._announce_recording(order),
+            operator_available=self.features.transfer is not None,
+            machine_message=self.config.machine_message,
         )
         result = await session.run()
         if stream is not None:  # recognizer load, for capacity planning (robot bench)
@@ -612,6 +616,8 @@ class Dialer:
             if close is not None:
                 close()
         call.transcript = result.transcript
+        if result.finish.change is not None:
+            call.requested_change = result.finish.change.as_json()
         call.speech_end_to_decision_ms = result.speech_end_to_decision_ms
         reason = await self.features.finish(call, media, result.finish, self.clock())
         return result.finish.outcome, reason, result.finish.intent
