@@ -568,6 +568,8 @@ class RedisOrderStore:
                         await pipe.unwatch()
                         log.info("order %s call %s: already finished, not applied again",
                                  oid, call.call_id)  # fmt: skip
+                        # A replay after NotReplicated: written then, confirmed only now.
+                        await self._confirm(f"result of call {call.call_id}")
                         return
                     h = await pipe.hgetall(okey)
                     holder = await pipe.get(lock_key)
