@@ -16,6 +16,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.records import OrderRecord
 
 if TYPE_CHECKING:
+    from robot.core.langpack import RequestedChange
     from robot.core.prompts import Prompt
 
 
@@ -58,6 +59,32 @@ class OrderStore(Protocol):
 
 
 @dataclass(frozen=True)
+class PendingFinish:
+    """A call's result the store has not confirmed yet: the arguments of ``finish_call``."""
+
+    call: CallAttempt
+    status: OrderStatus
+    at: datetime
+    reason: str = ""
+    due_at: datetime | None = None
+
+
+class FinishJournal(Protocol):
+    """Where results wait, durably, while the store is unreachable (a local file). Blocking:
+    the engine calls these off the event loop."""
+
+    def record(self, finish: PendingFinish) -> None:
+        """Keep ``finish`` on disk (synced) until ``applied``; a later record of the same call
+        id replaces an earlier one."""
+
+    def applied(self, call_id: str) -> None:
+        """The store has this call's result: forget it."""
+
+    def pending(self) -> list[PendingFinish]:
+        """Everything recorded and not applied, oldest first (e.g. after a restart)."""
+
+
+@dataclass(frozen=True)
 class OriginateRequest:
     call_id: str
     order_id: str
@@ -74,6 +101,16 @@ class OriginateOutcome:
     outcome: Outcome | None  # None when answered: the dialog decides
     reason: str
     back_off_trunk: bool = False  # the trunk refused for capacity: slow its calls down
+
+
+class OriginateNotPlaced(Exception):
+    """The server refused the Originate before any channel existed (it is shutting down, or
+    its AMI connection is gone): nobody was called, so the attempt does not count."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(f"Asterisk {server}: {reason}")
+        self.server = server
+        self.reason = reason
 
 
 class CallEventSink(Protocol):
@@ -119,7 +156,8 @@ class CallAdmission(Protocol):
 
 class Originator(Protocol):
     async def originate(self, req: OriginateRequest) -> None:
-        """Ask Asterisk to place the call; the outcome arrives later through CallEvents."""
+        """Ask Asterisk to place the call; the outcome arrives later through CallEvents.
+        Raises OriginateNotPlaced when it is certain no call was placed."""
 
 
 @dataclass(frozen=True)
@@ -184,10 +222,15 @@ class MediaSession(Protocol):
 
 
 class PromptSource(Protocol):
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
-        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop)."""
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
+        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop).
+        ``change``: the requested change a read-back (Prompt.CONFIRM_CHANGE) says."""
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str: ...
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str: ...
 
 
 class CallState(str, Enum):

@@ -35,9 +35,10 @@ class OrderAccepted(BaseModel):
 
 
 class ReasonBody(BaseModel):
-    """Optional body of cancel and of putting a phone on the do-not-call list."""
+    """Optional body of cancel and of putting a phone on the do-not-call list (other keys
+    are ignored, as they always were)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     reason: str | None = Field(default=None, max_length=500)
 
@@ -48,7 +49,10 @@ def _patch_model() -> type[BaseModel]:
     for name, info in Order.model_fields.items():
         if name in ("order_id", "received_at"):
             continue
-        fields[name] = (info.annotation | None, Field(default=None, description=info.description))
+        fields[name] = (
+            info.annotation | None,  # type: ignore[operator]
+            Field(default=None, description=info.description),
+        )
     fields["status"] = (Literal["cancelled"] | None, None)
     fields["cancelled"] = (bool | None, None)
     fields["reason"] = (str | None, Field(default=None, max_length=500))

@@ -77,7 +77,7 @@ def parse_dnc_csv(
     ok: list[tuple[int, str, str]] = []
     bad: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    for line, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         cells = [c.strip() for c in row]
         if cells and cells[0].startswith("'"):  # our CSV export's guard against formulas
             cells[0] = cells[0][1:]
@@ -195,6 +195,10 @@ class DncStore:
             pipe.zremrangebyscore(key, "-inf", t - PHONE_LOG_KEEP.total_seconds())
             pipe.expire(key, int(PHONE_LOG_KEEP.total_seconds()))
             await pipe.execute()
+
+    async def forget_call(self, phone: str, call_id: str) -> None:
+        """A noted call was never placed (the server refused the Originate)."""
+        await self.redis.zrem(self._k("phonecalls", phone), call_id)
 
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]:
         """When calls to ``phone`` were placed since ``since`` (for any order)."""

@@ -155,11 +155,13 @@ local function requeue(p, id, due_epoch, due_iso, now_iso, reason, undo_attempt)
 end
 """
 
-# KEYS: lease, lease:owner, due. ARGV: prefix, id, worker, due epoch, due iso, now iso, reason.
+# KEYS: lease, lease:owner, due. ARGV: prefix, id, worker, due epoch, due iso, now iso, reason,
+# call id to drop from the history ('' for none: a call that was never placed).
 _LUA_RELEASE_CLAIM = (
     _LUA_REQUEUE_FN
     + """
 if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then return 0 end
+if ARGV[8] ~= '' then redis.call('HDEL', ARGV[1] .. 'calls:' .. ARGV[2], ARGV[8]) end
 requeue(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], true)
 return 1
 """
@@ -248,6 +250,15 @@ def _epoch(dt: datetime) -> float:
 
 def _iso(dt: datetime) -> str:
     return _utc(dt).isoformat()
+
+
+def _final_details(status: OrderStatus, call: CallAttempt) -> dict[str, Any]:
+    """What order.final adds for the reply-based endings: the requested change, the fake flag."""
+    if status is OrderStatus.CHANGED:
+        return {"requested_change": call.requested_change}
+    if status is OrderStatus.NOT_ORDERED:
+        return {"suspected_fake": True}
+    return {}
 
 
 class RedisOrderStore:
@@ -494,14 +505,23 @@ class RedisOrderStore:
         return bool(ok)
 
     async def release_claim(
-        self, order_id: str, worker_id: str, now: datetime, due_at: datetime, *, reason: str = ""
+        self,
+        order_id: str,
+        worker_id: str,
+        now: datetime,
+        due_at: datetime,
+        *,
+        reason: str = "",
+        unplaced_call: str = "",
     ) -> bool:
         """Give a leased order back without calling (e.g. outside calling hours): QUEUED again,
-        due ``due_at``, and the claim does not count as an attempt."""
+        due ``due_at``, and the claim does not count as an attempt. ``unplaced_call``: the id
+        of a call recorded before its Originate but never placed (the server refused it),
+        removed from the history."""
         ok = await self._release(
             keys=[self._k("lease"), self._k("lease", "owner"), self._k("due")],
             args=[self.prefix, order_id, worker_id, _epoch(due_at), _iso(due_at), _iso(now),
-                  reason],
+                  reason, unplaced_call],
         )  # fmt: skip
         if ok:
             log.info(
@@ -526,9 +546,15 @@ class RedisOrderStore:
         """Store the call, set the status, release lease and phone lock, requeue if QUEUED and
         put the result in the outbox, in one MULTI. A final status already set (e.g. cancelled
         during the call) is kept, and was reported then: this call goes out as call.finished.
-        The order.final event (id ``<order>:final``) carries the whole call history."""
+        The order.final event (id ``<order>:final``) carries the whole call history.
+
+        Idempotent per call id: a call whose stored record already has an outcome was finished
+        before (a retry whose first EXEC landed, a result replayed from the finish journal) and
+        nothing is written again. Accepted whoever holds the lease now: a result kept through a
+        Redis outage may arrive after the lease ran out, and an answer beats a retry."""
         oid = call.order_id
         okey = self._k("order", oid)
+        calls_key = self._k("calls", oid)
         phone = await self.redis.hget(okey, "phone")
         if phone is None:
             raise UnknownOrder(oid)
@@ -536,7 +562,15 @@ class RedisOrderStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(okey, lock_key)
+                    await pipe.watch(okey, lock_key, calls_key)
+                    stored = await pipe.hget(calls_key, call.call_id)
+                    if stored and CallAttempt.model_validate_json(stored).outcome is not None:
+                        await pipe.unwatch()
+                        log.info("order %s call %s: already finished, not applied again",
+                                 oid, call.call_id)  # fmt: skip
+                        # A replay after NotReplicated: written then, confirmed only now.
+                        await self._confirm(f"result of call {call.call_id}")
+                        return
                     h = await pipe.hgetall(okey)
                     holder = await pipe.get(lock_key)
                     old = OrderStatus(h["status"])
@@ -566,6 +600,7 @@ class RedisOrderStore:
                         history=history,
                         callback_url=order.callback_url,
                         occurred_at=_utc(now),
+                        **_final_details(new, call) if final else {},
                     )
                     pipe.multi()
                     self._queue_finish(pipe, oid, call, old, new, now, reason, due_at)

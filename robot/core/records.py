@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,10 @@ class ResultEvent(BaseModel):
     history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
     occurred_at: datetime
+    # order.final with status "changed": what the customer asked for (date, after, before,
+    # address, text: their words); "not_ordered": the order may be fake.
+    requested_change: dict[str, Any] | None = None
+    suspected_fake: bool = False
     # How often a supervisor reopened the order before this event (robot.core.reopen); an
     # order.final of a reopened order has delivery id ``<order>:final:r<n>``.
     reopened: int = 0

@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderStatus
 from robot.core.phones import mask_phone
 from robot.web.context import WEB_KEY
@@ -222,10 +223,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     try:
-        data = await request.json()
-    except ValueError:
+        data = loads(await request.read())
+    except InvalidJson as e:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": "body is not JSON"}),
+            text=json.dumps({"error": "invalid_json", "message": e.message, "field": e.field}),
             content_type="application/json",
         ) from None
     return data if isinstance(data, dict) else {}

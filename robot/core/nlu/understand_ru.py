@@ -203,6 +203,9 @@ def is_machine(words: list[Word]) -> bool:
         return True
     if _CARRIER & lem or "автоответчик" in lem:
         return True
+    if "номер" in lem and {"набрать", "набранный"} & lem and "вы" in texts:
+        if {"существовать", "обслуживаться", "недоступный", "неправильно", "неверно"} & lem:
+            return True  # "номер, который вы набрали, не существует"
     if {"почта", "ящик"} & lem and "голосовой" in lem:
         return True
     for i, w in enumerate(words):
@@ -245,12 +248,15 @@ def is_wrong_number(words: list[Word]) -> bool:
                 return True
         if w.lemma == "номер" and {"смениться", "поменяться", "владелец", "хозяин"} & lem:
             return True  # "номер сменился, это теперь мой номер"
-        if w.lemma == "номер" and (
-            {"неправильный", "неверный", "чужой", "ошибочный"} & lem
-            or (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не")
-            or (nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот"))
-        ):
-            return "заказ" not in lem
+        if w.lemma == "номер" and nxt not in ("заказа", "заказ"):
+            if (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не") or (
+                nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот")
+            ):
+                return True  # "это не мой номер", "номер не тот"
+            if {"неправильный", "неверный", "чужой", "ошибочный"} & lem and "заказ" not in lem:
+                return True
+        if texts[i : i + 3] == ["не", "по", "адресу"] and {"звонить", "обратиться"} & lem:
+            return True  # "вы звоните не по адресу"
         if w.pos == "NOUN" and {"Name", "Surn"} & w.tags and w.known and i > 1:
             if any(x.lemma == "знать" and _negated_at(words, k) for k, x in enumerate(words[:i])):
                 return True  # "не знаю никакого Сергея"
@@ -523,9 +529,14 @@ def _intent(
         return base, None
     if toks[0] == "да" and len(toks) == 2 and toks[1] in ("ну", "щас", "ладно"):
         return Intent.UNKNOWN, None  # "да ну", "да щас": disbelief, not an answer
-    if is_wrong_number(words):
+    if toks[0] == "алло" and set(toks) == {"алло", "да"}:
+        return Intent.UNKNOWN, None  # "алло, да?": still answering the phone
+    wrong, not_ordered = is_wrong_number(words), is_not_ordered(words)
+    if wrong and not_ordered and "номер" not in lem and "туда" not in toks:
+        return Intent.NOT_ORDERED, None  # "я не делал заказов, вы ошиблись": about the order
+    if wrong:
         return Intent.WRONG_NUMBER, None
-    if is_not_ordered(words):
+    if not_ordered:
         return Intent.NOT_ORDERED, None
     if base is Intent.OPERATOR:
         return base, None
