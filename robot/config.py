@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from robot.core.machine_kind import MachineMessage
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,6 +105,10 @@ class Settings(BaseSettings):
     # where "operator" sends the call (an Asterisk Dial() string: Local/100@operators,
     # PJSIP/200, Local/support@queues for a queue), recordings and their retention.
     announce_recording: bool = False
+    # Which answering machines hear one sentence (shop, order number, "we will call back")
+    # before the robot hangs up: "assistant" (call screeners; voicemail is hung up on),
+    # "always", "never". The order's question is never put to a machine.
+    machine_message: MachineMessage = MachineMessage.ASSISTANT
     operator_target: str | None = None  # None: no transfer; the call ends as "operator"
     record_calls: bool = False  # stereo WAV (caller left, robot right) per answered call
     recordings_retention_days: int = 30  # 0: keep forever
@@ -168,6 +174,9 @@ class Settings(BaseSettings):
     # Files.
     audio_dir: Path = REPO_ROOT / "audio"
     var_dir: Path = REPO_ROOT / "var"
+    # Call results kept while Redis is unreachable, one synced file per worker process
+    # (robot/adapters/finish_journal.py); unset: var_dir/journal. Keep it on local disk.
+    finish_journal_dir: Path | None = None
     models_dir: Path = REPO_ROOT / "models"
     asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
 

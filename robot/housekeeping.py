@@ -4,7 +4,10 @@ Jobs (each ``coalesce=True, max_instances=1``: a slow run is never stacked on it
 
 - ``reap-leases`` every ``min(5 s, lease / 3)``: orders whose worker died (lease expired) go
   back to the queue (``RedisOrderStore.reap_expired_leases``; the lost call stays in the
-  history and counts as failed for the retry rules).
+  history and counts as failed for the retry rules). This worker settles first
+  (``Dialer.settle_before_reap``): results it kept through a Redis outage are written and its
+  live calls' leases renewed, and nothing is reaped until that worked, so an order answered
+  while Redis was away is never requeued and called again.
 - ``live-orders`` every 2 s: this worker's live calls whose order went final meanwhile
   (cancelled, dnc) are hung up; the pub/sub hangup request is the fast path, this the safety
   net for a request lost while Redis restarted.
@@ -88,6 +91,15 @@ class Housekeeping:
         self.scheduler = None
 
     async def reap_leases(self) -> None:
+        settle = getattr(self.dialer, "settle_before_reap", None)
+        if settle is not None:
+            try:
+                settled = await settle()
+            except Exception as e:
+                log.warning("settling before lease reaping failed: %r", e)
+                settled = False
+            if not settled:
+                return  # Redis still away (or refusing): our leases may look expired
         try:
             ids = await self.store.reap_expired_leases(self.clock())  # logs each one
         except Exception as e:

@@ -16,6 +16,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.records import OrderRecord
 
 if TYPE_CHECKING:
+    from robot.core.langpack import RequestedChange
     from robot.core.prompts import Prompt
 
 
@@ -55,6 +56,32 @@ class OrderStore(Protocol):
 
     async def wait_for_work(self, timeout_s: float) -> None:
         """Return early when new work may be due (intake, requeue), else after timeout."""
+
+
+@dataclass(frozen=True)
+class PendingFinish:
+    """A call's result the store has not confirmed yet: the arguments of ``finish_call``."""
+
+    call: CallAttempt
+    status: OrderStatus
+    at: datetime
+    reason: str = ""
+    due_at: datetime | None = None
+
+
+class FinishJournal(Protocol):
+    """Where results wait, durably, while the store is unreachable (a local file). Blocking:
+    the engine calls these off the event loop."""
+
+    def record(self, finish: PendingFinish) -> None:
+        """Keep ``finish`` on disk (synced) until ``applied``; a later record of the same call
+        id replaces an earlier one."""
+
+    def applied(self, call_id: str) -> None:
+        """The store has this call's result: forget it."""
+
+    def pending(self) -> list[PendingFinish]:
+        """Everything recorded and not applied, oldest first (e.g. after a restart)."""
 
 
 @dataclass(frozen=True)
@@ -184,10 +211,15 @@ class MediaSession(Protocol):
 
 
 class PromptSource(Protocol):
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
-        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop)."""
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
+        """8 kHz slin16 audio of a prompt for this order (blocking: call it off the loop).
+        ``change``: the requested change a read-back (Prompt.CONFIRM_CHANGE) says."""
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str: ...
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str: ...
 
 
 class CallState(str, Enum):

@@ -21,6 +21,7 @@ from robot.adapters.ami.connection import AmiConnection
 from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
+from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.http_api import (
     SETTINGS_KEY,
     STORE_KEY,
@@ -207,7 +208,9 @@ class Service:
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings))
         dialer = Dialer(
-            gate=PolicyGate(policy.config, dnc=dnc, phone_log=dnc, finalizer=control),
+            gate=PolicyGate(
+                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+            ),
             store=store,
             originator=pool,
             admission=CallRouter(limits, pool),
@@ -225,6 +228,7 @@ class Service:
                 amd=settings.amd,
                 max_reprompts=settings.max_reprompts,
                 announce_recording=settings.announce_recording,
+                machine_message=settings.machine_message,
                 operator_target=settings.operator_target,
                 shops={
                     name: ShopCallSettings(shop.caller_id, shop.announce_recording)
@@ -242,6 +246,9 @@ class Service:
                 )
             ),
             features=call_features(settings, pool),
+            journal=FileFinishJournal(
+                settings.finish_journal_dir or settings.var_dir / "journal", settings.worker_id
+            ),
         )
         media = AudioSocketServer(
             settings.audiosocket_host, settings.audiosocket_port, tracker,
@@ -293,6 +300,9 @@ class Service:
         self.deliverer = WebhookDeliverer(self.store, s, tasks=board)
         self.consumer.start()
         self.deliverer.start()
+        # Results kept through a Redis outage before a restart: written before any dial and
+        # before the lease reaper could requeue (and so re-dial) their orders.
+        await self.dialer.restore_finishes()
         self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
         self.housekeeping.start()
         add_retention_job(self.housekeeping.scheduler, s)
@@ -339,6 +349,9 @@ class Service:
         if self.board is not None:
             await self.board.stop()
         await self.store.aclose()
+        close = getattr(self.dialer.journal, "close", None)
+        if close is not None:
+            close()
 
     async def run_until_signalled(self) -> None:
         loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from robot.core.langpack import RequestedChange
 from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
@@ -95,11 +96,15 @@ class FakePrompts:
     def __init__(self) -> None:
         self.rendered: list[Prompt] = []
 
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
         self.rendered.append(prompt)
         return LOUD_FRAME * 5
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str:
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str:
         return prompt.value
 
 
@@ -124,3 +129,73 @@ class FakeRecognizerStream:
     def reset(self) -> None:
         self.resets += 1
         self.fed = 0
+
+
+class ScriptedRecognizer:
+    """A ``ports.Recognizer`` over a real one, for calls whose synthetic speech the installed
+    model cannot hear (Russian audio, Korean model): the real stream hears the call's audio
+    (voice gate, endpointing, timing), and what it reports for each listening turn is replaced
+    by the next line of that call's script. The text enters at the recognizer port, so the
+    language pack, the dialog, the session's timing and everything after them are the real
+    ones. ``script_for()`` is asked once per opened stream (one per answered call). A language
+    in ``languages`` that the real recognizer has no model for is heard with one it has (the
+    voice gate and endpointer need no words)."""
+
+    def __init__(self, inner: Any, script_for: Any, languages: tuple[str, ...] = ()) -> None:
+        self.inner = inner
+        self.script_for = script_for  # () -> list[str]: the lines of the call being opened
+        self.extra_languages = languages
+        self.model_name = f"scripted over {getattr(inner, 'model_name', '?')}"
+
+    def languages(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.inner.languages(), *self.extra_languages)))
+
+    def open(self, language: str) -> ScriptedStream:
+        have = tuple(self.inner.languages())
+        stream = self.inner.open(language if language in have else have[0])
+        return ScriptedStream(stream, list(self.script_for()))
+
+    def __getattr__(self, name: str) -> Any:  # describe, preload, close, ...
+        return getattr(self.inner, name)
+
+
+class ScriptedStream:
+    """One call's scripted stream: at most one line per listening turn (the session resets the
+    stream each time it starts to listen), given when the real stream ends an utterance."""
+
+    def __init__(self, inner: Any, lines: list[str]) -> None:
+        self.inner = inner
+        self.lines = lines
+        self.said: list[str] = []  # the lines given out, in order
+        self._given = False  # this turn's line is out
+        self._audio_s = 0.0
+
+    async def feed(self, pcm: bytes) -> RecognitionResult | None:
+        result = await self.inner.feed(pcm)
+        if result is None or not result.text:
+            return result
+        return self._line()
+
+    async def finish(self) -> RecognitionResult:
+        result = await self.inner.finish()
+        heard = getattr(self.inner, "decoded_audio_s", 0.0) > self._audio_s
+        if result.text or heard:
+            return self._line()
+        return result
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self._given = False
+        self._audio_s = getattr(self.inner, "decoded_audio_s", 0.0)
+
+    def _line(self) -> RecognitionResult:
+        if self._given or not self.lines:
+            return RecognitionResult(text="", final=True, confidence=0.0)
+        self._given = True
+        text = self.lines.pop(0)
+        self.said.append(text)
+        words = tuple((w, 1.0) for w in text.split())
+        return RecognitionResult(text=text, final=True, confidence=1.0, words=words)
+
+    def __getattr__(self, name: str) -> Any:  # decoded_audio_s, decode_s, close, ...
+        return getattr(self.inner, name)

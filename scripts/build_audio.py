@@ -10,9 +10,12 @@
    (``voice_msu_ru_nsh_clunits``), espeak-ng if festival fails (reported); Korean with
    espeak-ng. Clips whose text and settings have not changed since the last run (see
    ``audio/manifest.json``) are skipped; clips no longer in the TSV are deleted.
-3. Makes the simulated customer's answers ``audio/customer/<lang>/{yes,no,other}.wav``.
-4. ``--verify``: runs the Korean customer answers through the Korean Vosk model with the ko
-   grammar and checks that yes/no come out as yes/no and "other" as neither.
+3. Makes the simulated customer's answers ``audio/customer/<lang>/<name>.wav`` (yes, no,
+   other, and the replies beyond them: change, address, question, wrong_number, not_ordered,
+   voicemail, assistant).
+4. ``--verify``: runs the Korean customer answers through the Korean Vosk model with the
+   grammar a call listens with and checks that yes/no come out as yes/no, "other" as neither,
+   and the demo's change, wrong number and voicemail as those intents.
 """
 
 from __future__ import annotations
@@ -38,8 +41,31 @@ CUSTOMER_SPEED, CUSTOMER_PITCH = 145, 50
 CUSTOMER_PAD_MS = 250
 LANGS = ("ru", "ko")
 CUSTOMER = {
-    "ru": {"yes": "да, подтверждаю", "no": "нет, не надо", "other": "а какая сегодня погода"},
-    "ko": {"yes": "네", "no": "아니요", "other": "오늘 날씨 어때요"},
+    "ru": {
+        "yes": "да, подтверждаю",
+        "no": "нет, не надо",
+        "other": "а какая сегодня погода",
+        # Replies beyond yes and no (dialplans/extensions.conf scenarios 16-22).
+        "change": "перенесите, пожалуйста, доставку на воскресенье, после восьми вечера",
+        "address": "а можно привезти по другому адресу, к маме",
+        "question": "а когда привезут",
+        "wrong_number": "вы ошиблись номером, здесь такого нет",
+        "not_ordered": "я ничего не заказывал",
+        "voicemail": "здравствуйте, вы позвонили Ивану, оставьте сообщение после сигнала",
+        "assistant": "здравствуйте, я виртуальный помощник, скажите, по какому вы вопросу",
+    },
+    "ko": {
+        "yes": "네",
+        "no": "아니요",
+        "other": "오늘 날씨 어때요",
+        "change": "일요일 저녁 여덟 시 이후에 배송해 주세요",
+        "address": "주소를 바꾸고 싶어요",
+        "question": "언제 배송돼요",
+        "wrong_number": "전화 잘못 거셨어요",
+        "not_ordered": "저는 주문한 적이 없어요",
+        "voicemail": "지금은 전화를 받을 수 없습니다. 삐 소리 후에 메시지를 남겨 주세요",
+        "assistant": "안녕하세요, 저는 인공지능 비서입니다. 용건을 말씀해 주세요",
+    },
 }
 
 
@@ -129,16 +155,27 @@ def verify_korean(audio_dir: Path) -> bool:
     import vosk
 
     from robot.adapters.asr_models import REGISTRY, resolve
-    from robot.adapters.vosk_asr import prepare_grammar, to_result
+    from robot.adapters.vosk_asr import listening_phrases, prepare_grammar, to_result
     from robot.core.langpack import get_pack
 
     vosk.SetLogLevel(-1)
     pack = get_pack("ko")
     info = resolve("ko", REPO / "models")
     model = vosk.Model(str(info.path))
-    grammar = prepare_grammar(model, pack.vosk_grammar, REGISTRY["ko"].unk_fillers)
+    grammar = prepare_grammar(model, listening_phrases("ko"), REGISTRY["ko"].unk_fillers)
     ok = True
-    expected = {"yes": {"yes"}, "no": {"no"}, "other": {"unknown", "repeat", "later"}}
+    expected = {
+        "yes": {"yes"},
+        "no": {"no"},
+        "other": {"unknown", "repeat", "later"},
+        "change": {"change"},
+        "wrong_number": {"wrong_number"},
+        "voicemail": {"machine"},
+        "address": {"change"},
+        "question": {"question"},
+        "not_ordered": {"not_ordered"},
+        "assistant": {"machine"},
+    }
     for name, want in expected.items():
         pcm = read_wav(audio_dir / "customer" / "ko" / f"{name}.wav")
         rec = vosk.KaldiRecognizer(model, 8000, grammar.json())

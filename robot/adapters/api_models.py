@@ -35,9 +35,10 @@ class OrderAccepted(BaseModel):
 
 
 class ReasonBody(BaseModel):
-    """Optional body of cancel and of putting a phone on the do-not-call list."""
+    """Optional body of cancel and of putting a phone on the do-not-call list (other keys
+    are ignored, as they always were)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     reason: str | None = Field(default=None, max_length=500)
 

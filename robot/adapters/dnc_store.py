@@ -3,7 +3,8 @@
 Key layout (prefix ``dozvon:``):
 
     dnc                 ZSET   E.164 phone -> epoch it was added (membership, listing order)
-    dnc:meta            HASH   phone -> {"added_at", "source", "reason"} JSON
+    dnc:meta            HASH   phone -> {"added_at", "source", "reason", "by"} JSON (by: the
+                               supervisor who listed it, "" for the CRM API and calls)
     phonecalls:{e164}   ZSET   call id -> epoch the call was placed, for the per-phone daily
                                cap and minimum gap; trimmed to two days on each write and
                                expiring two days after the last call (no cleanup job needed)
@@ -41,12 +42,13 @@ _HEADER_WORDS = {"phone", "number", "msisdn", "телефон", "номер", "�
 class DncEntry:
     phone: str  # E.164
     added_at: datetime
-    source: str  # api, import, call (the customer asked during a call), ...
+    source: str  # api, import, call (the customer asked during a call), dashboard, ...
     reason: str = ""
+    by: str = ""  # the supervisor who listed it (dashboard, import from the dashboard)
 
     def to_json(self) -> dict[str, Any]:
         return {"phone": self.phone, "added_at": self.added_at.isoformat(),
-                "source": self.source, "reason": self.reason}  # fmt: skip
+                "source": self.source, "reason": self.reason, "by": self.by}  # fmt: skip
 
 
 @dataclass
@@ -75,8 +77,10 @@ def parse_dnc_csv(
     ok: list[tuple[int, str, str]] = []
     bad: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    for line, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
         cells = [c.strip() for c in row]
+        if cells and cells[0].startswith("'"):  # our CSV export's guard against formulas
+            cells[0] = cells[0][1:]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         if line == 1 and cells[0].lower() in _HEADER_WORDS:
@@ -109,12 +113,11 @@ class DncStore:
     # -- do-not-call ---------------------------------------------------------------------------
 
     async def add(
-        self, phone: str, now: datetime, *, source: str = "api", reason: str = ""
+        self, phone: str, now: datetime, *, source: str = "api", reason: str = "", by: str = ""
     ) -> bool:
         """List ``phone`` (E.164); True if it was not listed before. Listing twice keeps the
         first entry's time and source."""
-        meta = json.dumps({"added_at": _utc(now).isoformat(), "source": source,
-                           "reason": reason[:500]}, ensure_ascii=False)  # fmt: skip
+        meta = _meta(now, source, reason, by)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self._k("dnc"), {phone: _utc(now).timestamp()}, nx=True)
             pipe.hsetnx(self._k("dnc", "meta"), phone, meta)
@@ -156,7 +159,13 @@ class DncStore:
         return int(total), [_entry(p, s, m) for (p, s), m in zip(rows, metas, strict=True)]
 
     async def import_csv(
-        self, text: str, now: datetime, *, default_region: str = "RU", source: str = "import"
+        self,
+        text: str,
+        now: datetime,
+        *,
+        default_region: str = "RU",
+        source: str = "import",
+        by: str = "",
     ) -> ImportReport:
         rows, rejected = parse_dnc_csv(text, default_region)
         report = ImportReport(rejected=rejected)
@@ -164,8 +173,7 @@ class DncStore:
             chunk = rows[start : start + 1000]
             async with self.redis.pipeline(transaction=True) as pipe:
                 for _, phone, reason in chunk:
-                    meta = json.dumps({"added_at": _utc(now).isoformat(), "source": source,
-                                       "reason": reason[:500]}, ensure_ascii=False)  # fmt: skip
+                    meta = _meta(now, source, reason, by)
                     pipe.zadd(self._k("dnc"), {phone: _utc(now).timestamp()}, nx=True)
                     pipe.hsetnx(self._k("dnc", "meta"), phone, meta)
                 results = await pipe.execute()
@@ -197,6 +205,13 @@ class DncStore:
         return [datetime.fromtimestamp(score, UTC) for _, score in rows]
 
 
+def _meta(now: datetime, source: str, reason: str, by: str) -> str:
+    doc = {"added_at": _utc(now).isoformat(), "source": source, "reason": reason[:500]}
+    if by:
+        doc["by"] = by
+    return json.dumps(doc, ensure_ascii=False)
+
+
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
@@ -209,4 +224,5 @@ def _entry(phone: str, score: float, meta: str | None) -> DncEntry:
         added_at=datetime.fromisoformat(added) if added else datetime.fromtimestamp(score, UTC),
         source=doc.get("source", "unknown"),
         reason=doc.get("reason", ""),
+        by=doc.get("by", ""),
     )

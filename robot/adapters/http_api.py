@@ -256,7 +256,10 @@ def add_intake_routes(
     settings_key: web.AppKey[Settings] = SETTINGS_KEY,
 ) -> None:
     """Mount the intake routes; the app must hold the store and settings under these keys."""
+    from robot.adapters.openapi import add_openapi_route
+
     routes = _IntakeRoutes(store_key, settings_key)
+    add_openapi_route(app)
     app.router.add_post("/api/v1/orders", _guarded(routes.create_order))
     app.router.add_get("/api/v1/orders/{order_id}", _guarded(routes.get_order))
     app.router.add_get("/healthz", _guarded(routes.healthz))

@@ -23,6 +23,7 @@ Phones in paths are E.164 (``+79161234567``, URL-encode the plus as %2B if your 
 
 from __future__ import annotations
 
+import csv
 import hmac
 import logging
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from robot.core.models import OrderError
 from robot.core.phones import PhoneError, normalize_phone
 from robot.core.policy import decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,8 @@ async def _reason(request: web.Request, default: str) -> str:
         body = m.ReasonBody.model_validate(await _json_body(request, optional=True))
     except ValidationError as e:
         err = e.errors()[0]
-        field = str(err["loc"][0]) if err.get("loc") else "body"
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        field = field or "body"
         raise _Reject(json_error(422, "invalid_field", err["msg"], field=field)) from None
     return body.reason or default
 
@@ -193,9 +196,12 @@ async def import_dnc(request: web.Request) -> web.StreamResponse:
         return json_error(400, "invalid_csv", "the CSV must be UTF-8", field="body")
     if "\x00" in text:
         return json_error(400, "invalid_csv", "the CSV contains NUL characters", field="body")
-    report = await _services(request).dnc.import_csv(
-        text, _now(), default_region=request.app[SETTINGS_KEY].default_region
-    )
+    try:
+        report = await _services(request).dnc.import_csv(
+            text, _now(), default_region=request.app[SETTINGS_KEY].default_region
+        )
+    except csv.Error as e:  # e.g. a field over the csv module's 128 KiB limit
+        return json_error(400, "invalid_csv", f"not readable as CSV: {e}", field="body")
     return web.json_response(m.dump(m.ImportReport, report.to_json()))
 
 
@@ -255,7 +261,9 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     phone = record.order.phone
     on_dnc = await services.dnc.contains(phone)
     placed = await services.dnc.phone_calls(phone, now - PHONE_HISTORY)
-    decision = decide(record, record.calls, now, on_dnc, services.config, phone_calls=placed)
+    reopening = Reopening.from_fields(record.model_dump(include=REOPEN_FIELDS))
+    calls, config = policy_view(record.calls, services.config, reopening)
+    decision = decide(record, calls, now, on_dnc, config, phone_calls=placed)
     doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
     return web.json_response(m.dump(m.Explain, doc))
 

@@ -27,6 +27,13 @@ from robot.adapters.redis_store import RedisOrderStore, UnknownOrder, join_task
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import CallAttempt, Order, OrderError, OrderStatus, parse_order
 from robot.core.records import ResultEvent
+from robot.core.reopen import (
+    MAX_EXTRA_ATTEMPTS,
+    REOPENABLE,
+    NotReopenable,
+    Reopening,
+    final_delivery_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +222,12 @@ class OrderControl:
                     )
                     attempts = int(h.get("attempts", 0)) - (1 if owner is not None else 0)
                     order = Order.model_validate_json(h["order"])
+                    reopened = int(h.get("reopened") or 0)
                     event = ResultEvent(
-                        event="order.final", delivery_id=f"{order_id}:final", order_id=order_id,
-                        status=status, final=True, attempts=attempts, history=history,
-                        callback_url=order.callback_url, occurred_at=_utc(now),
+                        event="order.final", delivery_id=final_delivery_id(order_id, reopened),
+                        order_id=order_id, status=status, final=True, attempts=attempts,
+                        history=history, callback_url=order.callback_url,
+                        occurred_at=_utc(now), reopened=reopened,
                     )  # fmt: skip
                     pipe.multi()
                     self._queue_final(pipe, order_id, old, status, now, reason, event)
@@ -259,6 +268,87 @@ class OrderControl:
         pipe.hset(ikey, mapping={"event": event.model_dump_json(), "order_id": order_id,
                                  "attempt": 0})  # fmt: skip
         pipe.zadd(self._k("outbox", "due"), {event.delivery_id: _utc(now).timestamp()})
+
+    # -- reopening (robot.core.reopen) ----------------------------------------------------------
+
+    async def reopen(
+        self, order_id: str, now: datetime, *, attempts: int, by: str, on_dnc: bool = False
+    ) -> Reopening:
+        """Give a final order ``attempts`` further calls, due now. Raises NotReopenable with
+        the reason (confirmed, cancelled, calls barred, no such number, phone on the
+        do-not-call list), UnknownOrder, or ValueError for a count out of range. One
+        transaction: the status, the schedule and the CRM's ``order.reopened`` event."""
+        if not 1 <= attempts <= MAX_EXTRA_ATTEMPTS:
+            raise ValueError(f"attempts must be between 1 and {MAX_EXTRA_ATTEMPTS}")
+        okey = self._k("order", order_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(okey)
+                    h = await pipe.hgetall(okey)
+                    if not h:
+                        raise UnknownOrder(order_id)
+                    old = OrderStatus(h["status"])
+                    order = Order.model_validate_json(h["order"])
+                    why = _not_reopenable(old, order, on_dnc)
+                    if why is not None:
+                        await pipe.reset()
+                        raise NotReopenable(order_id, old, why)
+                    state = Reopening(
+                        int(h.get("reopened") or 0) + 1, int(h.get("attempts") or 0), attempts
+                    )
+                    event = ResultEvent(
+                        event="order.reopened", order_id=order_id, status=OrderStatus.QUEUED,
+                        delivery_id=f"{order_id}:reopened:{state.count}", final=False,
+                        attempts=state.after_attempt, callback_url=order.callback_url,
+                        occurred_at=_utc(now), reopened=state.count,
+                    )  # fmt: skip
+                    at = _utc(now)
+                    pipe.multi()
+                    pipe.hset(okey, mapping={
+                        "status": OrderStatus.QUEUED.value, "due_at": at.isoformat(),
+                        "updated_at": at.isoformat(), "reopened": state.count,
+                        "reopen_after": state.after_attempt, "reopen_attempts": attempts,
+                        "status_reason": f"reopened by {by}: {attempts} more attempt(s)",  # i18n
+                    })  # fmt: skip
+                    pipe.zrem(self._k("status", old.value), order_id)
+                    pipe.zadd(
+                        self._k("status", OrderStatus.QUEUED.value), {order_id: at.timestamp()}
+                    )
+                    pipe.zadd(self._k("due"), {order_id: at.timestamp()})
+                    ikey = self._k("outbox", "item", event.delivery_id)
+                    pipe.hset(ikey, mapping={"event": event.model_dump_json(),
+                                             "order_id": order_id, "attempt": 0})  # fmt: skip
+                    pipe.zadd(self._k("outbox", "due"), {event.delivery_id: at.timestamp()})
+                    pipe.publish(self._k("wakeup"), "1")
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue
+        log.info("order %s: %s reopened by %s with %d attempt(s) (reopening %d)",
+                 order_id, old.value, by, attempts, state.count)  # fmt: skip
+        return state
+
+    async def reopening(self, order_id: str) -> Reopening | None:
+        """How the order was last reopened, if it was (the policy gate asks before a call)."""
+        h = await self.redis.hmget(
+            self._k("order", order_id), "reopened", "reopen_after", "reopen_attempts"
+        )
+        return Reopening.from_fields(dict(zip(("reopened", "reopen_after", "reopen_attempts"),
+                                              h, strict=True)))  # fmt: skip
+
+
+def _not_reopenable(status: OrderStatus, order: Order, on_dnc: bool) -> str | None:
+    """Why this order may not be called again, or None."""
+    if not status.is_final:
+        return "not_final"
+    if order.do_not_call or status is OrderStatus.DNC:
+        return "dnc"
+    if on_dnc:
+        return "dnc_listed"
+    if status not in REOPENABLE:
+        return status.value  # confirmed, cancelled, invalid_number
+    return None
 
 
 def _patched(

@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from robot.core.langpack import RequestedChange
 from robot.core.models import Order
 from robot.core.prompts import Piece, Prompt, plan_prompt, prompt_text
 
@@ -291,12 +292,16 @@ class PromptLibrary:
         # Clip edges quieter than the threshold add to the pauses; clamp the whole once more.
         return clamp_silences(self.pause.join(p for p in parts if p))
 
-    def render_prompt(self, prompt: Prompt, order: Order, today: date) -> bytes:
-        pieces = plan_prompt(prompt, order, today)
+    def render_prompt(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> bytes:
+        pieces = plan_prompt(prompt, order, today, change)
         return self.render(pieces, order.language, shop_slug(order.shop_name))
 
-    def prompt_text(self, prompt: Prompt, order: Order, today: date) -> str:
-        return prompt_text(prompt, order, today)
+    def prompt_text(
+        self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    ) -> str:
+        return prompt_text(prompt, order, today, change)
 
     def clip(self, key: str, shop_slug: str | None = None) -> bytes:
         """PCM of one clip, the shop's own recording when there is one."""

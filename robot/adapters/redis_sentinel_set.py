@@ -20,9 +20,7 @@ binary, so ``redis-server <file> --sentinel`` needs no other package):
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -30,9 +28,15 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
-from robot.adapters.redis_server import RedisServer, RedisServerError, _free_port, _ping
+from robot.adapters.redis_server import (
+    OwnedDirectory,
+    RedisServer,
+    RedisServerError,
+    _free_port,
+    _ping,
+    reap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -167,17 +171,10 @@ class SentinelProcess:
 
     def _signal_and_reap(self, sig: signal.Signals, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout_s)
+        reap(proc, sig, timeout_s)
 
 
-class SentinelSet:
+class SentinelSet(OwnedDirectory):
     """A master, ``replicas`` replicas and ``sentinels`` sentinels on loopback.
 
     ``url`` is the ``redis+sentinel://`` URL of the set (``robot.adapters.redis_connect``);
@@ -321,21 +318,3 @@ class SentinelSet:
             s.stop()
         for node in self.nodes:
             node.stop()
-
-    def close(self) -> None:
-        self.stop()
-        if self._owns_dir:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self.data_dir)
-
-    def __enter__(self) -> SentinelSet:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

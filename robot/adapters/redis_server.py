@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,56 @@ def _ping(port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
-class RedisServer:
+def reap(
+    proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout_s: float = 10.0
+) -> None:
+    """Signal our own child ``proc`` (if it still runs) and wait for it; SIGKILL if it
+    ignores ``sig`` for ``timeout_s``."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        log.warning("pid=%s ignored %s; killing it", proc.pid, sig.name)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout_s)
+
+
+class OwnedDirectory:
+    """``close`` stops the process(es) and removes the data directory if we created it;
+    a context manager that starts and closes. Subclasses set ``data_dir`` and ``_owns_dir``
+    and define ``start`` and ``stop``."""
+
+    data_dir: Path
+    _owns_dir: bool
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.stop()
+        if self._owns_dir:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self.data_dir)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class RedisServer(OwnedDirectory):
     """Start, stop and restart one ``redis-server`` child with AOF persistence."""
 
     def __init__(
@@ -166,15 +216,7 @@ class RedisServer:
 
     def _signal_and_reap(self, sig: signal.Signals, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            log.warning("redis-server pid=%s ignored %s; killing it", proc.pid, sig.name)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout_s)
+        reap(proc, sig, timeout_s)
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -182,22 +224,3 @@ class RedisServer:
         except OSError:
             return "(no redis.log)"
         return "\n".join(text.splitlines()[-lines:])
-
-    def close(self) -> None:
-        """Stop the server and remove the data directory if we created it."""
-        self.stop()
-        if self._owns_dir:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self.data_dir)
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -44,6 +44,7 @@ from robot.adapters.webhook_outbox import WebhookOutbox
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord, ResultEvent
+from robot.core.reopen import final_delivery_id
 from robot.ports import DuplicateOrder
 
 log = logging.getLogger(__name__)
@@ -249,6 +250,15 @@ def _iso(dt: datetime) -> str:
     return _utc(dt).isoformat()
 
 
+def _final_details(status: OrderStatus, call: CallAttempt) -> dict[str, Any]:
+    """What order.final adds for the reply-based endings: the requested change, the fake flag."""
+    if status is OrderStatus.CHANGED:
+        return {"requested_change": call.requested_change}
+    if status is OrderStatus.NOT_ORDERED:
+        return {"suspected_fake": True}
+    return {}
+
+
 class RedisOrderStore:
     """Orders, schedule, leases, call history and the CRM outbox in one Redis database."""
 
@@ -426,6 +436,9 @@ class RedisOrderStore:
             created_at=datetime.fromisoformat(h["created_at"]),
             updated_at=datetime.fromisoformat(h["updated_at"]),
             calls=self._sorted_calls(calls_json),
+            reopened=int(h.get("reopened") or 0),
+            reopen_after=int(h.get("reopen_after") or 0),
+            reopen_attempts=int(h.get("reopen_attempts") or 0),
         )
 
     @staticmethod
@@ -522,9 +535,15 @@ class RedisOrderStore:
         """Store the call, set the status, release lease and phone lock, requeue if QUEUED and
         put the result in the outbox, in one MULTI. A final status already set (e.g. cancelled
         during the call) is kept, and was reported then: this call goes out as call.finished.
-        The order.final event (id ``<order>:final``) carries the whole call history."""
+        The order.final event (id ``<order>:final``) carries the whole call history.
+
+        Idempotent per call id: a call whose stored record already has an outcome was finished
+        before (a retry whose first EXEC landed, a result replayed from the finish journal) and
+        nothing is written again. Accepted whoever holds the lease now: a result kept through a
+        Redis outage may arrive after the lease ran out, and an answer beats a retry."""
         oid = call.order_id
         okey = self._k("order", oid)
+        calls_key = self._k("calls", oid)
         phone = await self.redis.hget(okey, "phone")
         if phone is None:
             raise UnknownOrder(oid)
@@ -532,7 +551,13 @@ class RedisOrderStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(okey, lock_key)
+                    await pipe.watch(okey, lock_key, calls_key)
+                    stored = await pipe.hget(calls_key, call.call_id)
+                    if stored and CallAttempt.model_validate_json(stored).outcome is not None:
+                        await pipe.unwatch()
+                        log.info("order %s call %s: already finished, not applied again",
+                                 oid, call.call_id)  # fmt: skip
+                        return
                     h = await pipe.hgetall(okey)
                     holder = await pipe.get(lock_key)
                     old = OrderStatus(h["status"])
@@ -547,9 +572,13 @@ class RedisOrderStore:
                         earlier = await pipe.hvals(self._k("calls", oid))
                         history = [c for c in self._sorted_calls(earlier)
                                    if c.call_id != call.call_id] + [call]  # fmt: skip
+                    reopened = int(h.get("reopened") or 0)
                     event = ResultEvent(
                         event="order.final" if final else "call.finished",
-                        delivery_id=f"{oid}:final" if final else f"{oid}:{call.call_id}",
+                        delivery_id=final_delivery_id(oid, reopened)
+                        if final
+                        else f"{oid}:{call.call_id}",
+                        reopened=reopened,
                         order_id=oid,
                         status=new,
                         final=final,
@@ -558,6 +587,7 @@ class RedisOrderStore:
                         history=history,
                         callback_url=order.callback_url,
                         occurred_at=_utc(now),
+                        **_final_details(new, call) if final else {},
                     )
                     pipe.multi()
                     self._queue_finish(pipe, oid, call, old, new, now, reason, due_at)

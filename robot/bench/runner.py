@@ -56,6 +56,7 @@ class BenchOptions:
     asr_processes: int = 0
     ring_s: float = 2.0  # protocol mode: mean time the phone rings before the customer answers
     rate: float = 50.0  # orders pushed per second at most
+    redis: str = "single"  # single | sentinel (master + replica + 3 sentinels, WAIT 1)
     ramp_s: float = 30.0  # the first C orders are spread over this long (about one call)
     timeout_s: float = 900.0
     plot: Path | None = None
@@ -229,9 +230,21 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
     stack = contextlib.AsyncExitStack()
     async with stack:
         shutil.rmtree(workdir / "redis", ignore_errors=True)  # never a previous run's orders
-        redis = RedisServer(workdir / "redis")
-        redis.start()
-        stack.callback(redis.close)
+        redis: Any
+        if opts.redis == "sentinel":
+            from robot.adapters.redis_sentinel_set import SentinelSet
+
+            redis = SentinelSet(workdir / "redis")
+            redis.start()
+            stack.callback(redis.close)
+            redis_pids = [n.pid for n in redis.nodes if n.pid]  # master and replica
+            redis_url = redis.url
+        else:
+            redis = RedisServer(workdir / "redis")
+            redis.start()
+            stack.callback(redis.close)
+            redis_pids = [redis.pid] if redis.pid else []
+            redis_url = redis.url
         loop_ = ClosedLoop(
             make_orders(opts, str(int(time.time()) % 100000)),
             opts.concurrency,
@@ -244,7 +257,7 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
         ami_port = free_port()
         sim = await _start_simulator(opts, ami_port, workdir, stack)
         workers = Workers(
-            robot_env(opts, redis.url, ami_port, crm_port, workdir), opts.workers, workdir
+            robot_env(opts, redis_url, ami_port, crm_port, workdir), opts.workers, workdir
         )
         stack.callback(workers.stop)
         workers.start()
@@ -258,10 +271,12 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
                 os.nice(-5)
         robot = CpuMeter([p.pid for p in workers.procs])
         asterisk = CpuMeter([sim.asterisk_pid]) if sim.asterisk_pid else None
-        redis_cpu = CpuMeter([redis.pid]) if redis.pid else None
+        redis_cpu = CpuMeter(redis_pids[:1]) if redis_pids else None  # the master
+        replica_cpu = CpuMeter(redis_pids[1:]) if len(redis_pids) > 1 else None
         cpu0, ast0 = robot.sample(), asterisk.sample() if asterisk else 0.0
         redis0 = redis_cpu.sample() if redis_cpu else 0.0
-        commands0 = await _redis_commands(redis.url)
+        replica0 = replica_cpu.sample() if replica_cpu else 0.0
+        commands0, kinds0 = await _redis_commands(redis_url)
         me0 = _self_cpu()
         timeline = Timeline()
         sampler = asyncio.create_task(_sample(robot, cpu0, loop_, timeline))
@@ -283,9 +298,11 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
         ast_cpu = asterisk.sample() - ast0 if asterisk else None
         loadgen_cpu = _self_cpu() - me0
         redis_cpu_s = redis_cpu.sample() - redis0 if redis_cpu else None
-        commands = await _redis_commands(redis.url) - commands0
+        replica_cpu_s = replica_cpu.sample() - replica0 if replica_cpu else None
+        commands, kinds = await _redis_commands(redis_url)
+        commands -= commands0
         wall = max(1e-3, (loop_.last_final or time.time()) - loop_.t0_wall)
-        store = RedisOrderStore.from_url(redis.url)
+        store = RedisOrderStore.from_url(redis_url)
         try:
             records = {o: await store.get_order(o) for o in loop_.pushed}
         finally:
@@ -315,9 +332,16 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
         report.update(sim.health())
         n = max(1, len(loop_.pushed))
         report["redis_commands_per_call"] = round(commands / n, 1)
+        per_kind = {k: (v - kinds0.get(k, 0)) / n for k, v in kinds.items()}
+        report["redis_commands_per_call_by_kind"] = {
+            k: round(v, 2) for k, v in sorted(per_kind.items(), key=lambda kv: -kv[1]) if v > 0
+        }
         report["redis_cpu_ms_per_call"] = (
             None if redis_cpu_s is None else round(redis_cpu_s * 1000 / n, 2)
         )
+        report["redis"] = opts.redis
+        if replica_cpu_s is not None:
+            report["redis_replica_cpu_ms_per_call"] = round(replica_cpu_s * 1000 / n, 2)
         report["load_average_1m"] = round(os.getloadavg()[0], 2)
         if opts.plot is not None:
             plot(data, report, opts.plot)
@@ -327,12 +351,18 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
         return report
 
 
-async def _redis_commands(url: str) -> int:
+async def _redis_commands(url: str) -> tuple[int, dict[str, int]]:
+    """Commands Redis processed so far: the total and the count per command (``INFO
+    commandstats``). Redis 7 counts the commands a Lua script calls too, besides its EVALSHA:
+    these are commands executed, not client round trips."""
     from robot.adapters.redis_connect import redis_client
 
     r = redis_client(url)
     try:
-        return int((await r.info("stats"))["total_commands_processed"])
+        total = int((await r.info("stats"))["total_commands_processed"])
+        stats = await r.info("commandstats")
+        kinds = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+        return total, kinds
     finally:
         await r.aclose()
 

@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=2.0,
         help="protocol mode: mean ring time, seconds (uniform from 0 to twice it)",
     )
+    p.add_argument(
+        "--redis",
+        choices=("single", "sentinel"),
+        default="single",
+        help="one Redis, or a Sentinel set (master, replica, 3 sentinels; WAIT on the replica)",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for results")
     p.add_argument("--plot", type=Path, help="write a PNG of concurrency and latency over time")
     p.add_argument("--workdir", type=Path, help="where logs and report.json go (default: tmp)")
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate,
         ramp_s=args.ramp,
         ring_s=args.ring,
+        redis=args.redis,
         timeout_s=args.timeout,
         plot=args.plot,
         workdir=args.workdir,

@@ -9,15 +9,36 @@ Silence or an answer we cannot use gets a reprompt in other words (``max_repromp
 the call ends as ``unclear``. Speech over a question (barge-in) stops it and is listened to;
 the goodbye is never interrupted. "Repeat" replays the order without using up a reprompt (at most
 ``max_repeats`` times). A key press counts at any moment, even over a prompt.
+
+Replies beyond yes and no:
+
+- **change** with a day or time: the robot reads it back (``CONFIRM_CHANGE``) and asks yes or
+  no. Yes ends the call as ``changed``; no says sorry and asks the order's question again (a
+  second wrong read-back hands over as below); a new change is read back instead (at most
+  ``max_readbacks`` read-backs). A "change" to the order's own day and nothing else ("да,
+  привозите завтра" for tomorrow's delivery) is a yes. An address change, or a change with no
+  day or time the pack could read, is handed over: to the operator when one is configured,
+  else noted for the shop; either way the outcome is ``changed`` with the customer's words.
+- **question**: answered from the order when it can be (delivery day, amount, items, who calls;
+  ``robot.core.question_topic``), else the operator is offered; then the question again. Not an
+  answer, so no reprompt is used up, up to ``max_questions``; beyond that it counts as unclear.
+- **wrong_number** / **not_ordered**: a short goodbye, outcome of the same name.
+- **machine**, heard at any point (its greeting usually talks over the intro): the order's
+  question is never put to it. An assistant gets one sentence (``MACHINE_MESSAGE``), a voicemail
+  a hangup (``machine_message`` setting); outcome ``machine``, retried like no answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
+from robot.core.langpack import RequestedChange
+from robot.core.machine_kind import MachineMessage, leaves_message, machine_kind
 from robot.core.models import Intent, Outcome
 from robot.core.prompts import Prompt
+from robot.core.question_topic import Topic, question_topic
 
 DTMF_INTENTS = {"1": Intent.YES, "2": Intent.NO, "0": Intent.OPERATOR, "9": Intent.DNC}
 
@@ -27,6 +48,14 @@ _GOODBYE = {
     Intent.DNC: (Outcome.DNC, Prompt.GOODBYE_DNC),
     Intent.LATER: (Outcome.LATER, Prompt.GOODBYE_LATER),
     Intent.OPERATOR: (Outcome.OPERATOR, Prompt.TRANSFER),
+    Intent.WRONG_NUMBER: (Outcome.WRONG_NUMBER, Prompt.GOODBYE_WRONG_NUMBER),
+    Intent.NOT_ORDERED: (Outcome.NOT_ORDERED, Prompt.GOODBYE_NOT_ORDERED),
+}
+_ANSWERS = {
+    Topic.DELIVERY: Prompt.ANSWER_DELIVERY,
+    Topic.AMOUNT: Prompt.ANSWER_AMOUNT,
+    Topic.ITEMS: Prompt.ANSWER_ITEMS,
+    Topic.SHOP: Prompt.ANSWER_SHOP,
 }
 _REPROMPTS = (Prompt.REPROMPT, Prompt.REPROMPT_2)
 
@@ -46,6 +75,7 @@ class PromptDone:
 class Heard:
     intent: Intent
     text: str
+    change: RequestedChange | None = None  # for Intent.CHANGE: what the customer asked for
 
 
 @dataclass(frozen=True)
@@ -82,6 +112,7 @@ Event = (
 @dataclass(frozen=True)
 class Play:
     prompt: Prompt
+    change: RequestedChange | None = None  # what CONFIRM_CHANGE reads back
 
 
 @dataclass(frozen=True)
@@ -110,6 +141,8 @@ class Finish:
     outcome: Outcome
     intent: Intent | None
     reason: str
+    change: RequestedChange | None = None  # outcome CHANGED: what the shop is asked to change
+    transfer: bool = False  # hand the call to the operator (OPERATOR, or a change to take down)
 
 
 Command = Play | Listen | StopPrompt | Transfer | Hangup | Finish
@@ -129,10 +162,20 @@ class Dialog:
     max_reprompts: int = 2
     announce_recording: bool = False  # open with "the call is recorded" (Prompt.INTRO_RECORDED)
     max_repeats: int = 2
+    operator_available: bool = False  # an operator target is configured (hand-overs, offers)
+    machine_message: MachineMessage = MachineMessage.ASSISTANT
+    max_questions: int = 3  # questions answered before one more counts as an unclear answer
+    max_readbacks: int = 2  # change read-backs before the change is handed over as words
+    delivery_date: date | None = None  # the order's: "да, привозите завтра" then is a yes
     phase: Phase = Phase.IDLE
     reprompts: int = 0
     repeats: int = 0
+    questions: int = 0
+    readbacks: int = 0
+    confirming: RequestedChange | None = None  # a change read back, waiting for yes or no
     decided: tuple[Outcome, Intent | None, str] | None = None
+    change: RequestedChange | None = None  # with a CHANGED decision: what to change
+    transfer: bool = False  # with the decision: hand the call to the operator
     log: list[str] = field(default_factory=list)  # what was heard, for the transcript
 
     def handle(self, event: Event) -> list[Command]:
@@ -149,12 +192,13 @@ class Dialog:
                 if intent is None or self.phase is Phase.CLOSING:
                     return []
                 stop: list[Command] = [StopPrompt()] if self.phase is Phase.ASKING else []
-                return stop + self._answer(intent, f"dtmf {digit}")
-            case Heard(intent=intent, text=text):
+                return stop + self._reply(intent, f"dtmf {digit}", "", None)
+            case Heard(intent=intent, text=text, change=change):
                 self.log.append(text)
                 if self.phase is not Phase.LISTENING:
                     return []
-                return self._answer(intent, f"said: {text}" if text else "said nothing usable")
+                reason = f"said: {text}" if text else "said nothing usable"
+                return self._reply(intent, reason, text, change)
             case BargeIn():
                 if self.phase is not Phase.ASKING:
                     return []
@@ -181,38 +225,117 @@ class Dialog:
             return [Listen(self.listen_timeout_s)]
         if self.phase is Phase.CLOSING:
             assert self.decided is not None
-            outcome, intent, reason = self.decided
             self.phase = Phase.DONE
-            last: Command = Transfer() if outcome is Outcome.OPERATOR else Hangup()
-            return [last, Finish(outcome, intent, reason)]
+            last: Command = Transfer() if self.transfer else Hangup()
+            return [last, self._finish()]
         return []
+
+    def _finish(self) -> Finish:
+        assert self.decided is not None
+        outcome, intent, reason = self.decided
+        return Finish(outcome, intent, reason, self.change, self.transfer)
+
+    def _decide(
+        self,
+        outcome: Outcome,
+        intent: Intent | None,
+        reason: str,
+        prompt: Prompt,
+        change: RequestedChange | None = None,
+    ) -> list[Command]:
+        self.decided = (outcome, intent, reason)
+        self.change = change
+        self.transfer = outcome is Outcome.OPERATOR or prompt is Prompt.CHANGE_TRANSFER
+        self.phase = Phase.CLOSING
+        return [Play(prompt)]
+
+    def _reply(
+        self, intent: Intent, reason: str, text: str, change: RequestedChange | None
+    ) -> list[Command]:
+        """A spoken reply: the replies beyond yes and no, then the read-back's yes or no."""
+        if intent is Intent.MACHINE:
+            return self._machine(reason, text)
+        if intent is Intent.CHANGE:
+            return self._change(change or RequestedChange(text=text), reason)
+        if intent is Intent.QUESTION and self.questions < self.max_questions:
+            self.questions += 1
+            topic = question_topic(text)
+            if topic is not None:
+                return self._ask(_ANSWERS[topic])
+            return self._ask(
+                Prompt.ANSWER_OPERATOR if self.operator_available else Prompt.ANSWER_SHOP_LATER
+            )
+        if self.confirming is not None and intent in (Intent.YES, Intent.NO):
+            change, self.confirming = self.confirming, None
+            if intent is Intent.YES:
+                return self._decide(
+                    Outcome.CHANGED, Intent.CHANGE, reason, Prompt.GOODBYE_CHANGED, change
+                )
+            if self.readbacks >= self.max_readbacks:
+                return self._hand_over(change, f"{reason} (read-back declined)")
+            return self._ask(Prompt.CHANGE_DECLINED)
+        return self._answer(intent, reason)
+
+    def _change(self, change: RequestedChange, reason: str) -> list[Command]:
+        same_day = change.date is not None and change.date == self.delivery_date
+        if same_day and not (change.address or change.after or change.before):
+            return self._reply(Intent.YES, reason, "", None)  # the day the order already has
+        readable = change.date is not None or change.after is not None or change.before is not None
+        if change.address or not readable or self.readbacks >= self.max_readbacks:
+            return self._hand_over(change, reason)
+        self.readbacks += 1
+        self.confirming = change
+        self.phase = Phase.ASKING
+        return [Play(Prompt.CONFIRM_CHANGE, change)]
+
+    def _hand_over(self, change: RequestedChange, reason: str) -> list[Command]:
+        """A change the robot cannot read back: to the operator if there is one, else noted
+        for the shop (the customer's words are in the change and the transcript)."""
+        prompt = Prompt.CHANGE_TRANSFER if self.operator_available else Prompt.CHANGE_HANDOVER
+        return self._decide(Outcome.CHANGED, Intent.CHANGE, reason, prompt, change)
+
+    def _machine(self, reason: str, text: str) -> list[Command]:
+        kind = machine_kind(text)
+        reason = f"{kind.value}: {reason}"
+        if leaves_message(kind, self.machine_message):
+            return self._decide(Outcome.MACHINE, Intent.MACHINE, reason, Prompt.MACHINE_MESSAGE)
+        self.decided = (Outcome.MACHINE, Intent.MACHINE, reason)
+        self.phase = Phase.DONE
+        return [Hangup(), self._finish()]
 
     def _answer(self, intent: Intent, reason: str) -> list[Command]:
         if intent in _GOODBYE:
+            self.confirming = None
             outcome, prompt = _GOODBYE[intent]
-            self.decided = (outcome, intent, reason)
-            self.phase = Phase.CLOSING
-            return [Play(prompt)]
+            return self._decide(outcome, intent, reason, prompt)
         if intent is Intent.REPEAT and self.repeats < self.max_repeats:
             self.repeats += 1
+            if self.confirming is not None:
+                return self._ask_confirm()
             return self._ask(Prompt.REPEAT_ORDER)
         return self._unusable(reason)
 
+    def _ask_confirm(self) -> list[Command]:
+        self.phase = Phase.ASKING
+        return [Play(Prompt.CONFIRM_CHANGE, self.confirming)]
+
     def _unusable(self, reason: str) -> list[Command]:
         if self.reprompts < self.max_reprompts:
-            prompt = _REPROMPTS[min(self.reprompts, len(_REPROMPTS) - 1)]
             self.reprompts += 1
+            if self.confirming is not None:  # the read-back again, word for word
+                return self._ask_confirm()
+            prompt = _REPROMPTS[min(self.reprompts - 1, len(_REPROMPTS) - 1)]
             return self._ask(prompt)
-        self.decided = (Outcome.UNCLEAR, Intent.UNKNOWN, reason)
-        self.phase = Phase.CLOSING
-        return [Play(Prompt.GOODBYE_UNCLEAR)]
+        if self.confirming is not None:  # a change was asked for, just not confirmed
+            change, self.confirming = self.confirming, None
+            return self._hand_over(change, f"{reason} (read-back not confirmed)")
+        return self._decide(Outcome.UNCLEAR, Intent.UNKNOWN, reason, Prompt.GOODBYE_UNCLEAR)
 
     def _end(self, why: str, *, lost: bool = False) -> list[Command]:
         self.phase = Phase.DONE
         if self.decided is not None:
             # The answer was given; the goodbye was cut short, which changes nothing.
-            outcome, intent, reason = self.decided
-            return [Finish(outcome, intent, reason)]
+            return [self._finish()]
         if lost:
             return [Finish(Outcome.FAILED, None, why)]
         return [Finish(Outcome.UNCLEAR, None, why)]

@@ -113,17 +113,49 @@ class OrderError(ValueError):
         self.message = message
 
 
+def _described(**schema: Any) -> Any:
+    """The field's JSON Schema (``/api/v1/openapi.json``) as written here: what the
+    validators below accept, which the bare Python type does not say."""
+
+    def replace(s: dict[str, Any]) -> None:
+        kept = {k: s[k] for k in ("title", "default") if k in s}
+        s.clear()
+        s.update(schema, **kept)
+
+    return replace
+
+
 class Order(BaseModel):
     """An order as the CRM sends it, validated and normalized (phone in E.164)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
 
-    order_id: str = Field(validation_alias=AliasChoices("order_id", "id"))
-    phone: str
-    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
-    currency: str = "RUB"
+    order_id: str = Field(
+        validation_alias=AliasChoices("order_id", "id"),
+        json_schema_extra=_described(anyOf=[
+            {"type": "string", "pattern": _ORDER_ID.pattern},
+            {"type": "integer", "minimum": 0, "maximum": 10**18}]),
+    )  # fmt: skip
+    phone: str = Field(
+        json_schema_extra=_described(
+            type="string", minLength=5, maxLength=32, examples=["+79161234567", "8 916 123-45-67"],
+            description="any format phonenumbers reads; stored as E.164",
+        )
+    )  # fmt: skip
+    amount: Decimal = Field(
+        ge=0, max_digits=14, decimal_places=2,
+        json_schema_extra=_described(anyOf=[
+            {"type": "number", "minimum": 0, "maximum": 999_999_999_999},
+            {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"}]),
+    )  # fmt: skip
+    currency: str = Field(
+        default="RUB", json_schema_extra=_described(type="string", pattern="^[A-Za-z]{3}$")
+    )
     shop_name: str = Field(min_length=1, max_length=100)
-    language: str = "ru"
+    language: str = Field(
+        default="ru",
+        json_schema_extra=_described(type="string", enum=list(SUPPORTED_LANGUAGES)),
+    )
     customer_name: str | None = Field(default=None, max_length=100)
     items_summary: str | None = Field(default=None, max_length=500)
     delivery_date: date | None = None
@@ -259,3 +291,5 @@ class CallAttempt(BaseModel):
     # robot.core.callback_hint), for the retry policy; None if no time was said.
     callback_hint: str | None = None
     recording: str | None = None  # path of the call's audio (stereo WAV), if recorded
+    # Outcome "changed": RequestedChange.as_json() (date, after, before, address, text).
+    requested_change: dict[str, Any] | None = None

@@ -26,7 +26,7 @@ Choices, so that readings are predictable:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -51,6 +51,19 @@ _ORDINAL_GEN = (
     "четырнадцатого", "пятнадцатого", "шестнадцатого", "семнадцатого", "восемнадцатого",
     "девятнадцатого", "двадцатого",
 )  # fmt: skip
+# "On <weekday>" (в среду, во вторник); Monday first, like date.weekday().
+_ON_WEEKDAY = (
+    "в понедельник", "во вторник", "в среду", "в четверг", "в пятницу", "в субботу",
+    "в воскресенье",
+)  # fmt: skip
+# Cardinals in the genitive, as after "после", "до", "с" (после восьми, до двадцати трёх).
+_UNITS_GEN = ("нуля", "одного", "двух", "трёх", "четырёх", "пяти", "шести", "семи", "восьми",
+              "девяти")  # fmt: skip
+_TEENS_GEN = (
+    "десяти", "одиннадцати", "двенадцати", "тринадцати", "четырнадцати", "пятнадцати",
+    "шестнадцати", "семнадцати", "восемнадцати", "девятнадцати",
+)  # fmt: skip
+_TENS_GEN = ("", "", "двадцати", "тридцати", "сорока", "пятидесяти")
 _MONTHS_GEN = (
     "", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
     "сентября", "октября", "ноября", "декабря",
@@ -112,6 +125,14 @@ def _build_words() -> dict[str, str]:
     words["ord/30"] = "тридцатого"
     for i in range(1, 13):
         words[f"month/{i}"] = _MONTHS_GEN[i]
+    for i, w in enumerate(_ON_WEEKDAY):
+        words[f"weekday/{i}"] = w
+    for i, w in enumerate(_UNITS_GEN):
+        words[f"gen/{i}"] = w
+    for i, w in enumerate(_TEENS_GEN):
+        words[f"gen/{10 + i}"] = w
+    for i in range(2, 6):
+        words[f"gen/{i * 10}"] = _TENS_GEN[i]
     words["date/today"] = "сегодня"
     words["date/tomorrow"] = "завтра"
     words["date/after_tomorrow"] = "послезавтра"
@@ -266,6 +287,30 @@ def ru_date_keys(day: date, today: date) -> list[str]:
     else:
         keys = [f"num/{day.day // 10 * 10}", f"ord/{day.day % 10}"]
     return [*keys, f"month/{day.month}"]
+
+
+def ru_weekday_key(day: date) -> str:
+    """ "On" the weekday of ``day``: ``weekday/6`` is ``в воскресенье``."""
+    return f"weekday/{day.weekday()}"
+
+
+def _genitive_below_60(n: int) -> list[str]:
+    if n < 20:
+        return [f"gen/{n}"]
+    tens, units = divmod(n, 10)
+    return [f"gen/{tens * 10}", *([f"gen/{units}"] if units else [])]
+
+
+def ru_time_keys(moment: time) -> list[str]:
+    """A clock time in the genitive, as after "после" / "до": 20:00 -> ``двадцати``,
+    18:30 -> ``восемнадцати тридцати``, 9:05 -> ``девяти ноль пяти`` (24-hour, so never
+    ambiguous between morning and evening)."""
+    keys = _genitive_below_60(moment.hour)
+    if moment.minute:
+        if moment.minute < 10:
+            keys.append("num/0")
+        keys += _genitive_below_60(moment.minute)
+    return keys
 
 
 def ru_date(day: date, today: date) -> str:

@@ -18,7 +18,7 @@ Choices:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 from robot.core.numerals import digit_groups, split_amount
@@ -55,6 +55,10 @@ _NOUNS = {
     "tiyn": "티인",
 }
 
+# Weekdays (Monday first, like date.weekday()) and the native numbers hours are read with.
+_WEEKDAYS = ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일")
+_HOURS = ("열두", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열", "열한")
+
 Words = list[list[str]]
 
 
@@ -73,6 +77,15 @@ def _build_words() -> dict[str, str]:
         words[f"month/{m}"] = _MONTHS[m]
     for d in range(1, 32):
         words[f"day/{d}"] = "".join(words[k] for k in _below_10k(d)) + "일"
+    for i, name in enumerate(_WEEKDAYS):
+        words[f"weekday/{i}"] = name
+    for i, name in enumerate(_HOURS):
+        words[f"hour/{i or 12}"] = name
+    words["time/hour"] = "시"
+    words["time/half"] = "반"
+    words["time/minute"] = "분"
+    words["time/am"] = "오전"
+    words["time/pm"] = "오후"
     words["date/today"] = "오늘"
     words["date/tomorrow"] = "내일"
     words["date/after_tomorrow"] = "모레"
@@ -180,6 +193,21 @@ def ko_date_words(day: date, today: date) -> Words:
     if delta in relative:
         return [[relative[delta]]]
     return [[f"month/{day.month}"], [f"day/{day.day}"]]
+
+
+def ko_weekday_key(day: date) -> str:
+    return f"weekday/{day.weekday()}"
+
+
+def ko_time_words(moment: time) -> Words:
+    """``20:00`` -> 오후 여덟 시; ``9:30`` -> 오전 아홉 시 반; ``14:15`` -> 오후 두 시 십오 분."""
+    hour = moment.hour % 12 or 12
+    words: Words = [["time/am" if moment.hour < 12 else "time/pm"], [f"hour/{hour}"], ["time/hour"]]
+    if moment.minute == 30:
+        words.append(["time/half"])
+    elif moment.minute:
+        words += [_below_10k(moment.minute), ["time/minute"]]
+    return words
 
 
 def ko_date_keys(day: date, today: date) -> list[str]:

@@ -7,7 +7,8 @@ the order they are checked:
 
 1. an order already final (confirmed, rejected, dnc, cancelled, exhausted, operator) stops;
    one with a call in flight waits for it;
-2. a conclusive answer in the history (yes, no, do-not-call, operator) stops with it;
+2. a conclusive answer in the history (yes, no, do-not-call, operator, a requested change, a
+   wrong number, "I did not order") stops with it;
 3. the order's ``do_not_call`` flag or the phone on the do-not-call list stops as ``dnc``;
 4. ``max_attempts`` calls made, or the last outcome's own limit reached, stops as
    ``exhausted``;
@@ -44,6 +45,9 @@ FINAL_BY_OUTCOME = {
     Outcome.REJECTED: OrderStatus.REJECTED,
     Outcome.DNC: OrderStatus.DNC,
     Outcome.OPERATOR: OrderStatus.OPERATOR,
+    Outcome.CHANGED: OrderStatus.CHANGED,
+    Outcome.WRONG_NUMBER: OrderStatus.WRONG_NUMBER,
+    Outcome.NOT_ORDERED: OrderStatus.NOT_ORDERED,
     Outcome.INVALID_NUMBER: OrderStatus.INVALID_NUMBER,
 }
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from enum import Enum
 from typing import Literal
 
 from robot.core import numerals, numerals_ko
+from robot.core.langpack import RequestedChange
 from robot.core.models import Order
+from robot.core.prompt_phrases import PHRASES
 from robot.core.speech_text import order_id_runs, speakable_name, speakable_summary
 
 
@@ -38,6 +40,21 @@ class Prompt(str, Enum):
     REPEAT_ORDER = "repeat_order"  # the order details again, then the question
     TRANSFER = "transfer"  # connecting to a human
     GOODBYE_LATER = "goodbye_later"  # we will call back later
+    # Replies beyond yes and no.
+    CONFIRM_CHANGE = "confirm_change"  # the requested day/time read back: "Верно?"
+    GOODBYE_CHANGED = "goodbye_changed"  # the change is passed to the shop
+    CHANGE_HANDOVER = "change_handover"  # an address / unreadable change, no operator: noted
+    CHANGE_TRANSFER = "change_transfer"  # an address / unreadable change: to the operator
+    CHANGE_DECLINED = "change_declined"  # "no" to the read-back: sorry, the question again
+    ANSWER_DELIVERY = "answer_delivery"  # a question answered from the order, then the question
+    ANSWER_AMOUNT = "answer_amount"
+    ANSWER_ITEMS = "answer_items"
+    ANSWER_SHOP = "answer_shop"
+    ANSWER_OPERATOR = "answer_operator"  # not answerable from the order: offer the operator
+    ANSWER_SHOP_LATER = "answer_shop_later"  # not answerable, no operator: the shop will
+    GOODBYE_WRONG_NUMBER = "goodbye_wrong_number"  # sorry for the trouble
+    GOODBYE_NOT_ORDERED = "goodbye_not_ordered"  # thanks, the shop will be told
+    MACHINE_MESSAGE = "machine_message"  # one sentence for an answering assistant
 
 
 @dataclass(frozen=True)
@@ -54,61 +71,6 @@ _GLUE = _Glue()
 # A plan under construction: pieces, punctuation marks (text only) and glue (text only).
 _Item = Piece | str | _Glue
 
-PHRASES: dict[str, dict[str, str]] = {
-    "ru": {
-        "hello": "Здравствуйте",
-        "recording_notice": "Разговор записывается.",
-        "this_is_shop": "Это магазин",
-        "calling_to_confirm": "Звоню подтвердить заказ номер",
-        "calling_to_confirm_order": "Звоню подтвердить заказ",
-        "order_number": "заказ номер",
-        "order": "заказ",
-        "for_amount": "на сумму",
-        "delivery": "доставка",
-        "items": "В заказе",
-        "question": "Вы подтверждаете заказ?",
-        "say_yes_no": "Скажите да или нет, или нажмите один или два.",
-        "confirm_order_number": "Подтверждаете заказ номер",
-        "confirm_order": "Подтверждаете заказ",
-        "please_say_yes_no": "Пожалуйста, скажите да или нет, или нажмите один или два.",
-        "reprompt_2": "Если заказ верный, скажите да или нажмите один. "
-        "Если хотите отменить заказ, скажите нет или нажмите два.",
-        "repeating": "Повторяю",
-        "goodbye_confirmed": "Спасибо, заказ подтверждён. Хорошего дня, до свидания!",
-        "goodbye_rejected": "Хорошо, заказ будет отменён. Спасибо, до свидания!",
-        "goodbye_unclear": "К сожалению, не удалось получить ответ. "
-        "С вами свяжется менеджер магазина. До свидания!",
-        "goodbye_dnc": "Хорошо, больше не будем вам звонить. "
-        "Извините за беспокойство, до свидания!",
-        "transfer": "Соединяю с оператором. Пожалуйста, оставайтесь на линии.",
-        "goodbye_later": "Хорошо, мы перезвоним позже. До свидания!",
-    },
-    "ko": {
-        "hello": "안녕하세요",
-        "recording_notice": "통화 내용이 녹음됩니다.",
-        "customer": "고객님",
-        "calling_from": "에서 전화드렸습니다",
-        "order_number": "주문 번호",
-        "amount": "금액",
-        "delivery": "배송은",
-        "is": "입니다",
-        "items": "주문 상품은",
-        "question": "주문 내용이 맞으신가요?",
-        "say_yes_no": "네 또는 아니요로 말씀해 주시거나, 일 번 또는 이 번을 눌러 주세요.",
-        "confirm_question": "이 주문을 확정할까요?",
-        "please_say_yes_no": "네 또는 아니요로 답해 주세요.",
-        "reprompt_2": "주문이 맞으면 네, 또는 일 번을 눌러 주세요. "
-        "취소하시려면 아니요, 또는 이 번을 눌러 주세요.",
-        "repeating": "다시 말씀드리겠습니다",
-        "goodbye_confirmed": "감사합니다. 주문이 확인되었습니다. 좋은 하루 보내세요.",
-        "goodbye_rejected": "알겠습니다. 주문을 취소하겠습니다. 감사합니다.",
-        "goodbye_unclear": "답변을 확인하지 못했습니다. "
-        "담당자가 다시 연락드리겠습니다. 감사합니다.",
-        "goodbye_dnc": "알겠습니다. 앞으로 전화드리지 않겠습니다. 불편을 드려 죄송합니다.",
-        "transfer": "상담원에게 연결해 드리겠습니다. 잠시만 기다려 주세요.",
-        "goodbye_later": "알겠습니다. 나중에 다시 전화드리겠습니다. 감사합니다.",
-    },
-}
 _WORDS = {"ru": numerals.RU_WORDS, "ko": numerals_ko.KO_WORDS}
 _GOODBYES = {
     Prompt.GOODBYE_CONFIRMED: "goodbye_confirmed",
@@ -117,6 +79,11 @@ _GOODBYES = {
     Prompt.GOODBYE_DNC: "goodbye_dnc",
     Prompt.TRANSFER: "transfer",
     Prompt.GOODBYE_LATER: "goodbye_later",
+    Prompt.GOODBYE_CHANGED: "goodbye_changed",
+    Prompt.CHANGE_HANDOVER: "change_handover",
+    Prompt.CHANGE_TRANSFER: "change_transfer",
+    Prompt.GOODBYE_WRONG_NUMBER: "goodbye_wrong_number",
+    Prompt.GOODBYE_NOT_ORDERED: "goodbye_not_ordered",
 }
 
 
@@ -190,9 +157,89 @@ def _details_ko(order: Order, today: date) -> list[_Item]:
     return [*items, _GLUE, _phrase("ko", "is"), "."]
 
 
-def _plan_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+def _when_ru(change: RequestedChange, order: Order, today: date) -> list[_Item]:
+    """ "в воскресенье, шестого декабря, после двадцати часов" (the day: the requested one,
+    else the order's own delivery date)."""
+    items: list[_Item] = []
+    day = change.date or order.delivery_date
+    if day is not None:
+        keys = numerals.ru_date_keys(day, today)
+        if keys[0].startswith("date/"):  # завтра, послезавтра
+            items += _words("ru", keys)
+        else:
+            items += [*_words("ru", [numerals.ru_weekday_key(day)]), ","]
+            items += _words("ru", keys)
+    if change.after and change.before:
+        items += [
+            ",",
+            _phrase("ru", "time_from"),
+            *_words("ru", numerals.ru_time_keys(change.after)),
+        ]
+        items += [_phrase("ru", "time_before"), *_hours_ru(change.before)]
+    elif change.after:
+        items += [",", _phrase("ru", "time_after"), *_hours_ru(change.after)]
+    elif change.before:
+        items += [",", _phrase("ru", "time_before"), *_hours_ru(change.before)]
+    return items
+
+
+def _hours_ru(moment: time) -> list[_Item]:
+    items = _words("ru", numerals.ru_time_keys(moment))
+    if moment.minute:
+        return items
+    return [
+        *items,
+        _phrase("ru", "hours_1" if moment.hour % 10 == 1 and moment.hour != 11 else "hours_5"),
+    ]
+
+
+def _question_ru() -> list[_Item]:
+    return [_phrase("ru", "question"), _phrase("ru", "say_yes_no")]
+
+
+def _answer_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+    if prompt is Prompt.ANSWER_DELIVERY:
+        if order.delivery_date is None:
+            return [_phrase("ru", "delivery_unknown"), *_question_ru()]
+        days = numerals.ru_date_keys(order.delivery_date, today)
+        return [_phrase("ru", "delivery_is"), *_words("ru", days), ".", *_question_ru()]
+    if prompt is Prompt.ANSWER_AMOUNT:
+        amount = numerals.ru_amount_keys(order.amount, order.currency)
+        return [_phrase("ru", "amount_is"), ":", *_words("ru", amount), ".", *_question_ru()]
+    if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ru")):
+        return [_phrase("ru", "items"), ":", Piece("tts", summary), ".", *_question_ru()]
+    if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
+        items: list[_Item] = []
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [_phrase("ru", "shop_is"), Piece("tts", shop), ","]
+        items += _details_ru(order, today, "order_number")
+        return [*items, *_question_ru()]
+    lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
+    return [_phrase("ru", lead), *_question_ru()]
+
+
+def _plan_ru(
+    prompt: Prompt, order: Order, today: date, change: RequestedChange | None
+) -> list[_Item]:
+    if prompt is Prompt.CONFIRM_CHANGE:
+        when = _when_ru(change or RequestedChange(), order, today)
+        return [_phrase("ru", "deliver_order"), *when, "?", _phrase("ru", "yes_or_no")]
+    if prompt is Prompt.CHANGE_DECLINED:
+        return [
+            _phrase("ru", "sorry_misunderstood"),
+            *_plan_ru(Prompt.REPROMPT, order, today, None),
+        ]
+    if prompt.value.startswith("answer_"):
+        return _answer_ru(prompt, order, today)
+    if prompt is Prompt.MACHINE_MESSAGE:
+        items: list[_Item] = [_phrase("ru", "machine_hello")]
+        if shop := speakable_name(order.shop_name, "ru"):
+            items += [Piece("tts", shop)]
+        if number := _id_keys(order, numerals.ru_order_number_keys):
+            items += [",", _phrase("ru", "machine_about_order"), *_words("ru", number)]
+        return [*items, ".", _phrase("ru", "machine_call_back")]
     if prompt is Prompt.INTRO:
-        items: list[_Item] = [_phrase("ru", "hello")]
+        items = [_phrase("ru", "hello")]
         if name := speakable_name(order.customer_name, "ru"):
             items += [",", Piece("tts", name)]
         items += ["!"]
@@ -213,9 +260,83 @@ def _plan_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
     return [_phrase("ru", _GOODBYES[prompt])]
 
 
-def _plan_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+def _when_ko(change: RequestedChange, order: Order, today: date) -> list[_Item]:
+    """ "십이월 육일 일요일 오후 여덟 시 이후로"."""
+    items: list[_Item] = []
+    day = change.date or order.delivery_date
+    if day is not None:
+        words = numerals_ko.ko_date_words(day, today)
+        items += _ko_words(words)
+        if not words[0][0].startswith("date/"):
+            items += _words("ko", [numerals_ko.ko_weekday_key(day)])
+    after = _ko_words(numerals_ko.ko_time_words(change.after)) if change.after else []
+    before = _ko_words(numerals_ko.ko_time_words(change.before)) if change.before else []
+    if after and before:
+        items += [*after, _GLUE, _phrase("ko", "time_from"), *before, _GLUE]
+        items += [_phrase("ko", "time_until")]
+    elif after:
+        items += [*after, _phrase("ko", "time_after")]
+    elif before:
+        items += [*before, _phrase("ko", "time_before")]
+    return items
+
+
+def _question_ko() -> list[_Item]:
+    return [_phrase("ko", "question"), _phrase("ko", "say_yes_no")]
+
+
+def _answer_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+    if prompt is Prompt.ANSWER_DELIVERY:
+        if order.delivery_date is None:
+            return [_phrase("ko", "delivery_unknown"), *_question_ko()]
+        days = _ko_words(numerals_ko.ko_date_words(order.delivery_date, today))
+        return [_phrase("ko", "delivery"), *days, _GLUE, _phrase("ko", "is"), ".", *_question_ko()]
+    if prompt is Prompt.ANSWER_AMOUNT:
+        amount = _ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
+        return [
+            _phrase("ko", "amount_is"),
+            *amount,
+            _GLUE,
+            _phrase("ko", "is"),
+            ".",
+            *_question_ko(),
+        ]
+    if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ko")):
+        items: list[_Item] = [_phrase("ko", "items"), Piece("tts", summary), _GLUE]
+        return [*items, _phrase("ko", "is"), ".", *_question_ko()]
+    if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
+        items = []
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
+        return [*items, *_details_ko(order, today), *_question_ko()]
+    lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
+    return [_phrase("ko", lead), *_question_ko()]
+
+
+def _plan_ko(
+    prompt: Prompt, order: Order, today: date, change: RequestedChange | None
+) -> list[_Item]:
+    if prompt is Prompt.CONFIRM_CHANGE:
+        when = _when_ko(change or RequestedChange(), order, today)
+        lead, ask = _phrase("ko", "change_delivery"), _phrase("ko", "change_question")
+        return [lead, *when, ask, _phrase("ko", "please_say_yes_no")]
+    if prompt is Prompt.CHANGE_DECLINED:
+        return [
+            _phrase("ko", "sorry_misunderstood"),
+            *_plan_ko(Prompt.REPROMPT, order, today, None),
+        ]
+    if prompt.value.startswith("answer_"):
+        return _answer_ko(prompt, order, today)
+    items: list[_Item] = []
+    if prompt is Prompt.MACHINE_MESSAGE:
+        if shop := speakable_name(order.shop_name, "ko"):
+            items += [Piece("tts", shop), _GLUE, _phrase("ko", "from_shop")]
+        if (runs := order_id_runs(order.order_id)) is not None:
+            items += [_phrase("ko", "order_number")]
+            for run in runs:
+                items += _ko_words(numerals_ko.ko_order_number_words(run))
+        return [*items, _phrase("ko", "machine_call_back")]
     if prompt is Prompt.INTRO:
-        items: list[_Item] = []
         if name := speakable_name(order.customer_name, "ko"):
             items += [Piece("tts", name), _phrase("ko", "customer"), ","]
         items += [_phrase("ko", "hello"), "."]
@@ -237,27 +358,34 @@ def _plan_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
     return [_phrase("ko", _GOODBYES[prompt])]
 
 
-def _build(prompt: Prompt, order: Order, today: date) -> tuple[str, list[_Item]]:
+def _build(
+    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+) -> tuple[str, list[_Item]]:
     lang = order.language
     if prompt is Prompt.INTRO_RECORDED:
         _, intro = _build(Prompt.INTRO, order, today)
         return lang, [_phrase(lang, "recording_notice"), *intro]
     if lang == "ru":
-        return lang, _plan_ru(prompt, order, today)
+        return lang, _plan_ru(prompt, order, today, change)
     if lang == "ko":
-        return lang, _plan_ko(prompt, order, today)
+        return lang, _plan_ko(prompt, order, today, change)
     raise KeyError(f"no prompts for language {lang!r}")
 
 
-def plan_prompt(prompt: Prompt, order: Order, today: date) -> list[Piece]:
-    """The audio pieces of ``prompt`` for ``order``, in the order's language."""
-    _, items = _build(prompt, order, today)
+def plan_prompt(
+    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+) -> list[Piece]:
+    """The audio pieces of ``prompt`` for ``order``, in the order's language. ``change``: what
+    ``CONFIRM_CHANGE`` reads back."""
+    _, items = _build(prompt, order, today, change)
     return [item for item in items if isinstance(item, Piece)]
 
 
-def prompt_text(prompt: Prompt, order: Order, today: date) -> str:
+def prompt_text(
+    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+) -> str:
     """The sentence the pieces say, punctuated."""
-    lang, items = _build(prompt, order, today)
+    lang, items = _build(prompt, order, today, change)
     texts = clip_texts(lang)
     out = ""
     glue = False

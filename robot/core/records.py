@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +24,11 @@ class OrderRecord(BaseModel):
     created_at: datetime
     updated_at: datetime
     calls: list[CallAttempt] = Field(default_factory=list)
+    # A supervisor reopened the final order (robot.core.reopen): how often, the attempt number
+    # it was reopened after, and the attempts granted.
+    reopened: int = 0
+    reopen_after: int = 0
+    reopen_attempts: int = 0
 
 
 class ResultEvent(BaseModel):
@@ -43,3 +49,10 @@ class ResultEvent(BaseModel):
     history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
     occurred_at: datetime
+    # order.final with status "changed": what the customer asked for (date, after, before,
+    # address, text: their words); "not_ordered": the order may be fake.
+    requested_change: dict[str, Any] | None = None
+    suspected_fake: bool = False
+    # How often a supervisor reopened the order before this event (robot.core.reopen); an
+    # order.final of a reopened order has delivery id ``<order>:final:r<n>``.
+    reopened: int = 0

@@ -39,7 +39,7 @@ class CallFeatures:
     ) -> str:
         """Transfer, save the recording, note a callback time; the call's reason."""
         reason = finish.reason
-        if finish.outcome is Outcome.OPERATOR:
+        if finish.outcome is Outcome.OPERATOR or finish.transfer:
             if self.transfer is None:
                 reason += "; no operator target configured, call ended"
             elif await self.transfer(call.call_id, call.asterisk):

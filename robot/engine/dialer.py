@@ -3,6 +3,19 @@
 Capacity is a cap on concurrent calls for this worker. Claiming is atomic in the store, so any
 number of workers can share one Redis; a lease (renewed while the call lives) lets another
 worker reschedule the order if this one dies.
+
+A customer's answer is never lost to a store outage, and never leads to a second call:
+
+- When the dialog decides a conclusive answer (yes, no, do-not-call, operator), the result is
+  written to the finish journal (``ports.FinishJournal``, a synced local file) before the
+  goodbye plays. When the call ends, ``finish_call`` writes it to the store; if the store is
+  unreachable, the complete result is kept in memory and in the journal instead.
+- Kept results are written again, oldest first, before this worker claims anything and
+  before its lease reaper runs (``settle_before_reap``, which also renews the leases of live
+  calls): an order whose lease ran out while Redis was away is settled by its answer, not
+  requeued and dialed again. ``finish_call`` is idempotent per call id, so writing a result
+  twice (a retry, a replay after a restart) applies it once.
+- At start the service replays the journal (``restore_finishes``) before the first dial.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from robot.core.langpack import get_pack
+from robot.core.machine_kind import MachineMessage
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
@@ -28,11 +42,13 @@ from robot.engine.session import CallSession, SessionTiming
 from robot.ports import (
     Admitted,
     CallAdmission,
+    FinishJournal,
     MediaSession,
     OrderStore,
     OriginateOutcome,
     OriginateRequest,
     Originator,
+    PendingFinish,
     PromptSource,
     Recognizer,
 )
@@ -61,6 +77,7 @@ class DialerConfig:
     amd: bool = False  # answering-machine detection in the dialplan (DOZVON_AMD=yes)
     max_reprompts: int = 2  # the question again in other words, after silence or noise
     announce_recording: bool = False  # "this call is recorded" before the order
+    machine_message: MachineMessage = MachineMessage.ASSISTANT  # which machines hear a sentence
     operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
     # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
@@ -93,6 +110,7 @@ class Dialer:
         features: CallFeatures | None = None,
         admission: CallAdmission | None = None,
         gate: PolicyGate | None = None,
+        journal: FinishJournal | None = None,
     ) -> None:
         # The call policy, asked before every dial and after every call; none configured: any
         # hour, config.max_attempts calls.
@@ -113,6 +131,10 @@ class Dialer:
         self._stop_requested = asyncio.Event()  # ends an idle wait at once on drain
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
+        self.journal = journal  # None: results the store refuses are kept in memory only
+        self._unsaved: dict[str, PendingFinish] = {}  # call id -> result not in the store yet
+        self._journaled: set[str] = set()  # call ids with a pending line in the journal
+        self._flush_lock = asyncio.Lock()
 
     @property
     def active(self) -> int:
@@ -128,6 +150,11 @@ class Dialer:
         )
         try:
             while not self._stopping:
+                if self._unsaved and not await self.flush_finishes():
+                    # Results the store has not taken yet come first: never claim (maybe the
+                    # very order we hold an answer for) before they are written.
+                    await self._wait_for_work(1.0)
+                    continue
                 if self.control is not None and not await self.control.ready(self):
                     continue
                 if self.paused or self.active >= self.config.max_concurrent_calls:
@@ -203,6 +230,104 @@ class Dialer:
         self._slot_free.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        if self._unsaved and not await self.flush_finishes():
+            log.error("stopping with %d call result(s) not in the store: kept in the journal "
+                      "for the next start", len(self._unsaved))  # fmt: skip
+
+    # -- results the store could not take ------------------------------------------------------
+
+    @property
+    def unsaved_results(self) -> int:
+        return len(self._unsaved)
+
+    async def restore_finishes(self) -> int:
+        """Load the journal's pending results (a restart during a store outage) and write
+        them; call before the first dial. Returns how many were pending."""
+        if self.journal is None:
+            return 0
+        pending = await asyncio.to_thread(self.journal.pending)
+        for finish in pending:
+            self._unsaved[finish.call.call_id] = finish
+            self._journaled.add(finish.call.call_id)
+        if pending:
+            log.warning("finish journal: %d result(s) from before the restart", len(pending))
+            await self.flush_finishes()
+        return len(pending)
+
+    async def flush_finishes(self) -> bool:
+        """Write kept results to the store, oldest first; True when none is left."""
+        async with self._flush_lock:
+            for call_id, finish in list(self._unsaved.items()):
+                if self._unsaved.get(call_id) is not finish:
+                    continue  # written meanwhile
+                try:
+                    await self._apply(finish)
+                except LookupError as e:  # the order is gone from the store: nothing to settle
+                    log.error("call %s: result dropped, order unknown: %r", call_id, e)
+                    await self._forget(call_id)
+                except Exception as e:
+                    log.warning("%d call result(s) still not in the store: %r",
+                                len(self._unsaved), e)  # fmt: skip
+                    return False
+                else:
+                    log.info("order %s call %s: kept result written (%s)",
+                             finish.call.order_id, call_id, finish.status.value)  # fmt: skip
+            return not self._unsaved
+
+    async def settle_before_reap(self) -> bool:
+        """Run by the lease reaper first: write kept results and renew the leases of live
+        calls (both may have lapsed while Redis was away). False: not settled, do not reap."""
+        if not await self.flush_finishes():
+            return False
+        for live in self.tracker.live():
+            try:
+                await self.store.renew_lease(
+                    live.call.order_id, self.config.worker_id, self.config.lease_s
+                )
+            except Exception as e:
+                log.warning("lease renewal before reaping failed: %r", e)
+                return False
+        return True
+
+    async def _finish(self, finish: PendingFinish) -> None:
+        """Write a call's result; if the store is unreachable, keep it (memory + journal)."""
+        try:
+            await self._apply(finish)
+            return
+        except LookupError as e:
+            log.error("call %s: result dropped, order unknown: %r", finish.call.call_id, e)
+            await self._forget(finish.call.call_id)
+            return
+        except Exception as e:
+            log.error("order %s call %s: result not stored (%r); kept until the store is back",
+                      finish.call.order_id, finish.call.call_id, e)  # fmt: skip
+        self._unsaved[finish.call.call_id] = finish
+        await self._journal(finish)
+
+    async def _apply(self, finish: PendingFinish) -> None:
+        await self.store.finish_call(
+            finish.call, finish.status, finish.at, reason=finish.reason, due_at=finish.due_at
+        )
+        await self._forget(finish.call.call_id)
+
+    async def _forget(self, call_id: str) -> None:
+        self._unsaved.pop(call_id, None)
+        if self.journal is not None and call_id in self._journaled:
+            try:
+                await asyncio.to_thread(self.journal.applied, call_id)
+                self._journaled.discard(call_id)
+            except OSError as e:  # replayed once more at the next start: harmless
+                log.warning("finish journal: could not mark call %s applied: %r", call_id, e)
+
+    async def _journal(self, finish: PendingFinish) -> None:
+        if self.journal is None:
+            return
+        try:
+            await asyncio.to_thread(self.journal.record, finish)
+            self._journaled.add(finish.call.call_id)
+        except OSError as e:
+            log.critical("call %s: result not journaled (%r): only in memory now",
+                         finish.call.call_id, e)  # fmt: skip
 
     async def _renew_leases(self) -> None:
         while True:
@@ -263,7 +388,7 @@ class Dialer:
         status = decision.status if decision.action is Action.STOP else OrderStatus.QUEUED
         assert status is not None
         due = decision.at if decision.action is Action.WAIT else end
-        await self.store.finish_call(call, status, end, reason=decision.reason, due_at=due)
+        await self._finish(PendingFinish(call, status, end, str(decision.reason), due))
         self.tracker.finished(call)
         log.info(
             "order %s call %s: %s (%s); policy: %s %s",
@@ -470,7 +595,7 @@ class Dialer:
             media=media,
             prompts=self.prompts,
             stream=stream,
-            classify=get_pack(order.language).classify,
+            understand=get_pack(order.language).understand,
             is_speech=self.is_speech_factory(),
             today=self._today(order),
             timing=self.config.timing,
@@ -480,6 +605,8 @@ class Dialer:
             on_decided=lambda outcome: self._on_decided(order, call, outcome),
             max_reprompts=self.config.max_reprompts,
             announce_recording=self._announce_recording(order),
+            operator_available=self.features.transfer is not None,
+            machine_message=self.config.machine_message,
         )
         result = await session.run()
         if stream is not None:  # recognizer load, for capacity planning (robot bench)
@@ -489,6 +616,8 @@ class Dialer:
             if close is not None:
                 close()
         call.transcript = result.transcript
+        if result.finish.change is not None:
+            call.requested_change = result.finish.change.as_json()
         call.speech_end_to_decision_ms = result.speech_end_to_decision_ms
         reason = await self.features.finish(call, media, result.finish, self.clock())
         return result.finish.outcome, reason, result.finish.intent
@@ -501,7 +630,16 @@ class Dialer:
 
     async def _on_decided(self, order: Order, call: CallAttempt, outcome: Outcome) -> None:
         """The dialog decided; its goodbye plays after this returns. A do-not-call request is
-        written to the list first, so we never say "we won't call" before it is stored."""
+        written to the list first, so we never say "we won't call" before it is stored. A
+        conclusive answer goes to the finish journal first: it survives a store outage and a
+        restart from here on (the complete result replaces it when the call ends)."""
+        if outcome in FINAL_BY_OUTCOME and self.journal is not None:
+            now = self.clock()
+            at_goodbye = {"ended_at": now, "outcome": outcome, "reason": outcome.value}
+            answered = call.model_copy(update=at_goodbye)
+            await self._journal(
+                PendingFinish(answered, FINAL_BY_OUTCOME[outcome], now, outcome.value)
+            )
         if outcome is Outcome.DNC:
             try:
                 await self.gate.add_dnc(order, self.clock(), call_id=call.call_id)

@@ -17,6 +17,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
 from robot.core.policy import Decision, decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.reopen import Reopening, policy_view
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,11 @@ class PhoneCallLog(Protocol):
         """A call to ``phone`` is about to be placed."""
 
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]: ...
+
+
+class ReopenLog(Protocol):
+    async def reopening(self, order_id: str) -> Reopening | None:
+        """How a supervisor last reopened the order, if ever (robot.core.reopen)."""
 
 
 class OrderFinalizer(Protocol):
@@ -60,18 +66,26 @@ class PolicyGate:
         dnc: DoNotCallList | None = None,
         phone_log: PhoneCallLog | None = None,
         finalizer: OrderFinalizer | None = None,
+        reopens: ReopenLog | None = None,
     ) -> None:
         self.config = config
         self.dnc = dnc
         self.phone_log = phone_log
         self.finalizer = finalizer
+        self.reopens = reopens
 
     async def decide(self, order: Order, history: Sequence[CallAttempt], now: datetime) -> Decision:
         on_dnc = await self.dnc.contains(order.phone) if self.dnc is not None else False
         phone_calls = None
         if self.phone_log is not None:
             phone_calls = await self.phone_log.phone_calls(order.phone, now - PHONE_HISTORY)
-        return decide(order, history, now, on_dnc, self.config, phone_calls=phone_calls)
+        elif self.reopens is not None:
+            phone_calls = [c.originated_at or c.created_at for c in history]
+        reopening = None
+        if self.reopens is not None:
+            reopening = await self.reopens.reopening(order.order_id)
+        calls, config = policy_view(history, self.config, reopening)
+        return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
 
     async def note_call(self, order: Order, call_id: str, now: datetime) -> None:
         if self.phone_log is not None:

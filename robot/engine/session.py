@@ -3,12 +3,19 @@
 The session is the only place that knows about time and audio; the dialog only sees events.
 Caller audio is decoded only while the robot listens; a voice-activity gate timestamps the end
 of speech so we can measure (and bound) how long a decision takes after the customer stops.
+
+What was said is understood with the order's language pack against ``today``, the customer's
+local date (so "в воскресенье" is the coming Sunday where the customer lives); the reply
+(intent, and for a change the day, time or address) goes to the dialog as one ``Heard``.
+A machine's greeting usually starts as the robot does: it talks over the intro, which barge-in
+stops within ``BARGE_IN_FRAMES``, and is listened to like any answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,6 +40,8 @@ from robot.core.dialog import (
     Started,
     StopPrompt,
 )
+from robot.core.langpack import Reply
+from robot.core.machine_kind import MachineMessage
 from robot.core.models import Intent, Order, Outcome
 from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
 
@@ -70,7 +79,7 @@ class CallSession:
         media: MediaSession,
         prompts: PromptSource,
         stream: RecognizerStream | None,
-        classify: Callable[[str], Intent],
+        classify: Callable[[str], Intent] | None = None,
         is_speech: Callable[[bytes], bool],
         today: date,
         timing: SessionTiming | None = None,
@@ -80,6 +89,9 @@ class CallSession:
         remote_hangup: asyncio.Event | None = None,
         asterisk_lost: asyncio.Event | None = None,
         on_decided: Callable[[Outcome], Awaitable[None]] | None = None,
+        understand: Callable[[str, date], Reply] | None = None,
+        operator_available: bool = False,
+        machine_message: MachineMessage = MachineMessage.ASSISTANT,
     ) -> None:
         self.call_id = call_id
         # Awaited once the dialog has decided, before the goodbye plays (e.g. a do-not-call
@@ -89,7 +101,11 @@ class CallSession:
         self.media = media
         self.prompts = prompts
         self.stream = stream
-        self.classify = classify
+        if understand is None:
+            if classify is None:
+                raise TypeError("CallSession needs understand (or classify)")
+            understand = _intents_only(classify)
+        self.understand = understand
         self.is_speech = is_speech
         self.today = today
         self.timing = timing or SessionTiming()
@@ -97,6 +113,9 @@ class CallSession:
             listen_timeout_s=self.timing.listen_timeout_s,
             max_reprompts=max_reprompts,
             announce_recording=announce_recording,
+            operator_available=operator_available,
+            machine_message=machine_message,
+            delivery_date=order.delivery_date,
         )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []
@@ -161,16 +180,17 @@ class CallSession:
             self._voiced_run = 0
             self._barged = False
             self.on_state("speaking")
-            text = self.prompts.prompt_text(cmd.prompt, self.order, self.today)
+            text = self.prompts.prompt_text(cmd.prompt, self.order, self.today, cmd.change)
             self.transcript.append(f"robot: {text}")
             pcm = await asyncio.to_thread(
-                self.prompts.render_prompt, cmd.prompt, self.order, self.today
+                self.prompts.render_prompt, cmd.prompt, self.order, self.today, cmd.change
             )
             if self._play_task is not None:
                 self._play_task.cancel()
             self._play_task = asyncio.create_task(self._play(pcm))
         elif isinstance(cmd, StopPrompt):
             self.media.stop_playback()
+            self.transcript.append("robot: [stopped]")
         elif isinstance(cmd, Listen):
             await self._start_listening(cmd.barge_in)
         else:  # Hangup, Transfer: the media handler hangs up when the session returns
@@ -282,8 +302,7 @@ class CallSession:
             # Audio not yet taken from the socket may be speech: judge silence only on what
             # has arrived (a busy event loop must not end the customer's answer).
             quiet = (
-                now - self._last_voice >= self.timing.end_of_speech_s
-                and self.media.events.empty()
+                now - self._last_voice >= self.timing.end_of_speech_s and self.media.events.empty()
             )
             too_long = (
                 now - self._listen_started
@@ -304,7 +323,17 @@ class CallSession:
         self._listening = False
         if self._speech_started:
             self._decision_ms = max(0.0, (self._loop.time() - self._last_voice) * 1000)
-        intent = self.classify(text) if text.strip() else Intent.UNKNOWN
-        self.transcript.append(f"customer: {text or '[unintelligible]'} -> {intent.value}")
-        log.info("call %s: heard %r -> %s", self.call_id, text, intent.value)
-        self._events.put_nowait(Heard(intent, text))
+        reply = self.understand(text, self.today) if text.strip() else Reply(Intent.UNKNOWN)
+        said = f"customer: {text or '[unintelligible]'} -> {reply.intent.value}"
+        if reply.change is not None:
+            said += " " + json.dumps(reply.change.as_json(), ensure_ascii=False)
+        self.transcript.append(said)
+        log.info("call %s: heard %r -> %s", self.call_id, text, reply.intent.value)
+        self._events.put_nowait(Heard(reply.intent, text, reply.change))
+
+
+def _intents_only(classify: Callable[[str], Intent]) -> Callable[[str, date], Reply]:
+    def understand(text: str, today: date) -> Reply:
+        return Reply(classify(text))
+
+    return understand

@@ -10,8 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from robot.adapters.dnc_store import DncStore
 from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
 from robot.adapters.http_webhooks import add_webhook_routes
+from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
@@ -45,6 +47,7 @@ def web_context(
     info = process_info or {}
     throttle = LoginThrottle(redis, prefix=store.prefix)
     queries.health = HealthChecks(store, board, control, throttle)
+    queries.orders, queries.dnc = OrderControl(store), DncStore(redis)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)

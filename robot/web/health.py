@@ -344,16 +344,10 @@ class HealthChecks:
         }
 
     async def _dead_letters(self) -> int:
-        """Deliveries given up on (the dead-letter list), where the store keeps one."""
-        key = self._k("outbox", "failed")
-        kind = await self.redis.type(key)
-        if kind == "zset":
-            return int(await self.redis.zcard(key))
-        if kind == "list":
-            return int(await self.redis.llen(key))
-        if kind == "hash":
-            return int(await self.redis.hlen(key))
-        return 0
+        """Deliveries given up on (robot.adapters.webhook_outbox's dead-letter list)."""
+        from robot.adapters.webhook_outbox import WebhookOutbox
+
+        return int(await WebhookOutbox(self.redis, prefix=self.store.prefix).count())
 
     async def recent(self, now: datetime) -> dict[str, dict[str, int]]:
         t = now.timestamp()

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from robot.core.carrier_outcomes import CARRIER_TABLE
 from robot.core.messages import EN, Catalog, Formats, Text
 from robot.core.models import OrderStatus, Outcome
 from robot.web.sessions import COOKIE
@@ -70,6 +71,8 @@ SERVER_EN: dict[str, str] = {
     "call.too_long": "call exceeded its maximum length",
     "call.internal": "internal error: {error}",
     "call.hung_up_because": "{reason:msg}; hung up: {why:msg}",
+    "call.media_lost": "media connection lost",
+    "call.carrier": "{meaning:msg}: {said}",  # + carrier.<outcome> below, from CARRIER_TABLE
     # the do-not-call list
     "dnc.asked_in_call": "asked during call {call_id} (order {order_id})",
     "dnc.by_supervisor": "supervisor {user}",
@@ -96,11 +99,32 @@ SERVER_EN: dict[str, str] = {
     "err.bad_date": "{name} must be a date (YYYY-MM-DD)",
     "err.bad_range": "the range must end after it starts and span at most {days} days",
     "err.unknown_value": "unknown {name}: {value}",
+    # reopening a final order, the follow-up queue (robot.core.reopen, robot.web.followups)
+    "err.not_reopenable": "order is {status:status} and cannot be called again: {why:msg}",
+    "err.reopen_attempts": "attempts must be a whole number from 1 to {max}",
+    "reopen.confirmed": "the customer already confirmed it",
+    "reopen.cancelled": "the shop cancelled it",
+    "reopen.dnc": "calls to this customer are barred",
+    "reopen.dnc_listed": "the phone is on the do-not-call list",
+    "reopen.invalid_number": "the number does not exist",
+    "reopen.not_final": "it is not final",
+    "order.reopened_by": "reopened by {user}: {n} more attempt(s)",
+    "err.call_in_flight": "a call of order {id} is in flight",
+    "err.followup_taken": "order {id} is being handled by {user}",
+    "err.followup_not_needed": "order {id} needs no follow-up",
+    "err.note_length": "the note must have 1 to {max} characters",
+    "err.attempts_form": "attempts must be N, N-M or N+",
+    "err.not_a_number": "{name} must be a number",
+    "err.csv_too_large": "the CSV is larger than 8 MB",
     "phone.empty": "is empty",
     "phone.not_a_number": "not a phone number ({detail})",
     "phone.not_possible": "not a possible phone number",
     "phone.not_valid": "not a valid phone number",
 }
+
+# What the carrier's answer meant (robot.core.carrier_outcomes), keyed by outcome, so that a
+# rewording there still parses; "call.carrier" adds the SIP/Q.850 code as the carrier said it.
+SERVER_EN.update({f"carrier.{row.outcome.value}": row.meaning for row in CARRIER_TABLE})
 
 # Order statuses and call outcomes by name: one term per meaning. In Russian the three
 # "do not call" meanings have three words: the shop's flag on the order ("запрет звонков в
@@ -231,6 +255,15 @@ RU: dict[str, str] = {
     "call.too_long": "звонок превысил максимальную длительность",
     "call.internal": "внутренняя ошибка: {error}",
     "call.hung_up_because": "{reason:msg}; звонок завершён: {why:msg}",
+    "call.media_lost": "потеряно соединение с медиапотоком",
+    "call.carrier": "{meaning:msg}: {said}",
+    "carrier.busy": "линия занята",
+    "carrier.unreachable": "телефон выключен или вне зоны сети",
+    "carrier.invalid_number": "такого номера нет (не выделен, сменился или набран не полностью)",
+    "carrier.call_rejected": "клиент отклонил вызов",
+    "carrier.trunk_limit": "линия оператора отказала из-за нагрузки (лимит каналов, перегрузка)",
+    "carrier.no_answer": "гудки без ответа",
+    "carrier.failed": "сбой сети или кодека",
     "dnc.asked_in_call": "просил во время звонка {call_id} (заказ {order_id})",
     "dnc.by_supervisor": "супервизор {user}",
     "dnc.not_listed": "номера {phone} нет в стоп-листе",
@@ -254,6 +287,22 @@ RU: dict[str, str] = {
     "err.bad_date": "{name}: нужна дата (ГГГГ-ММ-ДД)",
     "err.bad_range": "период должен заканчиваться после начала и быть не длиннее {days} дней",
     "err.unknown_value": "неизвестное значение {name}: {value}",
+    "err.not_reopenable": "заказ в статусе «{status:status}», позвонить снова нельзя: {why:msg}",
+    "err.reopen_attempts": "число попыток — целое от 1 до {max}",
+    "reopen.confirmed": "клиент уже подтвердил заказ",
+    "reopen.cancelled": "магазин отменил заказ",
+    "reopen.dnc": "звонки этому клиенту запрещены",
+    "reopen.dnc_listed": "телефон в стоп-листе",
+    "reopen.invalid_number": "такого номера не существует",
+    "reopen.not_final": "заказ ещё не завершён",
+    "order.reopened_by": "{user} открыл заказ снова: ещё попыток — {n}",
+    "err.call_in_flight": "по заказу {id} сейчас идёт звонок",
+    "err.followup_taken": "заказом {id} уже занимается {user}",
+    "err.followup_not_needed": "заказ {id} не требует работы человека",
+    "err.note_length": "заметка — от 1 до {max} символов",
+    "err.attempts_form": "попытки: число N, диапазон N-M или N+",
+    "err.not_a_number": "{name}: нужно число",
+    "err.csv_too_large": "CSV больше 8 МБ",
     "phone.empty": "пусто",
     "phone.not_a_number": "это не номер телефона ({detail})",
     "phone.not_possible": "такого номера быть не может",

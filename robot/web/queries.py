@@ -19,26 +19,21 @@ from robot.adapters.dnc_store import DncStore
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
-from robot.core.models import OrderStatus
-from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.core.phones import mask_phone
 from robot.core.records import OrderRecord
 
 log = logging.getLogger(__name__)
 
 QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are "unclassified"
-SEARCH_SCAN_CAP = 50_000  # newest orders a substring or phone search looks through
 ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
 
 # KEYS: order, due, status:queued. ARGV: prefix, id, now epoch, now iso, reason.
-# Returns the status found; a QUEUED order becomes due now, an EXHAUSTED one is queued again.
+# Returns the status found; a QUEUED order becomes due now. A final one is left alone: it is
+# reopened with a stated number of attempts (OrderControl.reopen), never silently requeued.
 _LUA_RETRY_NOW = """
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 'missing' end
-if st ~= 'queued' and st ~= 'exhausted' then return st end
-if st == 'exhausted' then
-  redis.call('ZREM', ARGV[1] .. 'status:exhausted', ARGV[2])
-  redis.call('HSET', KEYS[1], 'status', 'queued')
-end
+if st ~= 'queued' then return st end
 redis.call('HSET', KEYS[1], 'due_at', ARGV[4], 'updated_at', ARGV[4], 'status_reason', ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
@@ -71,6 +66,7 @@ def _row(record: OrderRecord) -> dict[str, Any]:
         "amount": str(o.amount),
         "currency": o.currency,
         "language": o.language,
+        "reopened": record.reopened,
     }
 
 
@@ -94,6 +90,8 @@ class DashboardQueries:
         self.default_region = default_region
         self._retry = self.redis.register_script(_LUA_RETRY_NOW)
         self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
+        self.orders: Any = None  # robot.adapters.order_control.OrderControl (reopen)
+        self.dnc: Any = None  # robot.adapters.dnc_store.DncStore
 
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
@@ -179,48 +177,7 @@ class DashboardQueries:
             doc["health"] = await self.health.check(now, doc)
         return doc
 
-    # -- orders --------------------------------------------------------------------------------
-
-    async def search(self, q: str, status: OrderStatus | None, limit: int) -> list[dict]:
-        q = q.strip()
-        if not q:
-            return [_row(r) for r in await self.store.list_orders(status, limit)]
-        ids: list[str] = []
-        if await self.redis.exists(self._k("order", q)):
-            ids.append(q)
-        phone = None
-        try:
-            phone = normalize_phone(q, self.default_region)
-        except PhoneError:
-            pass
-        digits = "".join(ch for ch in q if ch.isdigit())
-        suffix = digits if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")) else None
-        for chunk_start in range(0, SEARCH_SCAN_CAP, 1000):
-            chunk = await self.redis.zrange(
-                self._k("orders"), chunk_start, chunk_start + 999, desc=True
-            )
-            if not chunk:
-                break
-            phones: list[str | None] = [None] * len(chunk)
-            if phone or suffix:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for oid in chunk:
-                        pipe.hget(self._k("order", oid), "phone")
-                    phones = await pipe.execute()
-            for oid, p in zip(chunk, phones, strict=True):
-                hit = q.lower() in str(oid).lower()
-                hit = hit or (phone is not None and p == phone)
-                hit = hit or (suffix is not None and p is not None and p.endswith(suffix))
-                if hit and oid not in ids:
-                    ids.append(oid)
-            if len(ids) >= limit:
-                break
-        rows = []
-        for oid in ids[:limit]:
-            record = await self.store.get_order(oid)
-            if record is not None and (status is None or record.status is status):
-                rows.append(_row(record))
-        return rows
+    # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 
     async def timeline(self, order_id: str, *, full_phone: bool) -> dict[str, Any] | None:
         record = await self.store.get_order(order_id)
@@ -266,8 +223,12 @@ class DashboardQueries:
             return None
         return path
 
-    async def retry_now(self, order_id: str, now: datetime, *, by: str) -> str:
-        """Make the order due now; returns its status before. Raises NotRetryable, KeyError."""
+    async def retry_now(
+        self, order_id: str, now: datetime, *, by: str, attempts: int = 1
+    ) -> dict[str, Any]:
+        """Call the order now: a queued one becomes due now; a final one is reopened with
+        ``attempts`` further attempts (robot.core.reopen). Returns ``{"was", "reopened"}``.
+        Raises KeyError, NotRetryable (calling now), NotReopenable (why not), ValueError."""
         now = now.astimezone(UTC)
         found = await self._retry(
             keys=[self._k("order", order_id), self._k("due"), self._k("status", "queued")],
@@ -281,7 +242,12 @@ class DashboardQueries:
         )
         if found == "missing":
             raise KeyError(order_id)
-        if found not in ("queued", "exhausted"):
+        if found == "calling":
             raise NotRetryable(order_id, str(found))
-        await self.redis.publish(self.store.wakeup_channel, "1")
-        return str(found)
+        if found == "queued":
+            await self.redis.publish(self.store.wakeup_channel, "1")
+            return {"was": found, "reopened": 0}
+        phone = await self.redis.hget(self._k("order", order_id), "phone")
+        on_dnc = bool(phone) and await self.dnc.contains(str(phone))
+        state = await self.orders.reopen(order_id, now, attempts=attempts, by=by, on_dnc=on_dnc)
+        return {"was": found, "reopened": state.count, "attempts": state.attempts}

@@ -7,7 +7,10 @@
     GET  /dashboard/api/overview                 the live overview once
     GET  /dashboard/api/events                   the live overview as server-sent events
     GET  /dashboard/api/health                   alerts and their facts (robot.web.health)
-    GET  /dashboard/api/orders?q=&status=&limit= search by order id or phone (masked)
+    GET  /dashboard/api/orders?q=&status=&...    the orders list: filters, search, paging
+                                                 (orders_list)
+    GET  /dashboard/api/reports, export/*.csv    reports and CSV exports (reports)
+    GET  /reports, /dnc                          pages; the DNC page's JSON: dnc_page
     GET  /dashboard/api/orders/{id}              an order's timeline
     POST /dashboard/api/orders/{id}/retry        admin: call it now
     POST /dashboard/api/control/pause|resume     admin: stop or restart new dials
@@ -35,9 +38,8 @@ from aiohttp import web
 
 from robot.adapters.redis_control import InvalidControl
 from robot.core.json_doc import InvalidJson, loads
-from robot.core.models import OrderStatus
 from robot.web.context import WEB_KEY, WebContext
-from robot.web.i18n import LANGS, i18n_script
+from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE
@@ -49,7 +51,8 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES = HERE / "templates"
 SSE_PING_S = 15.0
-PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit"}
+PAGES = {"/": "overview", "/orders": "orders", "/audit": "audit", "/reports": "reports",
+         "/dnc": "dnc", "/followups": "followups"}  # fmt: skip
 
 
 def _static_version() -> str:
@@ -170,22 +173,6 @@ async def events(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-async def orders(request: web.Request) -> web.StreamResponse:
-    ctx = _ctx(request)
-    status = None
-    if request.query.get("status"):
-        try:
-            status = OrderStatus(request.query["status"])
-        except ValueError:
-            return _error(422, "invalid_field", "unknown status", field="status")
-    try:
-        limit = max(1, min(500, int(request.query.get("limit", "50"))))
-    except ValueError:
-        return _error(422, "invalid_field", "limit must be a number", field="limit")
-    rows = await ctx.queries.search(request.query.get("q", ""), status, limit)
-    return web.json_response({"orders": rows})
-
-
 async def order_timeline(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     oid = request.match_info["order_id"]
@@ -196,26 +183,42 @@ async def order_timeline(request: web.Request) -> web.StreamResponse:
 
 
 async def retry_now(request: web.Request) -> web.StreamResponse:
+    from robot.core.reopen import MAX_EXTRA_ATTEMPTS, NotReopenable
     from robot.web.queries import NotRetryable
 
     ctx = _ctx(request)
     p = principal_of(request)
     oid = request.match_info["order_id"]
+    body = await _json_body(request)
+    raw = body.get("attempts", 1)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_EXTRA_ATTEMPTS:
+        msg = f"attempts must be a whole number from 1 to {MAX_EXTRA_ATTEMPTS}"
+        return _error(422, "invalid_field", msg, field="attempts")
     request[AUDIT] = {"action": "retry_now", "order_id": oid}
     try:
-        before = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name)
+        done = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name, attempts=raw)
+    except NotReopenable as e:
+        why = SERVER_EN.get(f"reopen.{e.why}", e.why)
+        request[AUDIT].update(refused=e.why)
+        return _error(
+            409,
+            "not_reopenable",
+            f"order is {e.status.value} and cannot be called again: {why}",
+            order_status=e.status.value,
+            why=e.why,
+        )
     except KeyError:
         return _error(404, "not_found", f"no order {oid!r}")
     except NotRetryable as e:
         return _error(
-            409,
-            "not_retryable",
-            f"order is {e.status}; only queued or exhausted orders can be called again",
-            order_status=e.status,
+            409, "not_retryable", f"a call of order {oid} is in flight", order_status=e.status
         )
+    before = done["was"]
     request[AUDIT]["was"] = before
+    if done["reopened"]:
+        request[AUDIT].update(reopened=done["reopened"], attempts=done["attempts"])
     ctx.hub.poke()
-    return web.json_response({"order_id": oid, "status": "queued", "was": before})
+    return web.json_response({"order_id": oid, "status": "queued", **done})
 
 
 async def pause(request: web.Request) -> web.StreamResponse:
@@ -291,21 +294,29 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def add_dashboard_routes(app: web.Application) -> None:
+    from robot.web.dnc_page import add_dnc_routes
+    from robot.web.followups import add_followup_routes
     from robot.web.metrics import metrics
+    from robot.web.orders_list import orders_handler
+    from robot.web.reports import add_report_routes
     from robot.web.signin import add_signin_routes
 
     r = app.router
     add_signin_routes(app)
+    add_followup_routes(app)
     r.add_get("/", page)
     r.add_get("/orders", page)
     r.add_get("/audit", page)
+    r.add_get("/reports", page)
+    r.add_get("/dnc", page)
+    r.add_get("/followups", page)
     r.add_get("/orders/{order_id}", page)
     r.add_get("/dashboard/api/me", me)
     r.add_post("/dashboard/api/lang", set_lang)
     r.add_get("/dashboard/api/overview", overview)
     r.add_get("/dashboard/api/events", events)
     r.add_get("/dashboard/api/health", health)
-    r.add_get("/dashboard/api/orders", orders)
+    r.add_get("/dashboard/api/orders", orders_handler)
     r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
     r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
     r.add_post("/dashboard/api/control/pause", pause)
@@ -315,4 +326,6 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
     r.add_get("/metrics", metrics)
     r.add_get("/dashboard/i18n.js", i18n_script)
+    add_report_routes(app)
+    add_dnc_routes(app)
     r.add_static("/static/", STATIC_DIR)

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
@@ -28,6 +29,7 @@ from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.policy_gate import PolicyGate, permissive_policy
 from robot.engine.session import SessionTiming
 from robot.ports import OriginateOutcome, OriginateRequest, RunControls, WorkerReport
 from robot.testing import FakeMedia, FakePrompts
@@ -172,7 +174,10 @@ async def start_sandbox(
     originator = ScriptedOriginator(tracker)
     speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}
     control = CountingControl(store.redis, worker_info=speech)
+    orders = OrderControl(store)
     dialer = Dialer(
+        # As in ``robot run`` (finals without a call, reopened orders), any hour, one attempt.
+        gate=PolicyGate(permissive_policy(1), finalizer=orders, reopens=orders),
         store=store,
         originator=originator,
         tracker=tracker,
@@ -218,6 +223,53 @@ def supervisors_json(accounts: dict[str, tuple[str, str]]) -> str:
     return json.dumps(
         [{"name": n, "role": r, "password": hash_password(p)} for n, (r, p) in accounts.items()]
     )
+
+
+async def add_history(
+    store: RedisOrderStore,
+    doc: dict[str, Any],
+    created: Any,
+    calls: list[tuple[Outcome, float | None, list[str]]] = (),  # type: ignore[assignment]
+) -> None:
+    """Store an order created at ``created`` with finished calls, as the dialer would leave it:
+    ``calls`` are (outcome, talk seconds or None if nobody answered, transcript), a minute
+    apart. Orders without a conclusive answer stay queued, due in a year (never dialed here).
+    For reports, lists and screenshots that need history without waiting for calls."""
+    from datetime import timedelta
+
+    from robot.core.models import CallAttempt, Order, OrderStatus
+    from robot.core.policy import FINAL_BY_OUTCOME, decide
+    from robot.core.policy_config import PolicyConfig
+
+    # What the AMI mapping and the dialog write as a call's reason, by outcome.
+    reasons = {Outcome.CONFIRMED: "dtmf 1", Outcome.REJECTED: "dtmf 2", Outcome.BUSY: "busy",
+               Outcome.NO_ANSWER: "rang out, no answer", Outcome.UNCLEAR: "silence",
+               Outcome.FAILED: "congestion", Outcome.DNC: "dtmf 9",
+               Outcome.LATER: "said: перезвоните позже"}  # fmt: skip
+    history: list[CallAttempt] = []
+
+    order = Order.model_validate(doc)
+    later = created + timedelta(days=365)
+    await store.add_order(order, created, due_at=later)
+    for n, (outcome, talk_s, transcript) in enumerate(calls, 1):
+        start = created + timedelta(minutes=n)
+        answered = start + timedelta(seconds=5) if talk_s is not None else None
+        end = (
+            answered + timedelta(seconds=talk_s)
+            if answered and talk_s
+            else start + timedelta(seconds=30)
+        )
+        await store.redis.hincrby(store.prefix + f"order:{order.order_id}", "attempts", 1)
+        call = CallAttempt(
+            call_id=f"{order.order_id}-c{n}", order_id=order.order_id, attempt=n,
+            phone=order.phone, language=order.language, created_at=start, originated_at=start,
+            answered_at=answered, ended_at=end, outcome=outcome,
+            reason=reasons.get(outcome, outcome.value), transcript=transcript,
+        )  # fmt: skip
+        history.append(call)
+        status = FINAL_BY_OUTCOME.get(outcome, OrderStatus.QUEUED)
+        why = decide(order, history, end, False, PolicyConfig()).reason
+        await store.finish_call(call, status, end, reason=why, due_at=later)
 
 
 async def _serve(redis_url: str, worker_id: str) -> None:

@@ -93,13 +93,13 @@ async def test_supervisor_watches_and_steers(browser, box):
     await expect(page.locator('#order-head .badge[data-value="cancelled"]')).to_be_visible()
     await expect(page.locator("#btn-cancel")).to_have_count(0)  # final: nothing to cancel
     await page.click("#btn-dnc-add")
-    listed = page.locator('#order-audit tr[data-action="PUT /api/v1/dnc/{phone}"]')
+    listed = page.locator('#order-audit tr[data-action="dnc_add"]')
     await expect(listed).to_contain_text("номер в стоп-лист")  # the action in words
     await expect(listed).to_contain_text("выполнено")  # not "201"
     await expect(page.locator("#btn-dnc-remove")).to_be_visible()  # listed: offer removal
     await expect(page.locator("#btn-dnc-add")).to_have_count(0)
     actions = {e["action"] for e in await box.control.audit_log()}
-    assert {"POST /api/v1/orders/{order_id}/cancel", "PUT /api/v1/dnc/{phone}"} <= actions
+    assert {"POST /api/v1/orders/{order_id}/cancel", "dnc_add"} <= actions
 
     # English.
     await page.click('.langs button[data-lang="en"]')

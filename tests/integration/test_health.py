@@ -114,6 +114,15 @@ async def test_webhooks_failing_and_backing_up(client, store):
     metrics = await (await client.get("/metrics", headers=AUTH)).text()
     age = re.search(r"^dozvon_webhook_oldest_pending_age_seconds ([0-9.e+]+)$", metrics, re.M)
     assert age and float(age.group(1)) >= 3500
+    # Given up on (the dead-letter list): no longer pending, counted as dead.
+    from robot.adapters.webhook_outbox import WebhookOutbox
+
+    assert await WebhookOutbox(store.redis).fail(did, "HTTP 410", datetime.now(UTC), None)
+    doc = await health(client)
+    assert codes(doc) == {"webhooks_dead": "warning"}
+    assert doc["webhooks"]["dead"] == 1 and doc["webhooks"]["pending"] == 0
+    metrics = await (await client.get("/metrics", headers=AUTH)).text()
+    assert "dozvon_webhook_dead 1.0" in metrics
 
 
 def ended(outcome: Outcome, at: datetime) -> CallStateChange:

@@ -133,6 +133,7 @@ def test_stored_and_call_texts_translate():
         "no order 'X1'": "заказа «X1» нет",
         "not a valid phone number": "недействительный",
         "phone on the do-not-call list": "стоп-лист",
+        "media connection lost": "соединение",
     }
     for english, russian in cases.items():
         got = localize(english)
@@ -140,6 +141,12 @@ def test_stored_and_call_texts_translate():
         assert got["en"] == english
         assert russian in got["ru"], got
     assert localize("a shop's own free text") is None
+    from robot.core.carrier_outcomes import carrier_verdict
+
+    verdict = carrier_verdict(486, 17)
+    assert verdict is not None
+    got = localize(verdict.reason)
+    assert got is not None and got["ru"].startswith("линия занята: SIP 486"), got
 
 
 def test_annotate_adds_texts_at_any_depth():

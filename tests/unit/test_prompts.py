@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import string
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from robot.core.langpack import RequestedChange
 from robot.core.models import Order
 from robot.core.numerals_ko import ko_amount_keys
 from robot.core.prompts import Piece, Prompt, clip_texts, plan_prompt, prompt_text
@@ -71,7 +72,20 @@ def sweep(lang: str) -> set[str]:
     for o in orders:
         for prompt in Prompt:
             used |= {p.value for p in plan_prompt(prompt, o, TODAY) if p.kind == "clip"}
+    for change in changes():
+        pieces = plan_prompt(Prompt.CONFIRM_CHANGE, base, TODAY, change)
+        used |= {p.value for p in pieces if p.kind == "clip"}
     return used
+
+
+def changes() -> list[RequestedChange]:
+    """Requested days and times over a week and every minute of the day."""
+    out = [RequestedChange(TODAY + timedelta(days=d)) for d in range(0, 9)]
+    for minute in range(24 * 60):
+        t = time(minute // 60, minute % 60)
+        out += [RequestedChange(after=t), RequestedChange(before=t)]
+    out.append(RequestedChange(TODAY + timedelta(days=5), after=time(9), before=time(13)))
+    return out
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -167,3 +181,35 @@ def test_piece_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         piece.value = "x"  # type: ignore[misc]
     assert Prompt.INTRO == "intro"
+
+
+def test_change_read_back_text() -> None:
+    o = order("ru")
+    sunday = RequestedChange(date(2024, 11, 24), after=time(20))
+    assert prompt_text(Prompt.CONFIRM_CHANGE, o, TODAY, sunday) == (
+        "Доставить заказ в воскресенье, двадцать четвёртого ноября, после двадцати часов? "
+        "Скажите да или нет."
+    )
+    window = RequestedChange(after=time(9), before=time(13, 30))
+    assert prompt_text(Prompt.CONFIRM_CHANGE, o, TODAY, window) == (
+        "Доставить заказ завтра, с девяти до тринадцати тридцати? Скажите да или нет."
+    )
+    early = RequestedChange(date(2024, 11, 29), before=time(21))
+    assert "в пятницу, двадцать девятого ноября, до двадцати одного часа?" in prompt_text(
+        Prompt.CONFIRM_CHANGE, o, TODAY, early
+    )
+    ko = prompt_text(Prompt.CONFIRM_CHANGE, order("ko"), TODAY, sunday)
+    assert ko.startswith("배송을 십일월 이십사일 일요일 오후 여덟 시 이후로 변경할까요?")
+
+
+def test_answers_come_from_the_order() -> None:
+    o = order("ru", items_summary="чайник")
+    assert prompt_text(Prompt.ANSWER_ITEMS, o, TODAY).startswith("В заказе: чайник.")
+    assert prompt_text(Prompt.ANSWER_DELIVERY, o, TODAY).startswith("Доставка завтра.")
+    no_date = order("ru", delivery_date=None)
+    assert "магазин сообщит" in prompt_text(Prompt.ANSWER_DELIVERY, no_date, TODAY)
+    for prompt in (Prompt.ANSWER_AMOUNT, Prompt.ANSWER_OPERATOR, Prompt.ANSWER_SHOP):
+        assert prompt_text(prompt, o, TODAY).endswith("нажмите один или два.")
+    machine = prompt_text(Prompt.MACHINE_MESSAGE, o, TODAY)
+    assert "Ромашка" in machine and "двенадцать тридцать четыре" in machine
+    assert "подтверждаете" not in machine

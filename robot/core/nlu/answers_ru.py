@@ -46,9 +46,10 @@ _MODALS = frozenset(
     "надо нужно нужен нужна нужны хочу хотим хотела хотел хочется буду будем стоит могу "
     "можем собираюсь собираемся планирую требуется".split()
 )
+# "|" marks a clause boundary (robot.core.nlu.understand_ru): negation does not reach past it.
 _FILLERS = frozenset(
     "ну э ээ эм мм ммм хм вот слушайте слушай короче значит алло здравствуйте добрый день "
-    "спасибо пожалуйста девушка ой".split()
+    "спасибо пожалуйста девушка ой |".split()
 )
 
 _YES_STEMS = (
@@ -120,7 +121,9 @@ _LATER_PLACES = frozenset(
     "самолете поезде планерке".split()
 )
 _LATER_AFTER_NOT = frozenset("сейчас время удобно до могу можем".split())
-_LATER_THROUGH = frozenset("час часа полчаса минут минуту пару несколько".split())
+_LATER_THROUGH = frozenset(
+    "час часа часик часок полчаса полчасика минут минуту минутку пару несколько".split()
+)
 # An answer that is only a time ("давайте вечером") asks for a call then.
 _LATER_WHEN = frozenset("вечером утром днем ночью завтра послезавтра попозже".split())
 # Words that may come with it in such an answer ("давайте вечером", "лучше завтра утром").
@@ -144,7 +147,7 @@ _WHAT_ALONE = frozenset("что чего как а че чё шо сколько
 
 
 _INFINITIVE = re.compile(r"(ть|ти|чь|ться|тись)$")
-_BARE_NO_NEXT = frozenset("спасибо ну надо нужно".split())
+_BARE_NO_NEXT = frozenset("спасибо ну надо нужно |".split())
 
 
 def normalize(text: str) -> list[str]:

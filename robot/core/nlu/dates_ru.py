@@ -79,6 +79,9 @@ _PLACE_LEMMAS = frozenset(
     "работа офис дача дом квартира улица проспект переулок пункт склад постамат адрес "
     "подъезд общежитие гостиница отель город деревня посёлок поселок".split()
 )
+_PLACE_MODIFIERS = frozenset(
+    "мой моя мою наш нашу другой другую другое новый новую этот эту".split()
+)
 _PERSON_EXCLUDE = frozenset({"курьер", "оператор", "менеджер", "вы", "я"})
 _PICKUP_LEMMAS = frozenset({"самовывоз", "пвз"})
 _MOVE_LEMMAS = frozenset({"переехать", "переезжать", "съехать"})
@@ -111,6 +114,11 @@ def _negated(words: list[Word], i: int) -> bool:
     return False
 
 
+# Units of "через N ...", diminutives included ("через недельку", "через денёк").
+_UNITS = {
+    "день": "день", "денек": "день", "сутки": "день", "неделя": "неделя",
+    "неделька": "неделя", "месяц": "месяц", "месячишко": "месяц",
+}  # fmt: skip
 _CANNOT = frozenset("получиться смочь мочь быть подходить подойти устраивать успеть".split())
 
 
@@ -128,7 +136,8 @@ def _refused_after(words: list[Word], i: int) -> bool:
     return False
 
 
-def _next_weekday(today: date, weekday: int) -> date:
+def next_weekday(today: date, weekday: int) -> date:
+    """The next such weekday after ``today`` (today's weekday: a week later)."""
     ahead = (weekday - today.weekday()) % 7 or 7
     return today + timedelta(days=ahead)
 
@@ -140,7 +149,9 @@ def _add_months(d: date, months: int) -> date:
     return date(d.year + y, m + 1, day)
 
 
-def _calendar(today: date, day: int, month: int | None) -> date | None:
+def calendar_day(today: date, day: int, month: int | None) -> date | None:
+    """Day ``day`` of ``month`` (None: this month) on or after ``today``: this year or month,
+    else the next; None when there is no such day."""
     try:
         if month is None:
             d = date(today.year, today.month, day)
@@ -178,15 +189,18 @@ def _days(words: list[Word], today: date | None) -> _Days:
                 start = i - 1
         elif lemma in WEEKDAYS and w.pos == "NOUN":
             hit = True
-            nxt_week = i > 0 and words[i - 1].lemma == "следующий"
+            nxt_week = (i > 0 and words[i - 1].lemma == "следующий") or any(
+                a.lemma == "следующий" and b.lemma == "неделя"
+                for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
+            )
             if today:
-                value = _next_weekday(today, WEEKDAYS[lemma])
+                value = next_weekday(today, WEEKDAYS[lemma])
                 if nxt_week:
                     monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
                     value = monday + timedelta(days=WEEKDAYS[lemma])
         elif lemma in ("выходной", "выходные") and i > 0 and words[i - 1].text in ("на", "в"):
             hit = True
-            value = _next_weekday(today, 5) if today else None
+            value = next_weekday(today, 5) if today else None
         elif (
             lemma in ("день", "неделя")
             and i + 2 < n
@@ -202,8 +216,8 @@ def _days(words: list[Word], today: date | None) -> _Days:
             num = number_at(words, i + 1)
             k = num.end if num else i + 1
             count = num.value if num else 1
-            if k < n and words[k].lemma in ("день", "неделя", "месяц", "сутки"):
-                unit = words[k].lemma
+            if k < n and words[k].lemma in _UNITS:
+                unit = _UNITS[words[k].lemma]
                 hit = True
                 step = k - i + 1
                 if num is None and words[i + 1].lemma == "пара":
@@ -214,7 +228,9 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     else:
                         value = today + timedelta(days=count * (7 if unit == "неделя" else 1))
         elif lemma in ("неделя",) and i > 0 and words[i - 1].lemma in ("следующий", "другой"):
-            hit, strong = True, False
+            # "в субботу на следующей неделе": the weekday says the day
+            hit = not any(x.lemma in WEEKDAYS for x in words[max(0, i - 4) : i])
+            strong = False
         elif lemma in MONTHS and w.pos == "NOUN" and not _month_after_number(words, i):
             hit = True  # "в январе": a month, no day
         elif lemma in ("день", "раз", "время") and i > 0 and words[i - 1].lemma == "другой":
@@ -230,7 +246,7 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     hit = True
                     step = num.end - i + (1 if month is not None or dayword else 0)
                     if today:
-                        value = _calendar(today, num.value, month)
+                        value = calendar_day(today, num.value, month)
         if hit:
             if _negated(words, start) or _refused_after(words, start + step):
                 out.rejected = True
@@ -331,6 +347,8 @@ def _to_time(c: _Clock, part: str | None, floor: int | None = None) -> time:
     half = c.half or part
     if half == "pm" and 1 <= h < 12:
         h += 12
+    elif half == "late" and 1 <= h <= 11:
+        h += 12
     elif half == "night" and 9 <= h < 12:
         h += 12
     elif half is None and 1 <= h <= 7:
@@ -377,7 +395,9 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
                 window = _BEFORE_LUNCH
             elif prev == "после":
                 window, half = _AFTER_LUNCH, "pm"
-            elif prev in ("в", "к"):
+            elif prev == "к":
+                window = _BEFORE_LUNCH  # "к обеду": by lunch
+            elif prev == "в":
                 window = DAY_PARTS["обед"]
     return half, window
 
@@ -385,6 +405,8 @@ def _part_of_day(words: list[Word]) -> tuple[str | None, tuple[time | None, time
 def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
     """(after, before, positions) of the clock times said."""
     half, _ = _part_of_day(words)
+    if half is None and any(w.text in ("попозже", "позже", "позднее", "поздно") for w in words):
+        half = "late"  # "попозже, часов после восьми": the evening
     after: time | None = None
     before: time | None = None
     where: list[int] = []
@@ -415,6 +437,8 @@ def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
                 before = _to_time(end_c, half if end_c.half is None else None, start.hour)
                 i = end_c.end
                 continue
+        elif prev in ("позже", "позднее") and prev2 == "не":
+            before = _to_time(c, half)
         elif prev in _AFTER_PREP or (prev == "раньше" and prev2 == "не"):
             after = _to_time(c, half)
         elif prev in _BEFORE_PREP or (prev in ("позже", "позднее") and prev2 == "не"):
@@ -461,6 +485,14 @@ def _address(words: list[Word]) -> bool:
                 return True
             if w.text == "мне" and i > 1 and words[i - 2].text == "не":
                 return True  # "не ко мне"
+        if (
+            w.lemma in _PLACE_LEMMAS
+            and w.lemma != "работа"
+            and {"другой", "новый"} & {x.lemma for x in words[max(0, i - 1) : i + 2]}
+        ):
+            return True  # "квартира другая", "в другой город"
+        if prev in _PLACE_MODIFIERS and i > 1 and words[i - 2].text in ("на", "в", "во"):
+            prev = words[i - 2].text
         if prev in ("на", "в", "во") and w.lemma in _PLACE_LEMMAS and w.lemma != "дом":
             if w.lemma == "работа" and not w.has("accs"):
                 continue  # "я на работе" is where they are, not where to bring it

@@ -75,7 +75,8 @@ _DELIVERY = frozenset(
     """
     привезти привозить доставить доставлять доставка курьер приехать приезжать прийти
     приходить заехать завезти подвезти отправить получить забрать перенести переносить
-    поменять менять изменить сменить сдвинуть заказ посылка адрес дата везти привоз
+    поменять менять изменить сменить сдвинуть заказ посылка адрес дата везти привоз отвезти
+    отвозить
     """.split()
 )
 _KNOW = frozenset("знать помнить понимать понять решить уверенный помниться".split())
@@ -84,7 +85,8 @@ _CHANGE_VERBS = frozenset("поменять менять изменить сме
 _CHANGE_OBJECTS = frozenset("дата день время адрес доставка срок интервал".split())
 _REQUEST = frozenset(
     "можно давать давай давайте лучше удобно удобнее хотеть хотелось надо нужно пусть "
-    "получиться подойти подходить устроить устраивать пожалуйста могу мочь".split()
+    "получиться подойти подходить устроить устраивать пожалуйста могу мочь дома свободный "
+    "свободен свободна".split()
 )
 _EARLIER_LATER = frozenset("пораньше попозже позже раньше позднее".split())
 _CALL_VERBS = frozenset(
@@ -109,12 +111,22 @@ _SIGNALS = frozenset("сигнал гудок звуковой тон".split())
 _CARRIER = frozenset("абонент".split())
 
 
+_MONTHS_GEN = (
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split()
+)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased words and clock times; ``[unk]`` dropped; glued endings split off."""
     text = text.lower().replace("ё", "е")
     text = re.sub(r"\[unk\]|<unk>", " ", text)
-    out = []
+    out: list[str] = []
     for t in _TOKEN.findall(text):
+        if "." in t:
+            day, month = t.split(".")
+            if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+                out += [day, _MONTHS_GEN[int(month) - 1]]  # "15.12": a day and a month
+                continue
         out.append(t.replace(".", ":"))
     return out
 
@@ -191,6 +203,9 @@ def is_machine(words: list[Word]) -> bool:
         return True
     if _CARRIER & lem or "автоответчик" in lem:
         return True
+    if "номер" in lem and {"набрать", "набранный"} & lem and "вы" in texts:
+        if {"существовать", "обслуживаться", "недоступный", "неправильно", "неверно"} & lem:
+            return True  # "номер, который вы набрали, не существует"
     if {"почта", "ящик"} & lem and "голосовой" in lem:
         return True
     for i, w in enumerate(words):
@@ -203,6 +218,8 @@ def is_machine(words: list[Word]) -> bool:
         if _ASSISTANT_ADJ & set(before) or {"я", "это", "вас"} & set(before[-2:]):
             return True
         if w.lemma == "секретарь" and ({"слушать", "на", "ответить"} & set(after) or i == 0):
+            return True
+        if "слушать" in after[:1] and w.lemma in ("помощник", "ассистент", "автоответчик"):
             return True
     if "вопрос" in lem and "какой" in lem and ({"передать", "владелец", "хозяин"} & lem):
         return True
@@ -224,22 +241,31 @@ def is_wrong_number(words: list[Word]) -> bool:
         nxt = texts[i + 1] if i + 1 < len(texts) else ""
         if w.text == "туда" and i > 0 and texts[i - 1] == "не":
             return True  # "вы не туда попали / звоните"
-        if w.lemma == "ошибиться" and ("номер" in lem or "вы" in texts or w.has("plur")):
-            return "я" not in texts[max(0, i - 2) : i]
-        if w.lemma == "номер" and (
-            {"неправильный", "неверный", "чужой", "ошибочный"} & lem
-            or (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не")
-            or (nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот"))
+        if w.lemma in ("ошибиться", "перепутать") and (
+            "номер" in lem or "вы" in texts or w.has("plur")
         ):
-            return "заказ" not in lem
-        if w.pos == "NOUN" and {"Name", "Surn"} & w.tags and i > 1:
+            if texts[i - 1 : i] != ["я"]:  # "я ошиблась" is the customer's own mistake
+                return True
+        if w.lemma == "номер" and {"смениться", "поменяться", "владелец", "хозяин"} & lem:
+            return True  # "номер сменился, это теперь мой номер"
+        if w.lemma == "номер" and nxt not in ("заказа", "заказ"):
+            if (i > 1 and words[i - 1].lemma in ("мой", "тот") and texts[i - 2] == "не") or (
+                nxt == "не" and i + 2 < len(texts) and words[i + 2].lemma in ("мой", "тот")
+            ):
+                return True  # "это не мой номер", "номер не тот"
+            if {"неправильный", "неверный", "чужой", "ошибочный"} & lem and "заказ" not in lem:
+                return True
+        if texts[i : i + 3] == ["не", "по", "адресу"] and {"звонить", "обратиться"} & lem:
+            return True  # "вы звоните не по адресу"
+        if w.pos == "NOUN" and {"Name", "Surn"} & w.tags and w.known and i > 1:
             if any(x.lemma == "знать" and _negated_at(words, k) for k, x in enumerate(words[:i])):
                 return True  # "не знаю никакого Сергея"
         # "тут нет никакого Сергея", "здесь нет Ольги".
         if (
             w.pos == "NOUN"
             and {"Name", "Surn"} & w.tags
-            and {"нет", "нету"} & set(texts[max(0, i - 4) : i])
+            and w.known
+            and {"нет", "нету"} & set(texts)
             and not {"я", "мы"} & set(texts)
         ):
             return True
@@ -251,6 +277,7 @@ def is_wrong_number(words: list[Word]) -> bool:
         if (
             w.pos == "NOUN"
             and {"Name", "Surn", "Patr"} & w.tags
+            and w.known
             and i > 0
             and texts[i - 1] == "не"
             and {"я", "это", "зовут"} & set(texts[max(0, i - 3) : i - 1])
@@ -258,7 +285,7 @@ def is_wrong_number(words: list[Word]) -> bool:
             return True
     # "нет здесь такого", "такой здесь не живёт", "таких нет".
     has_such = "такой" in lem
-    if has_such and "заказ" not in lem:
+    if has_such and "заказ" not in lem and not _ORDER_VERBS & lem:
         if {"нет", "нету"} & set(texts) or any(
             w.lemma in ("жить", "проживать", "работать", "быть") and _negated_at(words, i, 3)
             for i, w in enumerate(words)
@@ -291,6 +318,8 @@ def is_not_ordered(words: list[Word]) -> bool:
             return True
         if w.lemma == "быть" and w.has("past") and _negated_at(words, i) and "заказ" in lem:
             return True
+        if w.lemma in ("помнить", "припоминать") and _negated_at(words, i) and _ORDER_VERBS & lem:
+            return "чтобы" in texts or "чтоб" in texts  # "не помню, чтобы заказывала"
         if w.lemma == "знать" and _negated_at(words, i) and "заказ" in lem:
             return "какой" in lem or "никакой" in lem or "ни" in texts
         if w.lemma == "слышать" and ("впервые" in texts or texts[max(0, i - 2) : i] in (
@@ -305,6 +334,17 @@ _ASK_LEAD = frozenset("а и скажите подскажите уточнит�
 _ASK_WORDS = frozenset("скажите подскажите уточните интересно вопрос спросить узнать".split())
 _SUBJECT_TOPICS = frozenset("курьер доставка оплата доставщик водитель посылка заказ".split())
 _WH = frozenset("когда где куда откуда сколько почему зачем какой каков кто что чей как".split())
+
+
+_PERMITTED = frozenset(
+    "привозить привезти везти доставлять доставить отправлять отправить приезжать приехать "
+    "присылать прислать оформлять".split()
+)
+
+
+def _permission(body: list[Word]) -> bool:
+    """ "можно привозить": permission to bring it, an answer, not a question."""
+    return len(body) >= 2 and body[1].lemma in _PERMITTED and len(body) <= 3
 
 
 def _question_clause(words: list[Word], asked: bool) -> str | None:
@@ -338,7 +378,7 @@ def _question_clause(words: list[Word], asked: bool) -> str | None:
         or wh
         or bool(_ASK_WORDS & set(texts))
         or opened
-        or texts[lead : lead + 1] == ["можно"]
+        or (texts[lead : lead + 1] == ["можно"] and not _permission(body))
         or "будет" in texts
         or statement_about
     )
@@ -356,8 +396,15 @@ def _question_clause(words: list[Word], asked: bool) -> str | None:
     identity_wh = {t for t in texts if t in ("какой", "какая", "какое", "кто", "откуда")} or (
         "что" in texts and "за" in texts
     )
-    if facts or order_verbs or pay or contents:
-        if identity_wh and not (facts or order_verbs or contents) and _IDENTITY & lem:
+    where_order = "заказ" in lem and bool(
+        {"где", "когда", "почему", "зачем", "сколько"} & set(texts)
+    )
+    if facts or order_verbs or pay or contents or where_order:
+        if (
+            identity_wh
+            and not (facts or order_verbs or contents or where_order)
+            and _IDENTITY & lem
+        ):
             return "identity"
         if not wh and not asked and not opened and not statement_about:
             if not (_ASK_WORDS & set(texts) or texts[lead : lead + 1] == ["можно"]):
@@ -384,7 +431,14 @@ def _change(words: list[Word], found: Found, base: Intent) -> bool:
     if calls and not delivery and not found.address:
         return False  # "перезвоните вечером" asks for a call, not a delivery
     if base is Intent.LATER and answers_ru.has_later_cue([w.text for w in words]):
-        if not (delivery or found.address or found.hours_said or found.strong_day or shifted):
+        if not (
+            delivery
+            or found.address
+            or found.hours_said
+            or found.strong_day
+            or shifted
+            or found.rejected_day
+        ):
             return False  # "я занят, давайте вечером": a call later
     if found.address or moved or shifted or delivery:
         return True
@@ -439,6 +493,17 @@ def understand(text: str, today: date | None = None) -> Reply:
     return Reply(Intent.CHANGE, change)
 
 
+def _marked(toks: list[str], spans: list[tuple[int, int, bool]]) -> list[str]:
+    """Tokens with "|" between punctuated clauses: "это не я, вы ошиблись" must not read as
+    "не ... ошиблись"."""
+    out: list[str] = []
+    for a, b, _ in spans:
+        if out and toks[a] not in _CONTRAST:
+            out.append("|")
+        out.extend(toks[a:b])
+    return out
+
+
 def _base(toks: list[str]) -> Intent:
     return answers_ru.classify_tokens([{"1": "один", "2": "два"}.get(t, t) for t in toks])
 
@@ -456,7 +521,7 @@ def _intent(
     if cut:
         toks, words = toks[cut:], words[cut:]
         spans = [(max(a, cut) - cut, b - cut, q) for a, b, q in spans if b > cut]
-    base = _base(toks)
+    base = _base(_marked(toks, spans))
     lem = _lemmas(words)
     if {"запрещать", "запретить"} & lem and _CALL_VERBS & lem:
         base = Intent.DNC  # "я запрещаю вам звонить"
@@ -464,9 +529,14 @@ def _intent(
         return base, None
     if toks[0] == "да" and len(toks) == 2 and toks[1] in ("ну", "щас", "ладно"):
         return Intent.UNKNOWN, None  # "да ну", "да щас": disbelief, not an answer
-    if is_wrong_number(words):
+    if toks[0] == "алло" and set(toks) == {"алло", "да"}:
+        return Intent.UNKNOWN, None  # "алло, да?": still answering the phone
+    wrong, not_ordered = is_wrong_number(words), is_not_ordered(words)
+    if wrong and not_ordered and "номер" not in lem and "туда" not in toks:
+        return Intent.NOT_ORDERED, None  # "я не делал заказов, вы ошиблись": about the order
+    if wrong:
         return Intent.WRONG_NUMBER, None
-    if is_not_ordered(words):
+    if not_ordered:
         return Intent.NOT_ORDERED, None
     if base is Intent.OPERATOR:
         return base, None
@@ -482,7 +552,8 @@ def _intent(
             question = q if question in (None, "other", "identity") else question
     found = extract(words, today)
     wh = any(w.text in _INTERROGATIVE - {"ли"} or w.lemma in ("какой", "сколько") for w in words)
-    if question == "fact" and (wh or not (found.day_said or found.time_said or found.address)):
+    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem)
+    if question == "fact" and (wh or not said):
         return Intent.QUESTION, None
     if question == "other" and wh and base not in (Intent.REPEAT, Intent.LATER):
         return Intent.UNKNOWN, None

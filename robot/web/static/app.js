@@ -249,7 +249,7 @@
       box.replaceChildren(h("p", { class: "muted", id: "no-calls" }, t("live.none")));
       return;
     }
-    box.replaceChildren(h("table", { class: "table", id: "live-table" },
+    box.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "live-table" },
       h("thead", {}, h("tr", {}, ["order", "phone", "state", "duration", "attempt", "lang", "worker"]
         .map((c) => h("th", {}, t(`col.${c}`))))),
       h("tbody", {}, calls.map((c) => h("tr", { "data-call-id": c.call_id, "data-order-id": c.order_id },
@@ -260,7 +260,7 @@
           fmtDuration(serverNow() - new Date(c.started_at).getTime())),
         h("td", {}, String(c.attempt)),
         h("td", {}, c.language),
-        h("td", { class: "muted small" }, c.worker))))));
+        h("td", { class: "muted small" }, c.worker)))))));
   }
   function renderControls() {
     const box = $("#controls");
@@ -313,70 +313,13 @@
     }
   }
 
-  // -- orders ----------------------------------------------------------------------------------
+  // -- orders: the list is static/orders.js; the do-not-call list static/dnc.js ---------------
   const STATUSES = Object.keys(SERVER_WORDS.en).filter((k) => k.startsWith("status.")).map((k) => k.slice(7));
   const ACTIVE = ["queued", "calling"];
-  function ordersPage() {
-    const params = new URLSearchParams(location.search);
-    main.replaceChildren(h("div", { class: "grid" },
-      h("section", { class: "card wide" },
-        h("form", { id: "search-form", class: "search", on: { submit: (ev) => {
-          ev.preventDefault();
-          const p = new URLSearchParams();
-          if ($("#q").value) p.set("q", $("#q").value);
-          if ($("#status").value) p.set("status", $("#status").value);
-          history.replaceState(null, "", `/orders${p.toString() ? "?" + p : ""}`);
-          loadOrders();
-        } } },
-        h("input", { id: "q", type: "search", placeholder: t("orders.search"), value: params.get("q") || "" }),
-        h("select", { id: "status" }, h("option", { value: "" }, t("orders.any")),
-          STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, t(`status.${s}`)))),
-        h("button", { type: "submit", class: "primary" }, t("orders.find"))),
-        h("div", { id: "orders" }, h("p", { class: "muted" }, t("loading")))),
-      h("section", { class: "card", id: "dnc" }, h("h2", {}, t("dnc.title")), h("div", { id: "dnc-body" }))));
-    loadOrders();
-    loadDnc();
-  }
-  async function loadOrders() {
-    const p = new URLSearchParams({ q: $("#q").value, status: $("#status").value, limit: "100" });
-    const r = await api("GET", `/dashboard/api/orders?${p}`);
-    const box = $("#orders");
-    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: errorText(r) })));
-    if (!r.data.orders.length) return box.replaceChildren(h("p", { class: "muted" }, t("orders.none")));
-    box.replaceChildren(h("table", { class: "table", id: "orders-table" },
-      h("thead", {}, h("tr", {}, ["order", "status", "phone", "attempts", "last", "created", "due"]
-        .map((c) => h("th", {}, t(`col.${c}`))))),
-      h("tbody", {}, r.data.orders.map((o) => h("tr", { "data-order-id": o.order_id },
-        h("td", {}, h("a", { href: `/orders/${encodeURIComponent(o.order_id)}` }, o.order_id)),
-        h("td", {}, badge("status", o.status)),
-        h("td", { class: "mono" }, o.phone),
-        h("td", {}, String(o.attempts)),
-        h("td", {}, o.last_outcome ? badge("outcome", o.last_outcome) : "—"),
-        h("td", {}, fmtTime(o.created_at, true)),
-        h("td", {}, o.status === "queued" ? fmtTime(o.due_at, true) : "—"))))));
-  }
-  async function loadDnc() {
-    const box = $("#dnc-body");
-    if (!isAdmin) return box.replaceChildren(h("p", { class: "muted" }, t("controls.viewer")));
-    const r = await api("GET", "/api/v1/dnc?limit=200");
-    const form = isAdmin ? h("form", { class: "search", on: { submit: (ev) => ev.preventDefault() } },
-      h("input", { id: "dnc-phone", type: "tel", placeholder: t("dnc.phone") }),
-      h("button", { id: "dnc-add", type: "button", on: { click: () => dnc("PUT", $("#dnc-phone").value) } }, t("dnc.add")),
-      h("button", { id: "dnc-remove", type: "button", on: { click: () => dnc("DELETE", $("#dnc-phone").value) } }, t("dnc.remove"))) : null;
-    if (!r.ok) return box.replaceChildren(form || "", h("p", { class: "muted" }, t("dnc.unavailable")));
-    const items = Array.isArray(r.data) ? r.data : r.data.phones || r.data.entries || r.data.items || [];
-    box.replaceChildren(form || "", items.length
-      ? h("ul", { class: "plain", id: "dnc-list" }, items.map((i) =>
-        h("li", { class: "mono" }, typeof i === "string" ? i : i.phone || JSON.stringify(i))))
-      : h("p", { class: "muted" }, t("dnc.empty")));
-  }
   function dnc(method, phone) {
     if (!phone) return;
-    return act(method, `/api/v1/dnc/${encodeURIComponent(phone.trim())}`,
-      { reason: `supervisor ${S.user}`, source: "dashboard" }, () => {
-        if (S.page === "orders") loadDnc();
-        else loadOrder();
-      });
+    const url = method === "PUT" ? "/dashboard/api/dnc" : `/dashboard/api/dnc/${encodeURIComponent(phone.trim())}`;
+    return act(method === "PUT" ? "POST" : method, url, { phone: phone.trim() }, loadOrder);
   }
 
   // -- one order -------------------------------------------------------------------------------
@@ -433,6 +376,7 @@
         h("p", { class: "muted small" }, `${t("order.received")}: ${fmtTime(o.order.received_at || o.created_at, true)}`)),
       o.audit.length ? h("section", { class: "card", id: "order-audit" }, h("h2", {}, t("order.audit")), auditTable(o.audit)) : "");
     loadExplain(path);
+    document.dispatchEvent(new CustomEvent("dozvon:order", { detail: o }));
   }
   function callItem(c) {
     const lat = (c.intake_to_originate_ms !== null || c.speech_end_to_decision_ms !== null)
@@ -484,8 +428,20 @@
     const word = t(key);
     return word === key ? t("audit.other", { action }) : word;
   }
+  function auditKey(k) {
+    const w = t(`detail.${k}`);
+    return w === `detail.${k}` ? k : w;
+  }
+  function auditValue(k, v, entry) {
+    if (k === "reason") return srv(entry, "reason");
+    if (v === true || v === "True" || v === "true") return t("yes");
+    if (v === false || v === "False" || v === "false") return t("no");
+    if (v === null || v === undefined || v === "") return "—";
+    if (k === "was") return t(`status.${v}`);
+    return String(v);
+  }
   function auditTable(entries) {
-    return h("table", { class: "table", id: "audit-table" },
+    return h("div", { class: "table-wrap" }, h("table", { class: "table", id: "audit-table" },
       h("thead", {}, h("tr", {}, ["when", "user", "action", "result", "details"].map((c) => h("th", {}, t(`col.${c}`))))),
       h("tbody", {}, entries.map((e) => {
         const { at, user, action, status, role, ...rest } = e;
@@ -495,8 +451,8 @@
           h("td", {}, auditAction(action)),
           h("td", { class: bad ? "error" : "" }, status ? (bad ? t("audit.error", { status }) : t("audit.ok")) : ""),
           h("td", { class: "small mono" }, Object.entries(rest).filter(([k]) => !k.endsWith("_i18n"))
-            .map(([k, v]) => `${k}=${k === "reason" ? srv(rest, "reason") : v}`).join(" ")));
-      })));
+            .map(([k, v]) => `${auditKey(k)}: ${auditValue(k, v, rest)}`).join("; ")));
+      }))));
   }
   async function auditPage() {
     main.replaceChildren(h("section", { class: "card" }, h("h2", {}, t("audit.title")), h("div", { id: "audit" })));
@@ -510,16 +466,17 @@
       main.replaceChildren();
       renderOverview();
       if (!S.overview) overviewSkeleton();
-    } else if (S.page === "orders") ordersPage();
-    else if (S.page === "order") orderPage();
+    } else if (S.page === "order") orderPage();
     else if (S.page === "audit") auditPage();
+    else if (window.DozvonPages && window.DozvonPages[S.page]) window.DozvonPages[S.page](main);
     renderPill();
     const c = $("#conn");
     setConn(c.dataset.state);
     document.dispatchEvent(new CustomEvent("dozvon:render"));
   }
-  // For the page's other scripts (health.js, followups.js).
-  window.Dozvon = { S, t, h, api, act, fmtTime, isAdmin, badge };
+  // For the page's other scripts (health.js, followups.js, orders.js, reports.js, dnc.js).
+  window.Dozvon = { S, isAdmin, h, t, $, api, act, srv, toast, errorText, badge, fmtTime,
+    fmtDuration, fmtPct, STATUSES, auditAction, loadOrder };
   applyStatic();
   render();
   connect();

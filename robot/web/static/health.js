@@ -21,6 +21,9 @@
     "alert.signin_throttled": "Вход приторможен после неудачных попыток: {n}.",
     "webhooks.state": "Вебхуки: не доставлено {pending}, с ошибкой {failing}, самому старому {age}, брошено {dead}.",
     "webhooks.none": "Вебхуки: всё доставлено.",
+    "webhooks.failed_title": "Вебхуки, доставку которых прекратили ({n})",
+    "webhooks.failed_row": "{at}, попыток {attempts}: {error}",
+    "webhooks.retry": "Отправить снова", "webhooks.drop": "Удалить",
     "signin.title": "Приторможенный вход", "signin.unlock": "Разблокировать",
     "signin.kind.pair": "имя с адреса", "signin.kind.addr": "адрес", "signin.kind.name": "имя",
     "signin.row": "{kind}: {who}, неудачных попыток {failures}, ждать ещё {wait}",
@@ -46,6 +49,9 @@
     "alert.signin_throttled": "Sign-in slowed down after failed attempts: {n}.",
     "webhooks.state": "Webhooks: {pending} undelivered, {failing} failing, oldest {age}, {dead} given up.",
     "webhooks.none": "Webhooks: all delivered.",
+    "webhooks.failed_title": "Webhook deliveries given up on ({n})",
+    "webhooks.failed_row": "{at}, {attempts} attempts: {error}",
+    "webhooks.retry": "Send again", "webhooks.drop": "Delete",
     "signin.title": "Slowed-down sign-in", "signin.unlock": "Unlock",
     "signin.kind.pair": "name from address", "signin.kind.addr": "address", "signin.kind.name": "name",
     "signin.row": "{kind}: {who}, {failures} failed attempts, {wait} left",
@@ -54,8 +60,11 @@
     "pill.stopped": "Not dialing: no worker",
   });
 
-  const D = window.Dozvon;
-  const { t, h } = D;
+  // Loaded before app.js (so its words are there when the page is first drawn); app.js's
+  // helpers are looked up when used.
+  const D = new Proxy({}, { get: (_o, k) => window.Dozvon[k] });
+  const t = (...a) => window.Dozvon.t(...a);
+  const h = (...a) => window.Dozvon.h(...a);
   const STALE_MS = 6000; // summaries come every 2 s
   let last = null; // the latest health summary
   let lastAt = 0; // when the latest summary arrived (browser clock)
@@ -120,8 +129,30 @@
       h("p", { class: "muted small", id: "webhook-state" }, w.pending || w.dead
         ? t("webhooks.state", { pending: w.pending, failing: w.failing, age: age(w.oldest_age_s), dead: w.dead })
         : t("webhooks.none")),
+      h("div", { id: "webhooks-failed" }),
       h("div", { id: "signin-throttled" }));
     if (last.alerts.some((a) => a.code === "signin_throttled")) throttled();
+    if (w.dead && D.isAdmin) deadLetters();
+  }
+
+  // Dead letters (robot/adapters/http_webhooks.py): what was given up on, retry or drop.
+  async function deadLetters() {
+    const r = await D.api("GET", "/api/v1/webhooks/failed?limit=20");
+    const box = document.getElementById("webhooks-failed");
+    if (!box || !r.ok) return;
+    const items = r.data.items;
+    box.replaceChildren(h("h2", {}, t("webhooks.failed_title", { n: r.data.total })),
+      h("ul", { class: "plain", id: "webhooks-failed-list" }, items.map((i) => {
+        const path = `/api/v1/webhooks/failed/${encodeURIComponent(i.delivery_id)}`;
+        return h("li", { class: "wrap", "data-delivery": i.delivery_id },
+          h("a", { href: `/orders/${encodeURIComponent(i.order_id)}` }, i.order_id), " ",
+          h("span", { class: "muted small" }, t("webhooks.failed_row", { at: D.fmtTime(i.failed_at, true),
+            attempts: i.attempts, error: i.error })), " ",
+          h("button", { class: "small-btn", on: { click: () => D.act("POST", `${path}/retry`, {}, deadLetters) } },
+            t("webhooks.retry")), " ",
+          h("button", { class: "small-btn", on: { click: () => D.act("DELETE", path, {}, deadLetters) } },
+            t("webhooks.drop")));
+      })));
   }
 
   async function throttled() {

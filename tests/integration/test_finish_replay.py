@@ -1,0 +1,130 @@
+"""Writing a call's result is safe to replay (issue 12 item 4): ``finish_call`` applies a call
+id once, and is accepted after the lease ran out and the order was requeued (an answer beats
+a retry). The dialer keeps results the store refuses and writes them before it claims again.
+Real Redis; a fake originator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from robot.adapters.finish_journal import FileFinishJournal
+from robot.adapters.redis_store import RedisOrderStore
+from robot.core.models import OrderStatus, Outcome, parse_order
+from robot.engine.calls import CallTracker
+from robot.engine.dialer import Dialer, DialerConfig
+from robot.ports import PendingFinish
+from robot.testing import FakePrompts, finished_call
+
+T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
+
+
+def order(oid: str, phone: str = "+79161234567"):
+    return parse_order({"order_id": oid, "phone": phone, "amount": "100", "shop_name": "Ромашка"})
+
+
+async def finals_in_outbox(store: RedisOrderStore) -> list[str]:
+    ids = await store.redis.zrange("dozvon:outbox:due", 0, -1)
+    return sorted(str(i) for i in ids)
+
+
+async def test_finish_call_twice_applies_once(store: RedisOrderStore) -> None:
+    await store.add_order(order("F-1"), T0)
+    rec = await store.claim_due(T0, "w1", 60)
+    assert rec is not None
+    call = finished_call(rec, Outcome.CONFIRMED, T0 + timedelta(seconds=30))
+    await store.finish_call(call, OrderStatus.CONFIRMED, T0 + timedelta(seconds=30))
+    first = await store.get_order("F-1")
+    await store.finish_call(call, OrderStatus.CONFIRMED, T0 + timedelta(seconds=90))
+    again = await store.get_order("F-1")
+    assert first == again and again is not None and again.status is OrderStatus.CONFIRMED
+    assert await finals_in_outbox(store) == ["F-1:final"]
+    assert await store.redis.hget("dozvon:outbox:item:F-1:final", "attempt") == "0"
+
+
+async def test_an_answer_is_accepted_after_the_lease_was_reaped(store: RedisOrderStore) -> None:
+    await store.add_order(order("F-2"), T0)
+    rec = await store.claim_due(T0, "w1", 3)
+    assert rec is not None
+    assert await store.reap_expired_leases(T0 + timedelta(seconds=40)) == ["F-2"]
+    assert (await store.get_order("F-2")).status is OrderStatus.QUEUED  # type: ignore[union-attr]
+    call = finished_call(rec, Outcome.CONFIRMED, T0 + timedelta(seconds=20))
+    await store.finish_call(call, OrderStatus.CONFIRMED, T0 + timedelta(seconds=45))
+    after = await store.get_order("F-2")
+    assert after is not None and after.status is OrderStatus.CONFIRMED and after.attempts == 1
+    assert await store.redis.zscore("dozvon:due", "F-2") is None  # never dialed again
+    assert await finals_in_outbox(store) == ["F-2:final"]
+
+
+class FlakyStore:
+    """The real store, with finish_call failing while ``down`` (Redis unreachable)."""
+
+    def __init__(self, store: RedisOrderStore) -> None:
+        self.store = store
+        self.down = True
+        self.refused = 0
+
+    async def finish_call(self, *a, **kw) -> None:  # type: ignore[no-untyped-def]
+        if self.down:
+            self.refused += 1
+            raise ConnectionError("Redis unreachable")
+        await self.store.finish_call(*a, **kw)
+
+    async def claim_due(self, *a, **kw):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise ConnectionError("Redis unreachable")
+        return await self.store.claim_due(*a, **kw)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.store, name)
+
+
+def dialer_on(store: object, journal: FileFinishJournal) -> Dialer:
+    tracker = CallTracker()
+    return Dialer(
+        store=store,  # type: ignore[arg-type]
+        originator=None,  # type: ignore[arg-type]  # nothing is dialed in these tests
+        tracker=tracker, prompts=FakePrompts(), recognizer=None,
+        is_speech_factory=lambda: (lambda frame: False),
+        config=DialerConfig(worker_id="w1", lease_s=60), journal=journal,
+    )  # fmt: skip
+
+
+async def test_kept_results_survive_a_restart_and_are_written_once(
+    store: RedisOrderStore, tmp_path: Path
+) -> None:
+    await store.add_order(order("F-3"), T0)
+    rec = await store.claim_due(T0, "w1", 60)
+    assert rec is not None
+    flaky = FlakyStore(store)
+    journal = FileFinishJournal(tmp_path, "w1")
+    dialer = dialer_on(flaky, journal)
+    call = finished_call(rec, Outcome.CONFIRMED, T0)
+    await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
+    assert dialer.unsaved_results == 1 and flaky.refused == 1
+    assert not await dialer.settle_before_reap()  # the reaper must wait
+    # The worker dies (its lock goes with it); a new one starts while Redis is still away.
+    assert journal._fd is not None
+    os.close(journal._fd)  # what kill -9 does to its lock
+    again = dialer_on(flaky, FileFinishJournal(tmp_path, "w2"))
+    assert await again.restore_finishes() == 1 and again.unsaved_results == 1
+    run = asyncio.create_task(again.run())
+    await asyncio.sleep(0.3)
+    assert (await store.get_order("F-3")).status is OrderStatus.CALLING  # type: ignore[union-attr]
+    flaky.down = False  # Redis is back: the dialer writes before it claims anything
+    async with asyncio.timeout(10):
+        while again.unsaved_results:
+            await asyncio.sleep(0.05)
+    await again.drain(5)
+    await asyncio.wait_for(run, 10)
+    after = await store.get_order("F-3")
+    assert after is not None and after.status is OrderStatus.CONFIRMED
+    assert await finals_in_outbox(store) == ["F-3:final"]
+    # A replay of the same result (say, a journal line written twice) changes nothing.
+    await again.flush_finishes()
+    await store.finish_call(call, OrderStatus.CONFIRMED, T0)
+    assert await store.get_order("F-3") == after
+    assert os.listdir(tmp_path) == ["w2.jsonl"]  # w1's was adopted
+    assert os.stat(tmp_path / "w2.jsonl").st_size == 0  # nothing pending
