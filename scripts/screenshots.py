@@ -105,8 +105,43 @@ def write_recording(path: Path) -> None:
         w.writeframes(b"\0\0" * 8000 * 3)
 
 
+SHOPS = ("Ромашка", "Лютик", "Василёк")
+PLANS = (
+    [(Outcome.CONFIRMED, 35.0, ["robot: Здравствуйте! Это магазин.", "customer: да, жду"])],
+    [(Outcome.NO_ANSWER, None, []), (Outcome.CONFIRMED, 22.0, ["customer: да"])],
+    [(Outcome.BUSY, None, []), (Outcome.REJECTED, 15.0, ["customer: нет, передумал"])],
+    [(Outcome.NO_ANSWER, None, [])],
+    [(Outcome.UNCLEAR, 9.0, ["customer: [silence]"])],
+    [(Outcome.CONFIRMED, 41.0, ["customer: подтверждаю"])],
+)
+
+
+async def seed_orders(box: Sandbox) -> None:
+    """Two weeks of orders with calls (reports, the orders list) and a do-not-call list."""
+    from robot.adapters.dnc_store import DncStore
+    from robot.web.sandbox import add_history
+
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    for i in range(140):
+        created = now - timedelta(hours=rng.uniform(2, 14 * 24))
+        doc = order(100 + i, shop_name=rng.choice(SHOPS), customer_name=rng.choice(
+            ("Анна", "Борис", "Вера", "Глеб", "Дарья")), language="ru")  # fmt: skip
+        await add_history(box.store, doc, created, rng.choice(PLANS))
+    dnc = DncStore(box.store.redis, prefix=box.store.prefix)
+    for i, (source, reason, by) in enumerate((
+        ("call", "asked during call 7f3a (order 41230)", ""),
+        ("dashboard", "жалоба в поддержку", "anna"),
+        ("import", "отказ от рассылок", "anna"),
+        ("api", "запрос из CRM", ""),
+    )):  # fmt: skip
+        await dnc.add(f"+7916444{i:04d}", now - timedelta(hours=5 * i), source=source,
+                      reason=reason, by=by)  # fmt: skip
+
+
 async def populate(box: Sandbox) -> None:
     await seed_history(box)
+    await seed_orders(box)
     # Finished calls with timelines; one with a recording.
     cid = await call_through(box, order(1), "confirm")
     for i, how in ((2, "reject"), (3, "busy"), (4, "no_answer"), (5, "confirm")):
@@ -157,7 +192,13 @@ async def shoot(out: Path) -> None:
                 await page.screenshot(path=str(out / "overview.png"), full_page=True)
                 await page.goto(f"{box.url}/orders")
                 await page.wait_for_selector("#orders-table")
-                await page.screenshot(path=str(out / "orders.png"), full_page=True)
+                await page.screenshot(path=str(out / "orders.png"))
+                await page.goto(f"{box.url}/reports")
+                await page.wait_for_selector("#by-shop")
+                await page.screenshot(path=str(out / "reports.png"), full_page=True)
+                await page.goto(f"{box.url}/dnc")
+                await page.wait_for_selector("#dnc-table")
+                await page.screenshot(path=str(out / "dnc.png"))
                 await page.goto(f"{box.url}/orders/41201")
                 await page.wait_for_selector("#timeline li.call")
                 await page.wait_for_timeout(500)
@@ -167,6 +208,14 @@ async def shoot(out: Path) -> None:
                 await page.wait_for_timeout(1500)
                 await page.set_viewport_size({"width": 1366, "height": 768})
                 await page.screenshot(path=str(out / "overview-en-laptop.png"))
+                await page.click('.langs button[data-lang="ru"]')
+                await page.set_viewport_size({"width": 390, "height": 844})
+                await page.goto(f"{box.url}/orders")
+                await page.wait_for_selector("#orders-table")
+                await page.screenshot(path=str(out / "orders-phone.png"))
+                await page.goto(f"{box.url}/reports")
+                await page.wait_for_selector("#by-shop")
+                await page.screenshot(path=str(out / "reports-phone.png"))
                 await browser.close()
             for call in list(box.tracker.live()):
                 box.originator.fail(call.call.call_id, Outcome.NO_ANSWER, "done")

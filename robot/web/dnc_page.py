@@ -14,8 +14,6 @@ with phones masked and may search it by the digits they see; ``q`` matches the p
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from datetime import UTC, datetime
@@ -28,7 +26,7 @@ from robot.core.json_doc import InvalidJson, loads
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
 from robot.web.context import WEB_KEY
 from robot.web.orders_list import fold
-from robot.web.reports import safe_cell
+from robot.web.reports import csv_line, csv_stream
 from robot.web.security import AUDIT, principal_of
 
 MAX_LIMIT = 500
@@ -159,26 +157,14 @@ async def import_entries(request: web.Request) -> web.StreamResponse:
 async def export_entries(request: web.Request) -> web.StreamResponse:
     full = principal_of(request).is_admin
     dnc = _dnc(request)
-    resp = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="dnc-{datetime.now(UTC):%Y-%m-%d}.csv"',
-        "Cache-Control": "no-store",
-    })  # fmt: skip
-    await resp.prepare(request)
-    await resp.write("\ufeff".encode())
+    resp = await csv_stream(request, f"dnc-{datetime.now(UTC):%Y-%m-%d}.csv")
+    await resp.write(csv_line(EXPORT_COLUMNS))
     start = 0
-    rows: list[list[str]] = [list(EXPORT_COLUMNS)]
     while True:
         _, chunk = await dnc.entries(start, SEARCH_CHUNK)
-        for e in chunk:
-            rows.append([e.phone if full else mask_phone(e.phone), e.reason,
-                         e.added_at.isoformat(), e.source, e.by])  # fmt: skip
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerows(
-            [[safe_cell(c) for c in row] for row in rows]
-        )
-        await resp.write(buf.getvalue().encode("utf-8"))
-        rows = []
+        rows = [csv_line([e.phone if full else mask_phone(e.phone), e.reason,
+                          e.added_at.isoformat(), e.source, e.by]) for e in chunk]  # fmt: skip
+        await resp.write(b"".join(rows))
         start += len(chunk)
         if len(chunk) < SEARCH_CHUNK:
             break

@@ -226,21 +226,27 @@ CALL_COLUMNS = ("order_id", "call_id", "attempt", "created_at", "originated_at",
 AUDIT_COLUMNS = ("at", "user", "role", "action", "status", "order_id", "phone", "details")
 
 
-def _csv_line(cells: Iterable[Any]) -> bytes:
+def csv_line(cells: Iterable[Any]) -> bytes:
+    """One CSV row (CRLF), every cell guarded by :func:`safe_cell`."""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow([safe_cell(c) for c in cells])
     return buf.getvalue().encode("utf-8")
 
 
-async def _csv_response(request: web.Request, name: str, days: DayRange) -> web.StreamResponse:
+async def csv_stream(request: web.Request, filename: str) -> web.StreamResponse:
+    """A prepared CSV download: headers sent, the byte-order mark written."""
     resp = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{name}-{days.first}_{days.last}.csv"',
+        "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store",
     })  # fmt: skip
     await resp.prepare(request)
     await resp.write("\ufeff".encode())
     return resp
+
+
+async def _csv_response(request: web.Request, name: str, days: DayRange) -> web.StreamResponse:
+    return await csv_stream(request, f"{name}-{days.first}_{days.last}.csv")
 
 
 async def export_handler(request: web.Request) -> web.StreamResponse:
@@ -257,7 +263,7 @@ async def export_handler(request: web.Request) -> web.StreamResponse:
     if kind not in ("orders", "calls"):
         raise web.HTTPNotFound()
     resp = await _csv_response(request, kind, days)
-    await resp.write(_csv_line(ORDER_COLUMNS if kind == "orders" else CALL_COLUMNS))
+    await resp.write(csv_line(ORDER_COLUMNS if kind == "orders" else CALL_COLUMNS))
     with_calls = kind == "calls" or bool(flt.q)
     async for chunk in scan_orders(ctx.store.redis, ctx.store.prefix, start=days.start,
                                    end=days.end, with_calls=with_calls):  # fmt: skip
@@ -269,7 +275,7 @@ async def export_handler(request: web.Request) -> web.StreamResponse:
             phone = phone if full else mask_phone(phone)
             if kind == "orders":
                 f, d = o.fields, o.order
-                lines.append(_csv_line([
+                lines.append(csv_line([
                     o.order_id, f.get("created_at"), o.status, f.get("status_reason"),
                     f.get("last_outcome"), o.attempts, d.get("shop_name"), d.get("amount"),
                     d.get("currency"), d.get("language"), d.get("customer_name"), phone,
@@ -278,7 +284,7 @@ async def export_handler(request: web.Request) -> web.StreamResponse:
                 continue
             for c in o.sorted_calls():
                 talk = _talk_s(c)
-                lines.append(_csv_line([
+                lines.append(csv_line([
                     o.order_id, c.get("call_id"), c.get("attempt"), c.get("created_at"),
                     c.get("originated_at"), c.get("answered_at"), c.get("ended_at"),
                     "" if talk is None else round(talk, 1), c.get("outcome"), c.get("reason"),
@@ -295,7 +301,7 @@ async def _export_audit(request: web.Request, days: DayRange) -> web.StreamRespo
     ctx = request.app[WEB_KEY]
     entries = await ctx.control.audit_log(ctx.control.audit_keep)
     resp = await _csv_response(request, "audit", days)
-    await resp.write(_csv_line(AUDIT_COLUMNS))
+    await resp.write(csv_line(AUDIT_COLUMNS))
     lines = []
     for e in reversed(entries):  # oldest first, like the other exports' time order
         at = _parse_at(e.get("at"))
@@ -303,7 +309,7 @@ async def _export_audit(request: web.Request, days: DayRange) -> web.StreamRespo
             continue
         rest = {k: v for k, v in e.items() if k not in AUDIT_COLUMNS}
         details = " ".join(f"{k}={v}" for k, v in rest.items())
-        lines.append(_csv_line([e.get("at"), e.get("user"), e.get("role"), e.get("action"),
+        lines.append(csv_line([e.get("at"), e.get("user"), e.get("role"), e.get("action"),
                                 e.get("status"), e.get("order_id"), e.get("phone"),
                                 details]))  # fmt: skip
     await resp.write(b"".join(lines))

@@ -122,6 +122,22 @@ _UNITS = {
 _CANNOT = frozenset("получиться смочь мочь быть подходить подойти устраивать успеть".split())
 
 
+_AWAY = frozenset("работа занятой занят занята отъезд уехать командировка дача учеба".split())
+
+
+def _away(words: list[Word], i: int) -> bool:
+    """The customer says where they are until then ("я на работе до шести")."""
+    return any(w.lemma in _AWAY or w.text in _AWAY for w in words[max(0, i - 5) : i])
+
+
+def _refused_before(words: list[Word], i: int) -> bool:
+    """ "я не смогу завтра", "не получится в субботу": the day is turned down."""
+    j = i - 1
+    if j > 0 and words[j].pos == "PREP":
+        j -= 1  # "не смогу в субботу"
+    return j > 0 and words[j].lemma in _CANNOT and words[j - 1].text == "не"
+
+
 def _refused_after(words: list[Word], i: int) -> bool:
     """Is the day said just before ``i`` turned down by what follows ("в субботу не
     получится", "завтра меня не будет", "в пятницу неудобно")?"""
@@ -136,7 +152,8 @@ def _refused_after(words: list[Word], i: int) -> bool:
     return False
 
 
-def _next_weekday(today: date, weekday: int) -> date:
+def next_weekday(today: date, weekday: int) -> date:
+    """The next such weekday after ``today`` (today's weekday: a week later)."""
     ahead = (weekday - today.weekday()) % 7 or 7
     return today + timedelta(days=ahead)
 
@@ -148,7 +165,9 @@ def _add_months(d: date, months: int) -> date:
     return date(d.year + y, m + 1, day)
 
 
-def _calendar(today: date, day: int, month: int | None) -> date | None:
+def calendar_day(today: date, day: int, month: int | None) -> date | None:
+    """Day ``day`` of ``month`` (None: this month) on or after ``today``: this year or month,
+    else the next; None when there is no such day."""
     try:
         if month is None:
             d = date(today.year, today.month, day)
@@ -186,18 +205,19 @@ def _days(words: list[Word], today: date | None) -> _Days:
                 start = i - 1
         elif lemma in WEEKDAYS and w.pos == "NOUN":
             hit = True
+            lo = max(0, i - 5)
             nxt_week = (i > 0 and words[i - 1].lemma == "следующий") or any(
                 a.lemma == "следующий" and b.lemma == "неделя"
-                for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
+                for a, b in zip(words[lo : i + 4], words[lo + 1 : i + 5], strict=False)
             )
             if today:
-                value = _next_weekday(today, WEEKDAYS[lemma])
+                value = next_weekday(today, WEEKDAYS[lemma])
                 if nxt_week:
                     monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
                     value = monday + timedelta(days=WEEKDAYS[lemma])
         elif lemma in ("выходной", "выходные") and i > 0 and words[i - 1].text in ("на", "в"):
             hit = True
-            value = _next_weekday(today, 5) if today else None
+            value = next_weekday(today, 5) if today else None
         elif (
             lemma in ("день", "неделя")
             and i + 2 < n
@@ -243,9 +263,13 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     hit = True
                     step = num.end - i + (1 if month is not None or dayword else 0)
                     if today:
-                        value = _calendar(today, num.value, month)
+                        value = calendar_day(today, num.value, month)
         if hit:
-            if _negated(words, start) or _refused_after(words, start + step):
+            if (
+                _negated(words, start)
+                or _refused_after(words, start + step)
+                or _refused_before(words, start)
+            ):
                 out.rejected = True
             else:
                 out.found.append((start, value))
@@ -438,6 +462,8 @@ def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
             before = _to_time(c, half)
         elif prev in _AFTER_PREP or (prev == "раньше" and prev2 == "не"):
             after = _to_time(c, half)
+        elif prev in _BEFORE_PREP and _away(words, i):
+            after = _to_time(c, half)  # "я на работе до шести": come after six
         elif prev in _BEFORE_PREP or (prev in ("позже", "позднее") and prev2 == "не"):
             before = _to_time(c, half)
             if after is not None and before <= after and before.hour + 12 < 24:
