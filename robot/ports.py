@@ -103,6 +103,16 @@ class OriginateOutcome:
     back_off_trunk: bool = False  # the trunk refused for capacity: slow its calls down
 
 
+class OriginateNotPlaced(Exception):
+    """The server refused the Originate before any channel existed (it is shutting down, or
+    its AMI connection is gone): nobody was called, so the attempt does not count."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(f"Asterisk {server}: {reason}")
+        self.server = server
+        self.reason = reason
+
+
 class CallEventSink(Protocol):
     """Where an originator reports how calls started (the engine's call tracker)."""
 
@@ -146,7 +156,8 @@ class CallAdmission(Protocol):
 
 class Originator(Protocol):
     async def originate(self, req: OriginateRequest) -> None:
-        """Ask Asterisk to place the call; the outcome arrives later through CallEvents."""
+        """Ask Asterisk to place the call; the outcome arrives later through CallEvents.
+        Raises OriginateNotPlaced when it is certain no call was placed."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,10 @@ def _patch_model() -> type[BaseModel]:
     for name, info in Order.model_fields.items():
         if name in ("order_id", "received_at"):
             continue
-        fields[name] = (info.annotation | None, Field(default=None, description=info.description))
+        fields[name] = (
+            info.annotation | None,  # type: ignore[operator]
+            Field(default=None, description=info.description),
+        )
     fields["status"] = (Literal["cancelled"] | None, None)
     fields["cancelled"] = (bool | None, None)
     fields["reason"] = (str | None, Field(default=None, max_length=500))

@@ -196,6 +196,10 @@ class DncStore:
             pipe.expire(key, int(PHONE_LOG_KEEP.total_seconds()))
             await pipe.execute()
 
+    async def forget_call(self, phone: str, call_id: str) -> None:
+        """A noted call was never placed (the server refused the Originate)."""
+        await self.redis.zrem(self._k("phonecalls", phone), call_id)
+
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]:
         """When calls to ``phone`` were placed since ``since`` (for any order)."""
         rows: list[Any] = await self.redis.zrange(

@@ -10,8 +10,10 @@
     GET  /healthz              no auth; 200 when Redis answers PING, else 503
 
 Errors are always JSON (``{"error", "message"[, "field"]}``); Redis being unreachable is 503
-``store_unavailable`` so the CRM retries. Bodies are parsed by ``robot.core.json_doc`` (depth
-and number limits), so malformed input of any kind is a 4xx naming the field.
+``store_unavailable`` so the CRM retries (``not_replicated`` when a Sentinel set's replica did
+not confirm the order in time: stored, and the retry is answered as a duplicate). Bodies are
+parsed by ``robot.core.json_doc`` (depth and number limits), so malformed input of any kind is
+a 4xx naming the field.
 
 Slow clients: the server closes a connection whose request headers are not complete within
 ``http_header_timeout_s`` (aiohttp's keep-alive timer, armed when the connection opens; see
@@ -39,6 +41,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from robot.adapters.redis_replication import NotReplicated
 from robot.config import Settings
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
@@ -150,6 +153,10 @@ def _guarded(handler: Handler) -> Handler:
             raise
         except InvalidJson as e:
             return invalid_json(e)
+        except NotReplicated as e:  # stored on the master, not yet safe from a failover
+            log.warning("%s %s: %s", request.method, safe_path(request.path), clean(e))
+            msg = "stored but not yet on a replica; retry (a retry is idempotent)"
+            return json_error(503, "not_replicated", msg)
         except (RedisError, OSError, TimeoutError) as e:
             log.warning("%s %s: store unavailable: %s", request.method, safe_path(request.path),
                         clean(e))  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -115,8 +115,11 @@ def _operation_id(op: Op) -> str:
     return f"{op.method}_{tail}" if "{" not in op.path else f"{op.method}_{tail}_one"
 
 
-def _models() -> list[tuple[type[BaseModel], str]]:
-    seen: dict[tuple[type[BaseModel], str], None] = {}
+Mode = Literal["validation", "serialization"]
+
+
+def _models() -> list[tuple[type[BaseModel], Mode]]:
+    seen: dict[tuple[type[BaseModel], Mode], None] = {}
     for op in OPERATIONS:
         if isinstance(op.body, type):
             seen[(op.body, "validation")] = None

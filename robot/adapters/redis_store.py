@@ -155,11 +155,13 @@ local function requeue(p, id, due_epoch, due_iso, now_iso, reason, undo_attempt)
 end
 """
 
-# KEYS: lease, lease:owner, due. ARGV: prefix, id, worker, due epoch, due iso, now iso, reason.
+# KEYS: lease, lease:owner, due. ARGV: prefix, id, worker, due epoch, due iso, now iso, reason,
+# call id to drop from the history ('' for none: a call that was never placed).
 _LUA_RELEASE_CLAIM = (
     _LUA_REQUEUE_FN
     + """
 if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then return 0 end
+if ARGV[8] ~= '' then redis.call('HDEL', ARGV[1] .. 'calls:' .. ARGV[2], ARGV[8]) end
 requeue(ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], true)
 return 1
 """
@@ -503,14 +505,23 @@ class RedisOrderStore:
         return bool(ok)
 
     async def release_claim(
-        self, order_id: str, worker_id: str, now: datetime, due_at: datetime, *, reason: str = ""
+        self,
+        order_id: str,
+        worker_id: str,
+        now: datetime,
+        due_at: datetime,
+        *,
+        reason: str = "",
+        unplaced_call: str = "",
     ) -> bool:
         """Give a leased order back without calling (e.g. outside calling hours): QUEUED again,
-        due ``due_at``, and the claim does not count as an attempt."""
+        due ``due_at``, and the claim does not count as an attempt. ``unplaced_call``: the id
+        of a call recorded before its Originate but never placed (the server refused it),
+        removed from the history."""
         ok = await self._release(
             keys=[self._k("lease"), self._k("lease", "owner"), self._k("due")],
             args=[self.prefix, order_id, worker_id, _epoch(due_at), _iso(due_at), _iso(now),
-                  reason],
+                  reason, unplaced_call],
         )  # fmt: skip
         if ok:
             log.info(
@@ -557,6 +568,8 @@ class RedisOrderStore:
                         await pipe.unwatch()
                         log.info("order %s call %s: already finished, not applied again",
                                  oid, call.call_id)  # fmt: skip
+                        # A replay after NotReplicated: written then, confirmed only now.
+                        await self._confirm(f"result of call {call.call_id}")
                         return
                     h = await pipe.hgetall(okey)
                     holder = await pipe.get(lock_key)

@@ -45,6 +45,7 @@ from robot.ports import (
     FinishJournal,
     MediaSession,
     OrderStore,
+    OriginateNotPlaced,
     OriginateOutcome,
     OriginateRequest,
     Originator,
@@ -55,6 +56,7 @@ from robot.ports import (
 
 log = logging.getLogger(__name__)
 
+NOT_PLACED_RETRY_S = 1.0  # an order a server refused is due again after this (another server)
 IDLE_MAX_S = 5.0  # longest sleep with nothing due: covers a wakeup lost in a Redis restart
 HANGUP_TRIES = 40  # hanging up a call whose order changed: tries, HANGUP_RETRY_S apart
 HANGUP_RETRY_S = 0.25
@@ -364,8 +366,11 @@ class Dialer:
         live = self.tracker.register(call)
         enforcer = asyncio.create_task(self._hang_up_when_cancelled(live))
         outcome, reason, intent_value = Outcome.FAILED, "not started", None
+        not_placed: OriginateNotPlaced | None = None
         try:
             outcome, reason, intent_value = await self._place_and_run(record, call, live, route)
+        except OriginateNotPlaced as e:  # nobody was called: not an attempt
+            not_placed = e
         except Exception as e:  # never leave an order leased without an outcome
             log.exception("call %s: failed", call.call_id)
             outcome, reason = Outcome.FAILED, f"internal error: {e!r}"
@@ -375,7 +380,10 @@ class Dialer:
             forget = getattr(self.originator, "forget", None)
             if forget is not None:
                 forget(call.call_id)
-            await self._release(call.call_id, placed=True)
+            await self._release(call.call_id, placed=not_placed is None)
+        if not_placed is not None:
+            await self._give_back_unplaced(record, call, not_placed)
+            return
         end = self.clock()
         if live.cancelled.is_set():
             reason = f"{reason}; hung up: {live.cancel_reason}"
@@ -426,6 +434,27 @@ class Dialer:
             log.warning("order %s: could not apply %s: %r", oid, decision.action.value, e)
         log.info("order %s not dialed: %s", oid, decision.reason)
         return False
+
+    async def _give_back_unplaced(
+        self, record: OrderRecord, call: CallAttempt, why: OriginateNotPlaced
+    ) -> None:
+        """The server refused the Originate before dialing (shutting down, AMI gone): the order
+        goes back to the queue, due in a moment, without the attempt, the call record or the
+        per-phone count; the next claim is routed to a server that is up."""
+        order, now = record.order, self.clock()
+        reason = f"not dialed: {why}"
+        try:
+            await self.gate.forget_call(order, call.call_id)
+            release = getattr(self.store, "release_claim", None)
+            if release is not None:
+                await release(order.order_id, self.config.worker_id, now,
+                              now + timedelta(seconds=NOT_PLACED_RETRY_S), reason=reason,
+                              unplaced_call=call.call_id)  # fmt: skip
+        except Exception as e:  # the lease expires and the order comes back (counted, then)
+            log.warning("order %s: could not give back the unplaced call: %r", order.order_id, e)
+        self.tracker.finished(call)
+        log.info("order %s call %s: %s; back to the queue, attempt not counted",
+                 order.order_id, call.call_id, why)  # fmt: skip
 
     async def _after_call(
         self, order: Order, history: list[CallAttempt], end: datetime
@@ -547,6 +576,8 @@ class Dialer:
         await self.store.save_call(call)
         try:
             await self.originator.originate(req)
+        except OriginateNotPlaced:
+            raise
         except Exception as e:
             return Outcome.FAILED, f"originate refused: {e}", None
         call.originated_at = self.clock()

@@ -37,6 +37,9 @@ class PhoneCallLog(Protocol):
 
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]: ...
 
+    async def forget_call(self, phone: str, call_id: str) -> None:
+        """A noted call was not placed after all (the server refused it)."""
+
 
 class ReopenLog(Protocol):
     async def reopening(self, order_id: str) -> Reopening | None:
@@ -90,6 +93,10 @@ class PolicyGate:
     async def note_call(self, order: Order, call_id: str, now: datetime) -> None:
         if self.phone_log is not None:
             await self.phone_log.note_call(order.phone, call_id, now)
+
+    async def forget_call(self, order: Order, call_id: str) -> None:
+        if self.phone_log is not None:
+            await self.phone_log.forget_call(order.phone, call_id)
 
     async def add_dnc(self, order: Order, now: datetime, *, call_id: str) -> None:
         """The customer asked not to be called again: list the phone (idempotent)."""

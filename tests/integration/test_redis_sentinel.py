@@ -4,17 +4,23 @@ follow a failover, acknowledged writes survive it, WAIT confirms what it acknowl
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from robot.adapters.http_api import make_intake_app
 from robot.adapters.intake_stream import IntakeStreamConsumer
-from robot.adapters.redis_replication import NotReplicated
 from robot.adapters.redis_sentinel_set import SentinelSet, _command
 from robot.adapters.redis_store import RedisOrderStore
+from robot.config import Settings
 from robot.core.models import parse_order
+from robot.demo import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -118,26 +124,78 @@ async def test_planned_failover_moves_writes_pubsub_and_stream_reads(sentinels: 
 
 
 async def test_a_replica_that_does_not_answer_means_not_acknowledged(sentinels: SentinelSet):
-    """WAIT times out while the replica is connected but stopped (SIGSTOP): the order is not
-    acknowledged; once it answers again, the retried order is (as a duplicate) confirmed."""
-    import os
-    import signal
-
+    """WAIT times out while the replica is connected but stopped (SIGSTOP): the intake answers
+    503 not_replicated; once it answers again, the CRM's retry is a confirmed duplicate."""
     store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
+    settings = Settings(redis_url=sentinels.url, api_token="t")
+    runner = web.AppRunner(make_intake_app(store, settings), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/api/v1/orders"
+    body = {"order_id": "W-1", "phone": "+74951234567", "amount": "990", "shop_name": "Ромашка"}
     replica = sentinels.nodes[1]
     assert replica.pid is not None
     try:
-        await store.add_order(_order("W-0"), datetime.now(UTC))
+        async with aiohttp.ClientSession(headers={"Authorization": "Bearer t"}) as http:
+            os.kill(replica.pid, signal.SIGSTOP)
+            try:
+                async with http.post(url, json=body) as r:
+                    assert (r.status, (await r.json())["error"]) == (503, "not_replicated")
+            finally:
+                os.kill(replica.pid, signal.SIGCONT)
+            async with http.post(url, json=body) as r:  # the CRM's retry
+                assert (r.status, (await r.json())["duplicate"]) == (200, True)
+        assert store.replica_ack is not None
+        assert (store.replica_ack.unconfirmed, store.replica_ack.confirmed) == (1, 1)
+    finally:
+        await runner.cleanup()
+        await store.aclose()
+
+
+async def test_a_result_the_replica_did_not_confirm_is_journaled_and_replayed(
+    sentinels: SentinelSet, tmp_path
+):
+    """The result reached the master but not the replica: the dialer keeps it (memory and the
+    finish journal, as for an unreachable store) and writes it again once the replica answers;
+    the replay is applied once and confirmed."""
+    from robot.adapters.finish_journal import FileFinishJournal
+    from robot.core.models import OrderStatus, Outcome
+    from robot.engine.calls import CallTracker
+    from robot.engine.dialer import Dialer, DialerConfig
+    from robot.ports import PendingFinish
+    from robot.testing import FakePrompts, finished_call
+
+    store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
+    dialer = Dialer(
+        store=store, originator=None, tracker=CallTracker(), prompts=FakePrompts(),  # type: ignore[arg-type]
+        recognizer=None, is_speech_factory=lambda: (lambda frame: False),
+        config=DialerConfig(worker_id="w1", lease_s=60),
+        journal=FileFinishJournal(tmp_path, "w1"),
+    )  # fmt: skip
+    replica = sentinels.nodes[1]
+    assert replica.pid is not None
+    try:
+        now = datetime.now(UTC)
+        await store.add_order(_order("J-1"), now)
+        record = await store.claim_due(now, "w1", 60)
+        assert record is not None
+        call = finished_call(record, Outcome.CONFIRMED, now)
         os.kill(replica.pid, signal.SIGSTOP)
         try:
-            with pytest.raises(NotReplicated, match="0 of 1 replica"):
-                await store.add_order(_order("W-1"), datetime.now(UTC))
+            await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
+            assert dialer.unsaved_results == 1
+            assert (tmp_path / "w1.jsonl").read_text().count(call.call_id) == 1
         finally:
             os.kill(replica.pid, signal.SIGCONT)
-        from robot.ports import DuplicateOrder
-
-        with pytest.raises(DuplicateOrder):  # the CRM's retry: stored, and now confirmed
-            await store.add_order(_order("W-1"), datetime.now(UTC))
-        assert store.replica_ack is not None and store.replica_ack.unconfirmed == 1
+        assert store.replica_ack is not None
+        confirmed = store.replica_ack.confirmed
+        assert await dialer.flush_finishes()
+        assert store.replica_ack.confirmed == confirmed + 1  # the replay waited for the replica
+        assert dialer.unsaved_results == 0
+        after = await store.get_order("J-1")
+        assert after is not None and after.status is OrderStatus.CONFIRMED
+        assert await store.redis.zrange("dozvon:outbox:due", 0, -1) == ["J-1:final"]
+        assert store.replica_ack.unconfirmed == 1
     finally:
         await store.aclose()

@@ -136,7 +136,8 @@ def _refused_after(words: list[Word], i: int) -> bool:
     return False
 
 
-def _next_weekday(today: date, weekday: int) -> date:
+def next_weekday(today: date, weekday: int) -> date:
+    """The next such weekday after ``today`` (today's weekday: a week later)."""
     ahead = (weekday - today.weekday()) % 7 or 7
     return today + timedelta(days=ahead)
 
@@ -148,7 +149,9 @@ def _add_months(d: date, months: int) -> date:
     return date(d.year + y, m + 1, day)
 
 
-def _calendar(today: date, day: int, month: int | None) -> date | None:
+def calendar_day(today: date, day: int, month: int | None) -> date | None:
+    """Day ``day`` of ``month`` (None: this month) on or after ``today``: this year or month,
+    else the next; None when there is no such day."""
     try:
         if month is None:
             d = date(today.year, today.month, day)
@@ -191,13 +194,13 @@ def _days(words: list[Word], today: date | None) -> _Days:
                 for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
             )
             if today:
-                value = _next_weekday(today, WEEKDAYS[lemma])
+                value = next_weekday(today, WEEKDAYS[lemma])
                 if nxt_week:
                     monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
                     value = monday + timedelta(days=WEEKDAYS[lemma])
         elif lemma in ("выходной", "выходные") and i > 0 and words[i - 1].text in ("на", "в"):
             hit = True
-            value = _next_weekday(today, 5) if today else None
+            value = next_weekday(today, 5) if today else None
         elif (
             lemma in ("день", "неделя")
             and i + 2 < n
@@ -243,7 +246,7 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     hit = True
                     step = num.end - i + (1 if month is not None or dayword else 0)
                     if today:
-                        value = _calendar(today, num.value, month)
+                        value = calendar_day(today, num.value, month)
         if hit:
             if _negated(words, start) or _refused_after(words, start + step):
                 out.rejected = True

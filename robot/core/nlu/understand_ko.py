@@ -33,6 +33,7 @@ from datetime import date, time, timedelta
 
 from robot.core.langpack import Reply, RequestedChange
 from robot.core.models import Intent
+from robot.core.nlu.dates_ru import calendar_day, next_weekday
 
 _MACHINE = re.compile(
     r"음성사서함|사서함|메시지를?남겨|메세지를?남겨|음성(메시지|메세지)|삐(소리|하는소리)|신호음|"
@@ -42,14 +43,14 @@ _MACHINE = re.compile(
 )
 _WRONG = re.compile(
     r"잘못(거셨|걸었|거신|걸린|건|연락)|번호(를|가)?잘못|잘못된번호|"
-    r"그런(사람|분|이름)(은|는|이)?(없|안계|모르)|(여기|이번호)(에|는|엔)?(그런|그분|그사람)|"
+    r"그런(사람|분|이름)(은|는|이)?(없|안계|모르)|라는(사람|분|이름)(은|는|이)?(없|안계|모르|아니)|(여기|이번호)(에|는|엔)?(그런|그분|그사람)|"
     r"(제|내)번호(가|는)?아니|번호(가)?바뀌었|(저는|전|저|나는)[가-힣]{1,4}(이|가)?아니(에요|거든|고|라|ㅂ니다|야|ㄴ데)|"
     r"(저는|전|저|나는)[가-힣]{1,4}(이|가)?아닙니다|(저는|전|저)[가-힣]{1,4}(이|가)?아닌데"
 )
 _NOT_ORDERED = re.compile(
     r"(주문|구매|구입|결제)(을|를|은|는)?(한|하신)?적(이|은)?없|시킨적(이)?없|산적(이)?없|"
     r"(주문|구매|구입)(을|를|은|는)?(안|하지않)(했|한)|(저는|전|저|제가)?안시켰|"
-    r"(제|내)(주문|거|것)(이|가)?(아니|아닌|아닙)|제가주문한(거|것|게)(아니|아닌|아닙)|주문한적도없|모르는주문|"
+    r"(제|내)(주문|거|것)(이|가)?(아니|아닌|아닙)|제가(주문한|산|시킨|구매한)(거|것|게)(아니|아닌|아닙)|주문한적도없|모르는주문|"
     r"처음듣는(주문|얘기|이야기)"
 )
 _WH = re.compile(r"언제|몇시|몇일|며칠|얼마|어디|어떻게|왜|무슨|뭐|무엇|어느|어떤")
@@ -72,6 +73,10 @@ _REQUEST = re.compile(
 _CONTRAST = re.compile(r"근데|그런데|다만|대신|하지만|그러나|단,|단 |만약|그래도|그치만|그렇지만")
 _PHONE = re.compile(r"^(네|예|여보세요)*(말씀하세요|말씀하십시오|전화받았습니다)+$")
 
+# "지금 밥 먹고 있어요": busy right now (a call later).
+_BUSY_NOW = re.compile(
+    r"^(지금|제가지금|저지금)[가-힣]*(고있어|고있습|는중|하는중|중이에요|중입니다)"
+)
 _DAY_WORDS = {"오늘": 0, "내일": 1, "모레": 2, "내일모레": 2, "글피": 3}
 _WEEKDAYS = {"월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6}
 _SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
@@ -109,7 +114,9 @@ _ADDRESS = re.compile(
     r"주소(가|를|는|도)?(변경|바뀌|바꿔|바꾸|달라|다른|틀렸|잘못|옮|새로)|(다른|새)주소|이사(했|갔|해서|를)|"
     r"(회사|직장|사무실|엄마|어머니|아빠|아버지|부모님|친구|언니|누나|오빠|형|동생|할머니|할아버지|"
     r"경비실|편의점|딸|아들|남편|아내|와이프|시댁|친정)(집|네|네집|댁)?(으로|로|에)(보내|배송|배달|가져|갖다|와|부탁)|"
-    r"다른(곳|데|장소)(으로|로|에)|직접(가지러|찾으러|픽업|받으러|수령)|픽업할|방문수령"
+    r"다른(곳|데|장소)(으로|로|에)|직접(가지러|찾으러|픽업|받으러|수령)|픽업할|방문수령|"
+    r"(회사|직장|사무실|학교|엄마|어머니|부모님|친구|친정|시댁|가게|매장)(집)?주소|"
+    r"(경비실|관리실|편의점|택배함|무인함|보관함|이웃|옆집)(에|에다|으로|로)(맡|두|보관|보내|넣)"
 )
 
 
@@ -127,24 +134,6 @@ def _sino(s: str) -> int | None:
 
 def _hour_value(s: str) -> int | None:
     return _NATIVE.get(s) or _sino(s)
-
-
-def _next_weekday(today: date, wd: int) -> date:
-    return today + timedelta(days=(wd - today.weekday()) % 7 or 7)
-
-
-def _calendar(today: date, day: int, month: int | None) -> date | None:
-    try:
-        if month is None:
-            d = date(today.year, today.month, day)
-            if d >= today:
-                return d
-            y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-            return date(y, m, day)
-        d = date(today.year, month, day)
-        return d if d >= today else date(today.year + 1, month, day)
-    except ValueError:
-        return None
 
 
 def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]], bool]:
@@ -166,14 +155,14 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         value = None
         if today:
             wd = _WEEKDAYS[m.group(2)]
-            value = _next_weekday(today, wd)
+            value = next_weekday(today, wd)
             if m.group(1) in ("다음주", "담주"):
                 monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
                 value = monday + timedelta(days=wd)
         add(m.start(), m.end(), value)
     for m in _MONTH_DAY.finditer(joined):
         month, day = _sino(m.group(1)), _sino(m.group(2))
-        value = _calendar(today, day, month) if today and month and day else None
+        value = calendar_day(today, day, month) if today and month and day else None
         add(m.start(), m.end(), value)
     for m in _DAY_ONLY.finditer(joined):
         if any(p <= m.start() < p + 8 for p, _ in found):
@@ -182,7 +171,7 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         add(
             m.start(),
             m.end() - len(m.group(2)),
-            _calendar(today, day, None) if today and day else None,
+            calendar_day(today, day, None) if today and day else None,
         )
     for m in _AFTER_DAYS.finditer(joined):
         word = m.group(1)
@@ -205,7 +194,7 @@ def _days(joined: str, today: date | None) -> tuple[list[tuple[int, date | None]
         add(
             joined.index("주말"),
             joined.index("주말") + 2,
-            _next_weekday(today, 5) if today else None,
+            next_weekday(today, 5) if today else None,
         )
     if re.search(r"다음주|담주|다른날|다른요일", joined) and not _WEEKDAY.search(joined):
         found.append((joined.find("다"), None))
@@ -320,8 +309,8 @@ def understand(text: str, today: date | None, words: Callable[[str], Intent]) ->
         if not calls and not (later_only and not hours and not found) and not (wh and not topic):
             day = found[-1][1] if found else None
             return Reply(Intent.CHANGE, RequestedChange(day, after, before, address, text.strip()))
-    if base is Intent.LATER:
-        return Reply(base)
+    if base is Intent.LATER or _BUSY_NOW.search(joined):
+        return Reply(Intent.LATER)
     if topic and asked and base in (Intent.UNKNOWN, Intent.YES, Intent.REPEAT):
         if not _IDENTITY.search(joined) or re.search(r"배송|기사|결제|카드", joined):
             return Reply(Intent.QUESTION)
