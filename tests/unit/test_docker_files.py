@@ -49,3 +49,28 @@ def test_asterisk_renderer_fills_every_placeholder(tmp_path):
         assert not re.search(r"@[A-Z][A-Z0-9_]*@", text), name
     assert "bindaddr = 0.0.0.0" in rendered["manager.conf"]
     assert "secret = s3cret" in rendered["manager.conf"].replace("secret=", "secret = ")
+
+
+def test_asterisk_renderer_with_a_real_carriers_trunk(tmp_path):
+    out = tmp_path / "etc"
+    env = dict(os.environ, AMI_SECRET="s3cret", SIP_TRUNK_HOST="sip.example.net",
+               SIP_TRUNK_USER="login", SIP_TRUNK_SECRET="pw")  # fmt: skip
+    script = (ROOT / "docker" / "asterisk" / "render.py").read_text()
+    script = script.replace('Path("/var/lib/dozvon-asterisk")', f'Path("{tmp_path}/inst")')
+    script = script.replace(
+        'shutil.copytree("/usr/share/asterisk", data, symlinks=True)', "data.mkdir()"
+    )
+    runner = tmp_path / "render.py"
+    runner.write_text(script)
+    subprocess.run(
+        [sys.executable, str(runner), str(ROOT / "dialplans"), str(out)], check=True, env=env
+    )
+    pjsip = (out / "pjsip.conf").read_text()
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", pjsip)
+    assert "type = registration" in pjsip and "server_uri = sip:sip.example.net:5060" in pjsip
+    assert "client_uri = sip:login@sip.example.net:5060" in pjsip
+    assert "password = pw" in pjsip and "bind = 0.0.0.0:5060" in pjsip
+    assert "dtmf_mode = rfc4733" in pjsip and "send_pai = yes" in pjsip
+    # The compose file passes the trunk settings to the Asterisk services.
+    compose = (ROOT / "docker" / "compose.yaml").read_text()
+    assert "SIP_TRUNK_HOST: ${SIP_TRUNK_HOST:-}" in compose
