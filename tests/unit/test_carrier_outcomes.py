@@ -14,9 +14,9 @@ from robot.core.carrier_outcomes import CARRIER_TABLE, carrier_verdict, counts_a
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.policy import Action, PastCall, decide
 from robot.core.policy_config import PolicyConfig
-from robot.ports import OriginateOutcome, OriginateRequest
+from robot.ports import OriginateRequest
 
-CALL = "5d1a6f0e-0000-4000-8000-00000000c0de"
+from .test_ami_hangup import CALL, FakeConn, Sink, msg
 
 
 @pytest.mark.parametrize(
@@ -82,42 +82,6 @@ def test_local_channels_keep_their_control_frame():
 # -- the originator, with events in the orders Asterisk really sends them -------------------
 
 
-def msg(**headers: str) -> AmiMessage:
-    return AmiMessage(tuple(headers.items()))
-
-
-class FakeConn:
-    name = "default"
-
-    def __init__(self) -> None:
-        self.listeners: list = []
-
-    def add_listener(self, listener) -> None:
-        self.listeners.append(listener)
-
-    async def send_action(self, action, fields=(), *, action_id=None, timeout_s=None):
-        return msg(Response="Success", ActionID=action_id or "")
-
-    def emit(self, m: AmiMessage) -> None:
-        for listener in self.listeners:
-            listener.on_ami_event(m)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.results: list[OriginateOutcome] = []
-
-    def originate_result(self, call_id: str, result: OriginateOutcome) -> None:
-        assert call_id == CALL
-        self.results.append(result)
-
-    def asterisk_lost(self, server: str) -> None:
-        pass
-
-    def channel_hungup(self, call_id: str, cause: int, cause_text: str) -> None:
-        pass
-
-
 async def originated() -> tuple[FakeConn, Sink]:
     conn, sink = FakeConn(), Sink()
     originator = AmiOriginator(conn, sink, context="dozvon-robot")  # type: ignore[arg-type]
@@ -145,7 +109,7 @@ async def test_far_end_cause_before_the_originate_response():  # a 404, as seen
     conn.emit(failed())
     conn.emit(hangup("404", "1"))
     await asyncio.sleep(0)
-    assert [r.outcome for r in sink.results] == [Outcome.INVALID_NUMBER]
+    assert [r.outcome for _, r in sink.results] == [Outcome.INVALID_NUMBER]
 
 
 async def test_far_end_cause_after_the_originate_response_is_waited_for():  # a 603 after 180
@@ -154,7 +118,7 @@ async def test_far_end_cause_after_the_originate_response_is_waited_for():  # a 
     assert sink.results == []  # not decided on Reason 0 alone
     conn.emit(far_end("603", "21"))
     conn.emit(hangup("603", "21"))
-    assert [r.outcome for r in sink.results] == [Outcome.CALL_REJECTED]
+    assert [r.outcome for _, r in sink.results] == [Outcome.CALL_REJECTED]
 
 
 async def test_trunk_refusal_asks_for_a_back_off():
@@ -162,14 +126,15 @@ async def test_trunk_refusal_asks_for_a_back_off():
     conn.emit(far_end("503", "34"))
     conn.emit(hangup("503", "34"))
     conn.emit(failed())
-    assert sink.results[0].outcome is Outcome.TRUNK_LIMIT and sink.results[0].back_off_trunk
+    ((_, result),) = sink.results
+    assert result.outcome is Outcome.TRUNK_LIMIT and result.back_off_trunk
 
 
 async def test_ring_timeout_does_not_wait_and_ignores_asterisks_own_cause():
     conn, sink = await originated()
     conn.emit(failed("3"))
     conn.emit(hangup("480", "19"))  # what Asterisk says about its own CANCEL
-    assert [r.outcome for r in sink.results] == [Outcome.NO_ANSWER]
+    assert [r.outcome for _, r in sink.results] == [Outcome.NO_ANSWER]
 
 
 async def test_no_hangup_event_at_all_still_ends_with_a_result(monkeypatch):
@@ -177,7 +142,7 @@ async def test_no_hangup_event_at_all_still_ends_with_a_result(monkeypatch):
     conn, sink = await originated()
     conn.emit(failed("0"))
     await asyncio.sleep(0.2)
-    assert [r.outcome for r in sink.results] == [Outcome.FAILED]
+    assert [r.outcome for _, r in sink.results] == [Outcome.FAILED]
 
 
 # -- the retry policy for these outcomes -----------------------------------------------------
@@ -228,3 +193,23 @@ def test_a_refusing_trunk_does_not_use_up_the_orders_attempt():
     assert d.action is Action.STOP and d.status is OrderStatus.EXHAUSTED
     many = calls(*[Outcome.TRUNK_LIMIT] * 10)
     assert decide(order(), many, NOW, False, CFG).action is Action.STOP  # but not forever
+
+
+# -- per shop: caller ID and the recording notice --------------------------------------------
+
+
+def test_caller_id_is_the_shops_else_the_trunks_else_the_default():
+    from robot.engine.dialer import DialerConfig, ShopCallSettings
+
+    cfg = DialerConfig(
+        worker_id="w",
+        caller_id='"Dozvon" <+70000000000>',
+        shops={
+            "Ромашка": ShopCallSettings(caller_id='"Ромашка" <+74951234567>'),
+            "Лютик": ShopCallSettings(announce_recording=True),
+        },
+    )
+    assert cfg.caller_id_for("Ромашка", '"Trunk" <+74950000001>') == '"Ромашка" <+74951234567>'
+    assert cfg.caller_id_for("Лютик", '"Trunk" <+74950000001>') == '"Trunk" <+74950000001>'
+    assert cfg.caller_id_for("Other", None) == '"Dozvon" <+70000000000>'
+    assert cfg.announce_recording_for("Лютик") and not cfg.announce_recording_for("Ромашка")

@@ -562,7 +562,8 @@ def _intent(
             question = q if question in (None, "other", "identity") else question
     found = extract(words, today)
     wh = any(w.text in _INTERROGATIVE - {"ли"} or w.lemma in ("какой", "сколько") for w in words)
-    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem)
+    shifted = bool(_EARLIER_LATER & lem) and bool(_DELIVERY & lem)  # "можно пораньше привезти?"
+    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem) or shifted
     if question == "fact" and (wh or not said):
         return Intent.QUESTION, None
     if question == "other" and wh and base not in (Intent.REPEAT, Intent.LATER):
