@@ -41,6 +41,14 @@ class Scenario:
     name: str
     expected: str  # the call outcome it must produce
     speech: bool  # needs a speech model in the order's language
+    # Speech scenarios whose recordings a model hears only in some languages: the installed
+    # Korean model hears the synthetic "네"/"아니요" but not the synthetic replies beyond them
+    # (scripts/build_audio.py --verify shows what it hears), so those run with a Russian model;
+    # tests/integration/test_call_replies.py covers them on any model.
+    heard_in: tuple[str, ...] = ("ru", "ko")
+
+    def runs_with(self, speech_language: str | None) -> bool:
+        return not self.speech or speech_language in self.heard_in
 
 
 SCENARIOS = (
@@ -54,6 +62,9 @@ SCENARIOS = (
     Scenario(9, "says something else", "unclear", True),
     Scenario(8, "network congestion", "failed", False),
     Scenario(10, "hangs up after the question", "unclear", False),
+    Scenario(16, "asks to move the delivery", "changed", True, ("ru",)),
+    Scenario(17, "says it is a wrong number", "wrong_number", True, ("ru",)),
+    Scenario(18, "voicemail greeting", "machine", True, ("ru",)),
 )
 # ``robot demo --sip``: every call goes over a SIP trunk to a second Asterisk playing the
 # carrier (robot/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit there (no
@@ -88,7 +99,7 @@ def plan_orders(
 ) -> list[dict[str, Any]]:
     """N orders spread over the scenarios. Spoken answers use the language whose model is
     installed; key presses and line scenarios use Russian, which needs no model for them."""
-    usable = [s for s in scenarios if speech_language or not s.speech]
+    usable = [s for s in scenarios if s.runs_with(speech_language)]
     orders = []
     for i in range(n):
         sc = usable[i % len(usable)]
@@ -425,6 +436,8 @@ def _report(
         "intake_to_originate_ms": {"p50": _pct(originate_ms, 50), "p99": _pct(originate_ms, 99)},
         "speech_end_to_decision_ms": {"p50": _pct(decision_ms, 50), "p99": _pct(decision_ms, 99)},
         "logs": str(workdir),
+        # Scenarios the installed model cannot hear (Scenario.heard_in): not run, not hidden.
+        "not_run": [f"{s.code:02d} {s.name}" for s in SCENARIOS if not s.runs_with(lang)],
     }
 
 
@@ -477,6 +490,9 @@ def format_table(report: dict[str, Any]) -> str:
         f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
         f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
     )
+    if report.get("not_run"):
+        lines.append(f"not run, the {report['language']} model cannot hear them: "
+                     + ", ".join(report["not_run"]))  # fmt: skip
     if "trunk" in report:
         lines.append(
             f"SIP trunk: {report['trunk']['calls_placed']} calls placed, "
