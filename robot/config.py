@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     # Call results kept while Redis is unreachable, one synced file per worker process
     # (robot/adapters/finish_journal.py); unset: var_dir/journal. Keep it on local disk.
     finish_journal_dir: Path | None = None
+    # An order whose call had been answered when its worker lost the lease (a crash, or Redis
+    # away longer than the lease) is called again only after this long: the worker may be
+    # restarting with the customer's answer in its journal. Shorter than the policy's retry
+    # delay for a lost ("failed") call, it changes nothing else.
+    answered_reap_grace_s: float = 60.0
     models_dir: Path = REPO_ROOT / "models"
     asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
 
