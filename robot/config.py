@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     calls_per_second: float = 0.0  # 0: no limit
     cps_burst: int = 1  # calls that may leave back to back after a quiet spell
     call_slot_ttl_s: float = 30.0  # a dead worker's call slots come back after this
+    # A trunk that refuses calls for capacity (SIP 503/403): its calls per second halve per
+    # refusal, down to this, and come back this long after the last refusal.
+    trunk_backoff_min_cps: float = 0.1
+    trunk_backoff_hold_s: float = 60.0
     lease_s: float = 300.0
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,14 @@ class Scenario:
     name: str
     expected: str  # the call outcome it must produce
     speech: bool  # needs a speech model in the order's language
+    # Speech scenarios whose recordings a model hears only in some languages: the installed
+    # Korean model hears the synthetic "네"/"아니요" but not the synthetic replies beyond them
+    # (scripts/build_audio.py --verify shows what it hears), so those run with a Russian model;
+    # tests/integration/test_call_replies.py covers them on any model.
+    heard_in: tuple[str, ...] = ("ru", "ko")
+
+    def runs_with(self, speech_language: str | None) -> bool:
+        return not self.speech or speech_language in self.heard_in
 
 
 SCENARIOS = (
@@ -52,6 +62,9 @@ SCENARIOS = (
     Scenario(9, "says something else", "unclear", True),
     Scenario(8, "network congestion", "failed", False),
     Scenario(10, "hangs up after the question", "unclear", False),
+    Scenario(16, "asks to move the delivery", "changed", True, ("ru",)),
+    Scenario(17, "says it is a wrong number", "wrong_number", True, ("ru",)),
+    Scenario(18, "voicemail greeting", "machine", True, ("ru",)),
 )
 # ``robot demo --sip``: every call goes over a SIP trunk to a second Asterisk playing the
 # carrier (robot/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit there (no
@@ -86,7 +99,7 @@ def plan_orders(
 ) -> list[dict[str, Any]]:
     """N orders spread over the scenarios. Spoken answers use the language whose model is
     installed; key presses and line scenarios use Russian, which needs no model for them."""
-    usable = [s for s in scenarios if speech_language or not s.speech]
+    usable = [s for s in scenarios if s.runs_with(speech_language)]
     orders = []
     for i in range(n):
         sc = usable[i % len(usable)]
@@ -144,7 +157,66 @@ def speech_language(settings: Settings) -> tuple[str | None, str]:
 
 
 async def run_demo(
-    n_orders: int, *, timeout_s: float = 300.0, hold: bool = False, sip: bool = False
+    n_orders: int,
+    *,
+    timeout_s: float = 300.0,
+    hold: bool = False,
+    sip: bool = False,
+    on_report: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the demo; ``on_report`` gets the results as soon as they are in (before ``hold``
+    keeps the dashboard up). SIGTERM or SIGINT at any point stops everything it started."""
+    stopping = _StopOnSignal()
+    with stopping:
+        return await _run_demo(n_orders, timeout_s, hold, sip, on_report, stopping)
+
+
+class _StopOnSignal:
+    """SIGTERM/SIGINT: while holding, end the hold; before that, cancel the run. Either way
+    the ``finally`` of the run stops the service, Asterisk, Redis and the stand-in CRM."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.stop = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> _StopOnSignal:
+        loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._signalled, sig)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+    def _signalled(self, sig: signal.Signals) -> None:
+        print(f"{sig.name}: stopping everything the demo started", file=sys.stderr, flush=True)
+        if self.holding:
+            self.stop.set()
+        elif self._task is not None:
+            self._task.cancel()
+
+
+def curl_line(api: str, token: str) -> str:
+    """A ready command that pushes one order to this demo (customer 04 presses 1)."""
+    body = json.dumps({"order_id": "my-first-order", "phone": "+79165550004", "amount": "990",
+                       "shop_name": SHOPS["ru"], "language": "ru"}, ensure_ascii=False)  # fmt: skip
+    return (
+        f"curl -s -X POST {api}/api/v1/orders -H 'Authorization: Bearer {token}' "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+async def _run_demo(
+    n_orders: int,
+    timeout_s: float,
+    hold: bool,
+    sip: bool,
+    on_report: Callable[[dict[str, Any]], None] | None,
+    stopping: _StopOnSignal,
 ) -> dict[str, Any]:
     from robot.adapters.redis_server import RedisServer
     from robot.asterisk import carrier as sip_carrier
@@ -223,6 +295,8 @@ async def run_demo(
                 "DOZVON_VAR_DIR": str(workdir / "var"),
                 # Orders are pushed at any hour and each scenario is judged by its one call.
                 "DOZVON_POLICY_JSON": DEMO_POLICY,
+                # Answered calls are recorded, so the timeline's player has something to play.
+                "DOZVON_RECORD_CALLS": "true",
             }
         )
         service = _spawn_service(env, workdir / "service.log")
@@ -230,6 +304,8 @@ async def run_demo(
         await _wait_http(f"{api}/healthz", service, 30.0)
         # The service listens on loopback without DOZVON_SUPERVISORS: dev account admin/admin.
         print(f"dashboard: {api}/  (log in as admin / admin)", file=sys.stderr, flush=True)
+        print(f"API token: {token}", file=sys.stderr, flush=True)
+        print(f"push an order yourself:\n  {curl_line(api, token)}", file=sys.stderr, flush=True)
 
         orders = plan_orders(n_orders, speech_lang, run_id, SIP_SCENARIOS if sip else SCENARIOS)
         t0 = time.monotonic()
@@ -246,11 +322,15 @@ async def run_demo(
         report = _report(orders, crm, model_name, speech_lang, elapsed, workdir)
         if carrier is not None:
             _trunk_report(report, orders, crm, carrier.calls)
+        if on_report is not None:
+            on_report(report)
         if hold and service.poll() is None:
-            print(f"done; the dashboard stays at {api}/ until Ctrl-C", file=sys.stderr,
-                  flush=True)  # fmt: skip
-            with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
-                await asyncio.to_thread(service.wait)
+            stopping.holding = True
+            print(f"done; the dashboard stays at {api}/ until Ctrl-C (or SIGTERM)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            while not stopping.stop.is_set() and service.poll() is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.stop.wait(), 0.5)
         return report
     finally:
         if service is not None and service.poll() is None:
@@ -356,6 +436,8 @@ def _report(
         "intake_to_originate_ms": {"p50": _pct(originate_ms, 50), "p99": _pct(originate_ms, 99)},
         "speech_end_to_decision_ms": {"p50": _pct(decision_ms, 50), "p99": _pct(decision_ms, 99)},
         "logs": str(workdir),
+        # Scenarios the installed model cannot hear (Scenario.heard_in): not run, not hidden.
+        "not_run": [f"{s.code:02d} {s.name}" for s in SCENARIOS if not s.runs_with(lang)],
     }
 
 
@@ -374,22 +456,43 @@ def _trunk_report(report: dict[str, Any], orders, crm: Crm, seen: Any) -> None:
     report["trunk"] = {"calls_placed": placed, "seen_by_carrier": len(seen.calls)}
 
 
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide and full-width characters (Hangul,
+    CJK) take two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
 def format_table(report: dict[str, Any]) -> str:
-    lines = [
-        f"speech model: {report['model']} (language: {report['language']})",
-        f"{'order':<10} {'lang':<4} {'scenario':<28} {'expected':<10} {'outcome':<10} ok",
-    ]
-    for r in report["orders"]:
-        ok = "yes" if r["expected"] == r["outcome"] else "NO"
-        lines.append(
-            f"{r['id']:<22} {r['language']:<4} {r['scenario']:<28} "
-            f"{r['expected']:<10} {r['outcome']:<10} {ok}"
-        )
+    head = ("order", "lang", "scenario", "expected", "outcome", "ok")
+    body = [
+        (str(r["id"]), str(r["language"]), str(r["scenario"]), str(r["expected"]),
+         str(r["outcome"]), "yes" if r["expected"] == r["outcome"] else "NO")
+        for r in report["orders"]
+    ]  # fmt: skip
+    widths = [max(display_width(row[i]) for row in (head, *body)) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(_pad(c, w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [f"speech model: {report['model']} (language: {report['language']})", line(head)]
+    lines += [line(row) for row in body]
     lines.append(
         f"mismatches: {report['mismatches']}   elapsed: {report['elapsed_s']} s   "
         f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
         f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
     )
+    if report.get("not_run"):
+        lines.append(f"not run, the {report['language']} model cannot hear them: "
+                     + ", ".join(report["not_run"]))  # fmt: skip
     if "trunk" in report:
         lines.append(
             f"SIP trunk: {report['trunk']['calls_placed']} calls placed, "

@@ -202,6 +202,8 @@ class Service:
                 cps=settings.calls_per_second,
                 burst=settings.cps_burst,
                 slot_ttl_s=settings.call_slot_ttl_s,
+                backoff_min_cps=settings.trunk_backoff_min_cps,
+                backoff_hold_s=settings.trunk_backoff_hold_s,
             ),
         )
         recognizer = build_recognizer(settings)

@@ -91,6 +91,9 @@ def carrier_runtime(
 ) -> AsteriskRuntime:
     """The carrier's Asterisk: the shared templates plus ``dialplans/carrier/``. Its AudioSocket
     placeholders are unused (its dialplan never reaches the robot's media)."""
+    placeholders = spec.carrier_placeholders()
+    if netns:  # its AMI is reached over the namespace's link, from the robot's address
+        placeholders["AMI_PERMIT"] = f"permit = {spec.robot_host}/255.255.255.255"
     return AsteriskRuntime(
         root,
         ami_port,
@@ -101,7 +104,7 @@ def carrier_runtime(
         audio_dir,
         instance=instance,
         overlay_dirs=[CARRIER_OVERLAY],
-        extra_placeholders=spec.carrier_placeholders(),
+        extra_placeholders=placeholders,
         netns=netns,
         ami_host=spec.carrier_host if netns else "127.0.0.1",
     )
@@ -214,7 +217,8 @@ async def running_carrier(
     from robot.adapters.ami.connection import AmiConnection
 
     secret = secrets.token_hex(8)
-    port = ami_port or _free_port(spec.carrier_host)
+    # In a namespace of our own every port is free; else one free on the carrier's address.
+    port = ami_port or _free_port("127.0.0.1" if netns else spec.carrier_host)
     runtime = carrier_runtime(
         spec, root, audio_dir, ami_port=port, ami_user="carrier", ami_secret=secret,
         instance=instance, netns=netns,

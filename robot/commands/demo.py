@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,11 +29,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.orders < 1:
         raise SystemExit("--orders must be at least 1")
-    report = asyncio.run(
-        run_demo(args.orders, timeout_s=args.timeout, hold=args.hold, sip=args.sip)
-    )
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-    else:
-        print(format_table(report))
+
+    def show(report: dict) -> None:  # as soon as the results are in, before --hold holds
+        text = json.dumps(report, ensure_ascii=False) if args.json else format_table(report)
+        print(text, flush=True)
+
+    try:
+        report = asyncio.run(
+            run_demo(args.orders, timeout_s=args.timeout, hold=args.hold, sip=args.sip,
+                     on_report=show)
+        )  # fmt: skip
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("demo interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
     return 0 if report["mismatches"] == 0 else 1

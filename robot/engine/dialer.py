@@ -85,6 +85,18 @@ class DialerConfig:
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
     shops: dict[str, ShopCallSettings] = field(default_factory=dict)
 
+    def caller_id_for(self, shop_name: str, trunk_caller_id: str | None = None) -> str:
+        """The caller ID a shop's call goes out with: the shop's, else the trunk's, else ours."""
+        shop = self.shops.get(shop_name)
+        return (shop and shop.caller_id) or trunk_caller_id or self.caller_id
+
+    def announce_recording_for(self, shop_name: str) -> bool:
+        """Whether a shop's calls start with the recording notice."""
+        shop = self.shops.get(shop_name)
+        if shop is not None and shop.announce_recording is not None:
+            return shop.announce_recording
+        return self.announce_recording
+
 
 @dataclass(frozen=True)
 class ShopCallSettings:
@@ -553,12 +565,11 @@ class Dialer:
             variables["DOZVON_OPERATOR"] = self.config.operator_target
         if self.config.amd:
             variables["DOZVON_AMD"] = "yes"
-        shop = self.config.shops.get(order.shop_name) or ShopCallSettings()
         req = OriginateRequest(
             call_id=call.call_id,
             order_id=order.order_id,
             channel=self.channel_for(order, route.dial_template),
-            caller_id=shop.caller_id or route.caller_id or self.config.caller_id,
+            caller_id=self.config.caller_id_for(order.shop_name, route.caller_id),
             timeout_s=self.config.ring_timeout_s,
             variables=variables,
             server=route.server,
@@ -635,7 +646,7 @@ class Dialer:
             asterisk_lost=live.asterisk_lost,
             on_decided=lambda outcome: self._on_decided(order, call, outcome),
             max_reprompts=self.config.max_reprompts,
-            announce_recording=self._announce_recording(order),
+            announce_recording=self.config.announce_recording_for(order.shop_name),
             operator_available=self.features.transfer is not None,
             machine_message=self.config.machine_message,
         )
@@ -652,12 +663,6 @@ class Dialer:
         call.speech_end_to_decision_ms = result.speech_end_to_decision_ms
         reason = await self.features.finish(call, media, result.finish, self.clock())
         return result.finish.outcome, reason, result.finish.intent
-
-    def _announce_recording(self, order: Order) -> bool:
-        shop = self.config.shops.get(order.shop_name)
-        if shop is not None and shop.announce_recording is not None:
-            return shop.announce_recording
-        return self.config.announce_recording
 
     async def _on_decided(self, order: Order, call: CallAttempt, outcome: Outcome) -> None:
         """The dialog decided; its goodbye plays after this returns. A do-not-call request is

@@ -39,10 +39,10 @@ from typing import Any
 
 from aiohttp import web
 
-from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderStatus
 from robot.core.phones import mask_phone
 from robot.web.context import WEB_KEY
+from robot.web.routes import _json_body as json_body  # one JSON body reader for the web
 from robot.web.security import AUDIT, principal_of
 
 STATUSES = (
@@ -219,19 +219,6 @@ def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": error, "message": message, **extra}, status=status)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = loads(await request.read())
-    except InvalidJson as e:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": e.message, "field": e.field}),
-            content_type="application/json",
-        ) from None
-    return data if isinstance(data, dict) else {}
-
-
 async def list_followups(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "active")
     if state not in ("active", "open", "taken", "resolved", "all"):
@@ -254,7 +241,7 @@ async def get_followup(request: web.Request) -> web.StreamResponse:
 async def _act(request: web.Request, action: str) -> web.StreamResponse:
     oid = request.match_info["order_id"]
     user = principal_of(request).name
-    body = await _body(request)
+    body = await json_body(request)
     request[AUDIT] = {"action": f"followup_{action}", "order_id": oid}
     resolution = ""
     if action == "resolve":
@@ -301,7 +288,7 @@ async def resolve(request: web.Request) -> web.StreamResponse:
 
 async def add_note(request: web.Request) -> web.StreamResponse:
     oid = request.match_info["order_id"]
-    body = await _body(request)
+    body = await json_body(request)
     text = body.get("text")
     request[AUDIT] = {"action": "followup_note", "order_id": oid}
     if not isinstance(text, str) or not 0 < len(text.strip()) <= NOTE_MAX:

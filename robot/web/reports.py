@@ -93,30 +93,35 @@ def rates(orders: int, reached: int, confirmed: int) -> dict[str, float | None]:
     }
 
 
-def compute(orders: Iterable[StoredOrder], days: DayRange) -> dict[str, Any]:
-    """The report of orders (with calls) created in ``days`` (see the module docstring)."""
-    total = _Tally()
-    by_day: dict[str, _Tally] = defaultdict(_Tally)
-    by_shop: dict[str, _Tally] = defaultdict(_Tally)
-    by_lang: dict[str, _Tally] = defaultdict(_Tally)
-    by_hour: dict[int, Counter[str]] = defaultdict(Counter)
-    by_attempt: dict[int, Counter[str]] = defaultdict(Counter)
-    statuses: Counter[str] = Counter()
-    outcomes: Counter[str] = Counter()
-    talk: list[float] = []
-    calls = 0
-    for o in orders:
+class ReportBuilder:
+    """Adds up orders (with calls) created in ``days`` one at a time, so a report over many
+    orders never holds them all (see the module docstring for what is counted)."""
+
+    def __init__(self, days: DayRange) -> None:
+        self.days = days
+        self.total = _Tally()
+        self.by_day: dict[str, _Tally] = defaultdict(_Tally)
+        self.by_shop: dict[str, _Tally] = defaultdict(_Tally)
+        self.by_lang: dict[str, _Tally] = defaultdict(_Tally)
+        self.by_hour: dict[int, Counter[str]] = defaultdict(Counter)
+        self.by_attempt: dict[int, Counter[str]] = defaultdict(Counter)
+        self.statuses: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.talk: list[float] = []
+        self.calls = 0
+
+    def add(self, o: StoredOrder) -> None:
         reached = False
         order_calls = o.calls or []
         for c in order_calls:
-            calls += 1
+            self.calls += 1
             outcome = c.get("outcome") or "in_progress"
-            outcomes[outcome] += 1
+            self.outcomes[outcome] += 1
             hit = outcome in REACHED
             reached = reached or hit
             placed = _parse_at(c.get("originated_at") or c.get("created_at"))
-            hour = by_hour[placed.astimezone(days.zone).hour] if placed else None
-            att = by_attempt[int(c.get("attempt") or 1)]
+            hour = self.by_hour[placed.astimezone(self.days.zone).hour] if placed else None
+            att = self.by_attempt[int(c.get("attempt") or 1)]
             for bucket in (hour, att):
                 if bucket is not None:
                     bucket["calls"] += 1
@@ -124,53 +129,65 @@ def compute(orders: Iterable[StoredOrder], days: DayRange) -> dict[str, Any]:
                     bucket["confirmed"] += outcome == "confirmed"
             seconds = _talk_s(c)
             if seconds is not None:
-                talk.append(seconds)
+                self.talk.append(seconds)
         confirmed = o.status == "confirmed"
         called = bool(order_calls) or o.attempts > 0
-        statuses[o.status] += 1
-        day = o.created_at.astimezone(days.zone).date().isoformat()
-        for tally in (total, by_day[day], by_shop[str(o.order.get("shop_name", ""))],
-                      by_lang[str(o.order.get("language", ""))]):  # fmt: skip
+        self.statuses[o.status] += 1
+        day = o.created_at.astimezone(self.days.zone).date().isoformat()
+        for tally in (self.total, self.by_day[day], self.by_shop[str(o.order.get("shop_name", ""))],
+                      self.by_lang[str(o.order.get("language", ""))]):  # fmt: skip
             tally.add(called, reached, confirmed)
 
-    def groups(d: dict[str, _Tally], name: str) -> list[dict[str, Any]]:
-        rows = [{name: k, **v.to_json()} for k, v in d.items()]
-        return sorted(rows, key=lambda r: (-r["orders"], r[name]))
+    def result(self) -> dict[str, Any]:
+        def groups(d: dict[str, _Tally], name: str) -> list[dict[str, Any]]:
+            rows = [{name: k, **v.to_json()} for k, v in d.items()]
+            return sorted(rows, key=lambda r: (-r["orders"], r[name]))
 
-    def calls_by(d: dict[int, Counter[str]], name: str) -> list[dict[str, Any]]:
-        return [{name: k, "calls": v["calls"], "reached": v["reached"],
-                 "confirmed": v["confirmed"]} for k, v in sorted(d.items())]  # fmt: skip
+        def calls_by(d: dict[int, Counter[str]], name: str) -> list[dict[str, Any]]:
+            return [{name: k, "calls": v["calls"], "reached": v["reached"],
+                     "confirmed": v["confirmed"]} for k, v in sorted(d.items())]  # fmt: skip
 
-    first_day = days.first
-    all_days = [(first_day.fromordinal(first_day.toordinal() + i)).isoformat()
-                for i in range(days.days)]  # fmt: skip
-    return {
-        "range": days.to_json(),
-        "funnel": total.to_json(),
-        "calls": calls,
-        "talk": {
-            "calls": len(talk),
-            "total_s": round(sum(talk), 1),
-            "mean_s": round(statistics.fmean(talk), 1) if talk else None,
-            "median_s": round(statistics.median(talk), 1) if talk else None,
-        },
-        "statuses": dict(statuses),
-        "outcomes": dict(outcomes),
-        "by_day": [{"day": d, **by_day[d].to_json()} for d in all_days],
-        "by_hour": calls_by(by_hour, "hour"),
-        "by_shop": groups(by_shop, "shop"),
-        "by_language": groups(by_lang, "language"),
-        "by_attempt": calls_by(by_attempt, "attempt"),
-    }
+        first = self.days.first
+        all_days = [first.fromordinal(first.toordinal() + i).isoformat()
+                    for i in range(self.days.days)]  # fmt: skip
+        talk = self.talk
+        return {
+            "range": self.days.to_json(),
+            "funnel": self.total.to_json(),
+            "calls": self.calls,
+            "talk": {
+                "calls": len(talk),
+                "total_s": round(sum(talk), 1),
+                "mean_s": round(statistics.fmean(talk), 1) if talk else None,
+                "median_s": round(statistics.median(talk), 1) if talk else None,
+            },
+            "statuses": dict(self.statuses),
+            "outcomes": dict(self.outcomes),
+            "by_day": [{"day": d, **self.by_day[d].to_json()} for d in all_days],
+            "by_hour": calls_by(self.by_hour, "hour"),
+            "by_shop": groups(self.by_shop, "shop"),
+            "by_language": groups(self.by_lang, "language"),
+            "by_attempt": calls_by(self.by_attempt, "attempt"),
+        }
 
 
-async def _cohort(request: web.Request, days: DayRange, flt: OrderFilter) -> list[StoredOrder]:
+def compute(orders: Iterable[StoredOrder], days: DayRange) -> dict[str, Any]:
+    """The report of ``orders`` created in ``days``."""
+    builder = ReportBuilder(days)
+    for o in orders:
+        builder.add(o)
+    return builder.result()
+
+
+async def _report(request: web.Request, days: DayRange, flt: OrderFilter) -> dict[str, Any]:
     ctx = request.app[WEB_KEY]
-    out: list[StoredOrder] = []
+    builder = ReportBuilder(days)
     async for chunk in scan_orders(ctx.store.redis, ctx.store.prefix, start=days.start,
                                    end=days.end, with_calls=True):  # fmt: skip
-        out.extend(o for o in chunk if flt.matches_fields(o) and _q_matches(flt, o))
-    return out
+        for o in chunk:
+            if flt.matches_fields(o) and _q_matches(flt, o):
+                builder.add(o)
+    return builder.result()
 
 
 def _q_matches(flt: OrderFilter, o: StoredOrder) -> bool:
@@ -203,8 +220,8 @@ async def report_handler(request: web.Request) -> web.StreamResponse:
         flt = parse_filter(request.query, request.app[WEB_KEY].settings.default_region)
     except BadQuery as e:
         return bad_query(e)
-    current = compute(await _cohort(request, days, flt), days)
-    before = compute(await _cohort(request, days.previous(), flt), days.previous())
+    current = await _report(request, days, flt)
+    before = await _report(request, days.previous(), flt)
     doc = {
         **current,
         "filters": {k: v for k, v in request.query.items() if k not in ("from", "to")},

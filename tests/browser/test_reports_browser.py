@@ -10,6 +10,7 @@ import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -125,7 +126,8 @@ async def test_report_and_its_csv_match_the_api(browser, box, viewport):
     assert any(r["action"] == "login" and r["user"] == "anna" for r in audit_csv)
 
     # The previous period's order: a shop name that is a formula is exported as text.
-    old = (now - timedelta(days=9)).astimezone().date().isoformat()
+    zone = ZoneInfo(box.settings.dashboard_timezone)  # report days are the dashboard's
+    old = (now - timedelta(days=9)).astimezone(zone).date().isoformat()
     await page.goto(f"{box.url}/reports?from={old}&to={old}")
     rows = await download_csv(page, "#export-orders")
     assert [r["shop_name"] for r in rows] == ["'=HYPERLINK(1)"]

@@ -187,6 +187,7 @@ def _run(workflow) -> None:
             # No shrinking or replay: the server keeps state between runs (a repeated id is a
             # duplicate), so a replayed sequence could not draw the same steps.
             phases=[Phase.generate],
+            derandomize=True,  # the same sequences every run
             suppress_health_check=list(HealthCheck),
             database=None,
         ),
@@ -234,8 +235,11 @@ def test_stateful_links(stateful_schema, api_redis_url):
         f"{len(COUNTS['operations'])} operations; stateful: {calls} calls"
     )
     print(" ", dict(sorted(seen.items())))
-    # The links were followed: an order created in the run was read back by its id.
-    assert seen.get("GET /api/v1/orders/{order_id} 200", 0) > 0, seen
+    # The links were followed: orders created in the run were read, explained, changed or
+    # cancelled by their id (a 2xx needs an id the server knows).
+    linked = [k for k in seen if k.split()[1].startswith("/api/v1/orders/{order_id}")
+              and k.split()[2].startswith("2")]  # fmt: skip
+    assert linked, seen
 
 
 def test_the_document_describes_exactly_the_served_api(store):

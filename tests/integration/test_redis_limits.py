@@ -177,3 +177,28 @@ async def test_global_cap_holds_across_two_worker_processes(store: RedisOrderSto
     peak = int(await store.redis.get("bench:max"))
     assert 1 <= peak <= CAP
     assert await store.redis.zcard("dozvon:limits:calls") == 0
+
+
+async def test_a_refusing_trunk_is_slowed_down_then_recovers(store: RedisOrderStore) -> None:
+    clock = Clock()
+    lim = limits(store, clock, backoff_start_cps=2.0, backoff_min_cps=0.25, backoff_hold_s=0.5)
+    trunk, other = Trunk("carrier"), Trunk("spare")
+    assert await lim.trunk_rate("carrier") is None
+    # Unlimited until it refuses (503/403); then half the start rate, halving per refusal.
+    assert [await lim.back_off("carrier") for _ in range(4)] == [1.0, 0.5, 0.25, 0.25]
+    admitted = []
+    for step in range(40):  # 10 simulated seconds, asking every 250 ms
+        clock.t = 1_000_000.0 + step / 4
+        d = await lim.acquire(f"c{step}", [trunk])
+        if isinstance(d, Admitted):
+            admitted.append(step)
+            await lim.release(f"c{step}")
+    assert admitted == [0, 16, 32]  # one call every 4 s at 0.25 calls/s
+    # Another trunk is not slowed down.
+    assert isinstance(await lim.acquire("o1", [other]), Admitted)
+    assert isinstance(await lim.acquire("o2", [other]), Admitted)
+    await asyncio.sleep(0.8)  # the reduction holds backoff_hold_s after the last refusal
+    assert await lim.trunk_rate("carrier") is None
+    clock.t += 0.1
+    assert isinstance(await lim.acquire("c-after", [trunk]), Admitted)
+    assert isinstance(await lim.acquire("c-after-2", [trunk]), Admitted)

@@ -103,3 +103,9 @@ async def test_server_refuses_other_addresses_and_unknown_keys() -> None:
     finally:
         await server.stop()
     assert server.refused == 2
+
+
+async def test_connections_arriving_together_all_wait_for_the_one_resolution():
+    # Calls answered together connect at once: none may be refused while the first resolves.
+    policy = PeerPolicy(hosts=["localhost"])
+    assert await asyncio.gather(*(policy.allows("127.0.0.1") for _ in range(5))) == [True] * 5

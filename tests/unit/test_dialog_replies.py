@@ -314,3 +314,26 @@ def test_a_change_to_the_orders_own_day_is_a_yes() -> None:
     d = listening(delivery_date=tomorrow)
     later = RequestedChange(tomorrow, after=time(18), text="да, завтра после шести")
     assert run(d, heard_change(later)) == [Play(Prompt.CONFIRM_CHANGE, later)]
+
+
+async def test_a_change_handed_over_is_transferred_by_the_call_features() -> None:
+    from datetime import UTC, datetime
+
+    from robot.core.models import CallAttempt
+    from robot.engine.call_features import CallFeatures
+    from robot.testing import FakeMedia
+
+    transfers: list[str] = []
+
+    async def transfer(call_id: str, server: str) -> bool:
+        transfers.append(call_id)
+        return True
+
+    call = CallAttempt(
+        call_id="c1", order_id="o1", phone="+79161234567", language="ru",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    finish = Finish(Outcome.CHANGED, Intent.CHANGE, "said: к маме", ADDRESS, transfer=True)
+    features = CallFeatures(transfer=transfer)
+    reason = await features.finish(call, FakeMedia(), finish, call.created_at)
+    assert transfers == ["c1"] and reason.endswith("; transferred")

@@ -29,11 +29,10 @@ def test_compose_has_redis_asterisk_and_robot_services():
     assert "docker/Dockerfile" in services and "docker/asterisk/Dockerfile" in text
 
 
-def test_asterisk_renderer_fills_every_placeholder(tmp_path):
+def render(tmp_path, **env: str) -> dict[str, str]:
+    """Run docker/asterisk/render.py into tmp (instance dir in tmp instead of /var/lib)."""
     out = tmp_path / "etc"
-    env = dict(os.environ, AMI_SECRET="s3cret")
     script = (ROOT / "docker" / "asterisk" / "render.py").read_text()
-    # Render into tmp: point the instance dir at tmp instead of /var/lib.
     script = script.replace('Path("/var/lib/dozvon-asterisk")', f'Path("{tmp_path}/inst")')
     script = script.replace(
         'shutil.copytree("/usr/share/asterisk", data, symlinks=True)', "data.mkdir()"
@@ -41,11 +40,32 @@ def test_asterisk_renderer_fills_every_placeholder(tmp_path):
     runner = tmp_path / "render.py"
     runner.write_text(script)
     subprocess.run(
-        [sys.executable, str(runner), str(ROOT / "dialplans"), str(out)], check=True, env=env
+        [sys.executable, str(runner), str(ROOT / "dialplans"), str(out)],
+        check=True,
+        env=dict(os.environ, AMI_SECRET="s3cret", **env),
     )
-    rendered = {p.name: p.read_text() for p in out.glob("*.conf")}
+    return {p.name: p.read_text() for p in out.glob("*.conf")}
+
+
+def test_asterisk_renderer_fills_every_placeholder(tmp_path):
+    rendered = render(tmp_path)
     assert set(rendered) == {p.name for p in (ROOT / "dialplans").glob("*.conf")}
     for name, text in rendered.items():
         assert not re.search(r"@[A-Z][A-Z0-9_]*@", text), name
     assert "bindaddr = 0.0.0.0" in rendered["manager.conf"]
     assert "secret = s3cret" in rendered["manager.conf"].replace("secret=", "secret = ")
+
+
+def test_asterisk_renderer_with_a_real_carriers_trunk(tmp_path):
+    rendered = render(
+        tmp_path, SIP_TRUNK_HOST="sip.example.net", SIP_TRUNK_USER="login", SIP_TRUNK_SECRET="pw"
+    )
+    pjsip = rendered["pjsip.conf"]
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", pjsip)
+    assert "type = registration" in pjsip and "server_uri = sip:sip.example.net:5060" in pjsip
+    assert "client_uri = sip:login@sip.example.net:5060" in pjsip
+    assert "password = pw" in pjsip and "bind = 0.0.0.0:5060" in pjsip
+    assert "dtmf_mode = rfc4733" in pjsip and "send_pai = yes" in pjsip
+    # The compose file passes the trunk settings to the Asterisk services.
+    compose = (ROOT / "docker" / "compose.yaml").read_text()
+    assert "SIP_TRUNK_HOST: ${SIP_TRUNK_HOST:-}" in compose

@@ -75,14 +75,23 @@ class PeerPolicy:
         self.hosts = sorted(set(hosts))
         self._resolved: list[Network] = []
         self._resolved_at: float | None = None
+        self._resolving = asyncio.Lock()
 
     async def allows(self, host: str | None) -> bool:
         if peer_allowed(host, self.networks + self._resolved):
             return True
+        if not self.hosts:
+            return False
+        # Calls answered together connect together: one resolves, the others wait for it
+        # (else they would see "resolved just now" with nothing resolved yet and be refused).
+        async with self._resolving:
+            if peer_allowed(host, self.networks + self._resolved):
+                return True
+            return await self._resolve_and_check(host)
+
+    async def _resolve_and_check(self, host: str | None) -> bool:
         loop = asyncio.get_running_loop()
-        if not self.hosts or (
-            self._resolved_at is not None and loop.time() - self._resolved_at < RESOLVE_EVERY_S
-        ):
+        if self._resolved_at is not None and loop.time() - self._resolved_at < RESOLVE_EVERY_S:
             return False
         self._resolved_at = loop.time()
         resolved: set[str] = set()

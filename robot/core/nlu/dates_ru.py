@@ -122,6 +122,22 @@ _UNITS = {
 _CANNOT = frozenset("получиться смочь мочь быть подходить подойти устраивать успеть".split())
 
 
+_AWAY = frozenset("работа занятой занят занята отъезд уехать командировка дача учеба".split())
+
+
+def _away(words: list[Word], i: int) -> bool:
+    """The customer says where they are until then ("я на работе до шести")."""
+    return any(w.lemma in _AWAY or w.text in _AWAY for w in words[max(0, i - 5) : i])
+
+
+def _refused_before(words: list[Word], i: int) -> bool:
+    """ "я не смогу завтра", "не получится в субботу": the day is turned down."""
+    j = i - 1
+    if j > 0 and words[j].pos == "PREP":
+        j -= 1  # "не смогу в субботу"
+    return j > 0 and words[j].lemma in _CANNOT and words[j - 1].text == "не"
+
+
 def _refused_after(words: list[Word], i: int) -> bool:
     """Is the day said just before ``i`` turned down by what follows ("в субботу не
     получится", "завтра меня не будет", "в пятницу неудобно")?"""
@@ -189,9 +205,10 @@ def _days(words: list[Word], today: date | None) -> _Days:
                 start = i - 1
         elif lemma in WEEKDAYS and w.pos == "NOUN":
             hit = True
+            lo = max(0, i - 5)
             nxt_week = (i > 0 and words[i - 1].lemma == "следующий") or any(
                 a.lemma == "следующий" and b.lemma == "неделя"
-                for a, b in zip(words[i + 1 : i + 4], words[i + 2 : i + 5], strict=False)
+                for a, b in zip(words[lo : i + 4], words[lo + 1 : i + 5], strict=False)
             )
             if today:
                 value = next_weekday(today, WEEKDAYS[lemma])
@@ -248,7 +265,11 @@ def _days(words: list[Word], today: date | None) -> _Days:
                     if today:
                         value = calendar_day(today, num.value, month)
         if hit:
-            if _negated(words, start) or _refused_after(words, start + step):
+            if (
+                _negated(words, start)
+                or _refused_after(words, start + step)
+                or _refused_before(words, start)
+            ):
                 out.rejected = True
             else:
                 out.found.append((start, value))
@@ -441,6 +462,8 @@ def _times(words: list[Word]) -> tuple[time | None, time | None, list[int]]:
             before = _to_time(c, half)
         elif prev in _AFTER_PREP or (prev == "раньше" and prev2 == "не"):
             after = _to_time(c, half)
+        elif prev in _BEFORE_PREP and _away(words, i):
+            after = _to_time(c, half)  # "я на работе до шести": come after six
         elif prev in _BEFORE_PREP or (prev in ("позже", "позднее") and prev2 == "не"):
             before = _to_time(c, half)
             if after is not None and before <= after and before.hour + 12 < 24:

@@ -42,7 +42,7 @@ _MACHINE = re.compile(
     r"용건을?말씀|전달해?드리겠|고객님의?전화|지금은?부재중|자동응답"
 )
 _WRONG = re.compile(
-    r"잘못(거셨|걸었|거신|걸린|건|연락)|번호(를|가)?잘못|잘못된번호|"
+    r"잘못(거셨|걸었|거신|걸린|건|연락|연결)|번호(를|가)?잘못|잘못된번호|(그|이)번호(가|는)?(아니|아닌|아닙)|"
     r"그런(사람|분|이름)(은|는|이)?(없|안계|모르)|라는(사람|분|이름)(은|는|이)?(없|안계|모르|아니)|(여기|이번호)(에|는|엔)?(그런|그분|그사람)|"
     r"(제|내)번호(가|는)?아니|번호(가)?바뀌었|(저는|전|저|나는)[가-힣]{1,4}(이|가)?아니(에요|거든|고|라|ㅂ니다|야|ㄴ데)|"
     r"(저는|전|저|나는)[가-힣]{1,4}(이|가)?아닙니다|(저는|전|저)[가-힣]{1,4}(이|가)?아닌데"
@@ -51,7 +51,7 @@ _NOT_ORDERED = re.compile(
     r"(주문|구매|구입|결제)(을|를|은|는)?(한|하신)?적(이|은)?없|시킨적(이)?없|산적(이)?없|"
     r"(주문|구매|구입)(을|를|은|는)?(안|하지않)(했|한)|(저는|전|저|제가)?안시켰|"
     r"(제|내)(주문|거|것)(이|가)?(아니|아닌|아닙)|제가(주문한|산|시킨|구매한)(거|것|게)(아니|아닌|아닙)|주문한적도없|모르는주문|"
-    r"처음듣는(주문|얘기|이야기)"
+    r"처음듣는(주문|얘기|이야기)|(주문|구매|구입)(한|했던)?기억(이|은)?없|(시킨|산)기억(이|은)?없"
 )
 _WH = re.compile(r"언제|몇시|몇일|며칠|얼마|어디|어떻게|왜|무슨|뭐|무엇|어느|어떤")
 _ASK_END = re.compile(r"(나요|까요|ㄹ까요|가요|죠|니까|습니까|ㅂ니까|예요\?|에요\?|요\?|\?)$")
@@ -111,7 +111,7 @@ _WINDOWS = (
     (re.compile(r"저녁|밤에"), (time(18), time(22))),
 )
 _ADDRESS = re.compile(
-    r"주소(가|를|는|도)?(변경|바뀌|바꿔|바꾸|달라|다른|틀렸|잘못|옮|새로)|(다른|새)주소|이사(했|갔|해서|를)|"
+    r"주소(가|를|는|도)?(좀)?(변경|바뀌|바꿔|바꾸|바꿀|달라|다른|틀렸|잘못|옮|새로)|(다른|새)주소|이사(했|갔|해서|를)|"
     r"(회사|직장|사무실|엄마|어머니|아빠|아버지|부모님|친구|언니|누나|오빠|형|동생|할머니|할아버지|"
     r"경비실|편의점|딸|아들|남편|아내|와이프|시댁|친정)(집|네|네집|댁)?(으로|로|에)(보내|배송|배달|가져|갖다|와|부탁)|"
     r"다른(곳|데|장소)(으로|로|에)|직접(가지러|찾으러|픽업|받으러|수령)|픽업할|방문수령|"
@@ -244,6 +244,10 @@ def _times(joined: str) -> tuple[time | None, time | None, bool]:
     return None, None, False
 
 
+# "배송 날짜 변경하고 싶어요", "배달 좀 미뤄 주세요": another day, none named.
+_MOVE = re.compile(
+    r"(날짜|날|시간|요일|배송일|도착일|일정|배송|배달)(을|를|은|는|좀)*(변경|바꾸|바꿔|바꿀|미루|미뤄|미룰|연기)"
+)
 _WHEN_SPANS = (_WEEKDAY, _MONTH_DAY, _DAY_ONLY, _AFTER_DAYS, _HOUR)
 _LEFTOVER = re.compile(
     r"에|요|로|으로|은|는|이|가|도|쯤|까지|부터|이후|전|후|뒤|말고|아니고|정도|경|좀|그럼|음|아"
@@ -294,13 +298,15 @@ def understand(text: str, today: date | None, words: Callable[[str], Intent]) ->
     found, rejected = _days(joined, today)
     after, before, hours = _times(joined)
     address = bool(_ADDRESS.search(joined))
-    said = bool(found) or rejected or after is not None or before is not None or address
+    moved = bool(_MOVE.search(joined))
+    said = bool(found) or rejected or after is not None or before is not None or address or moved
     asked_for = (
         address
         or _DELIVERY.search(joined)
         or _REQUEST.search(joined)
         or base in (Intent.YES, Intent.NO)
         or rejected
+        or moved
         or _only_when(joined)
     )
     if said and asked_for:

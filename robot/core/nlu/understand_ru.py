@@ -85,7 +85,7 @@ _CHANGE_VERBS = frozenset("поменять менять изменить сме
 _CHANGE_OBJECTS = frozenset("дата день время адрес доставка срок интервал".split())
 _REQUEST = frozenset(
     "можно давать давай давайте лучше удобно удобнее хотеть хотелось надо нужно пусть "
-    "получиться подойти подходить устроить устраивать пожалуйста могу мочь дома свободный "
+    "получиться подойти подходить устроить устраивать пожалуйста могу мочь дома свободный бы "
     "свободен свободна".split()
 )
 _EARLIER_LATER = frozenset("пораньше попозже позже раньше позднее".split())
@@ -108,6 +108,10 @@ _ASSISTANT_ADJ = frozenset(
     "виртуальный голосовой цифровой умный автоматический электронный личный".split()
 )
 _SIGNALS = frozenset("сигнал гудок звуковой тон".split())
+_NUMBER_STATUS = frozenset(
+    "существовать обслуживаться недоступный неправильно неверно заблокировать заблокированный "
+    "блокировать".split()
+)
 _CARRIER = frozenset("абонент".split())
 
 
@@ -203,8 +207,8 @@ def is_machine(words: list[Word]) -> bool:
         return True
     if _CARRIER & lem or "автоответчик" in lem:
         return True
-    if "номер" in lem and {"набрать", "набранный"} & lem and "вы" in texts:
-        if {"существовать", "обслуживаться", "недоступный", "неправильно", "неверно"} & lem:
+    if "номер" in lem and {"набрать", "набранный", "звонить"} & lem and "вы" in texts:
+        if _NUMBER_STATUS & lem:
             return True  # "номер, который вы набрали, не существует"
     if {"почта", "ящик"} & lem and "голосовой" in lem:
         return True
@@ -246,6 +250,8 @@ def is_wrong_number(words: list[Word]) -> bool:
         ):
             if texts[i - 1 : i] != ["я"]:  # "я ошиблась" is the customer's own mistake
                 return True
+        if w.lemma in ("путать", "перепутать") and {"кто", "кем", "кто-то"} & (lem | set(texts)):
+            return True  # "вы меня с кем-то путаете"
         if w.lemma == "номер" and {"смениться", "поменяться", "владелец", "хозяин"} & lem:
             return True  # "номер сменился, это теперь мой номер"
         if w.lemma == "номер" and nxt not in ("заказа", "заказ"):
@@ -399,6 +405,10 @@ def _question_clause(words: list[Word], asked: bool) -> str | None:
     where_order = "заказ" in lem and bool(
         {"где", "когда", "почему", "зачем", "сколько"} & set(texts)
     )
+    # "когда будет?", "когда ждать?": the delivery is what will be
+    nouns = [w for w in body if w.pos == "NOUN"]
+    if wh and not nouns and {"когда", "сколько"} & set(texts) and {"быть", "ждать"} & lem:
+        where_order = True
     if facts or order_verbs or pay or contents or where_order:
         if (
             identity_wh
@@ -552,7 +562,8 @@ def _intent(
             question = q if question in (None, "other", "identity") else question
     found = extract(words, today)
     wh = any(w.text in _INTERROGATIVE - {"ли"} or w.lemma in ("какой", "сколько") for w in words)
-    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem)
+    shifted = bool(_EARLIER_LATER & lem) and bool(_DELIVERY & lem)  # "можно пораньше привезти?"
+    said = found.day_said or found.time_said or found.address or bool(_MOVE_VERBS & lem) or shifted
     if question == "fact" and (wh or not said):
         return Intent.QUESTION, None
     if question == "other" and wh and base not in (Intent.REPEAT, Intent.LATER):

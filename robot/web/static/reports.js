@@ -10,19 +10,11 @@
     return new Intl.DateTimeFormat(D.S.lang === "ru" ? "ru-RU" : "en-GB", { timeZone: "UTC" })
       .format(new Date(Date.UTC(y, m - 1, d)));
   }
-  function isoDay(d) {
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-  }
   function chosen() {
     const p = new URLSearchParams(location.search);
     const out = {};
+    // Missing dates are the server's to choose: the last 7 days in the dashboard's time zone.
     for (const f of FIELDS) if (p.get(f)) out[f] = p.get(f);
-    if (!out.to) out.to = isoDay(new Date());
-    if (!out.from) {
-      const d = new Date(`${out.to}T12:00:00`);
-      d.setDate(d.getDate() - 6);
-      out.from = isoDay(d);
-    }
     return out;
   }
   function page(main) {
@@ -74,17 +66,20 @@
   async function load() {
     const D = window.Dozvon;
     const { h, t, fmtPct } = D;
-    const p = chosen();
+    const r = await D.api("GET", `/dashboard/api/reports?${new URLSearchParams(chosen())}`);
+    const box = document.getElementById("report");
+    if (!box) return;
+    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: D.errorText(r) })));
+    const d = r.data, f = d.funnel, pf = d.previous.funnel, c = d.change;
+    // The range the server used; the downloads ask for exactly it.
+    document.getElementById("r-from").value = d.range.from;
+    document.getElementById("r-to").value = d.range.to;
+    const p = { ...chosen(), from: d.range.from, to: d.range.to };
     const q = new URLSearchParams(p);
     document.getElementById("report-exports").replaceChildren(`${t("export.csv")}: `,
       h("a", { id: "export-orders", href: `/dashboard/api/export/orders.csv?${q}`, download: "" }, t("export.orders")), " · ",
       h("a", { id: "export-calls", href: `/dashboard/api/export/calls.csv?${q}`, download: "" }, t("export.calls")), " · ",
       h("a", { id: "export-audit", href: `/dashboard/api/export/audit.csv?${new URLSearchParams({ from: p.from, to: p.to })}`, download: "" }, t("export.audit")));
-    const r = await D.api("GET", `/dashboard/api/reports?${q}`);
-    const box = document.getElementById("report");
-    if (!box) return;
-    if (!r.ok) return box.replaceChildren(h("p", { class: "error" }, t("failed", { msg: D.errorText(r) })));
-    const d = r.data, f = d.funnel, pf = d.previous.funnel, c = d.change;
     const secs = (s) => (s === null || s === undefined ? "—" : D.fmtDuration(s * 1000));
     const num = (n) => String(n);
     const pct = (x) => fmtPct(x);
