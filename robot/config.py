@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     # Files.
     audio_dir: Path = REPO_ROOT / "audio"
     var_dir: Path = REPO_ROOT / "var"
+    models_dir: Path = REPO_ROOT / "models"
+    asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
     # Call results kept while Redis is unreachable, one synced file per worker process
     # (robot/adapters/finish_journal.py); unset: var_dir/journal. Keep it on local disk.
     finish_journal_dir: Path | None = None
@@ -186,8 +188,6 @@ class Settings(BaseSettings):
     # restarting with the customer's answer in its journal. Shorter than the policy's retry
     # delay for a lost ("failed") call, it changes nothing else.
     answered_reap_grace_s: float = 60.0
-    models_dir: Path = REPO_ROOT / "models"
-    asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
 
     # Speech recognition: which language's model to load ("auto": every installed model);
     # an explicit model directory per language overrides the lookup in models_dir.
