@@ -139,6 +139,14 @@ async def seed_orders(box: Sandbox) -> None:
                       reason=reason, by=by)  # fmt: skip
 
 
+async def deliver_results(box: Sandbox) -> None:
+    """Play the CRM: take every result from the outbox (the sandbox runs no webhook sender,
+    and an installation whose CRM is down would rightly show a webhook alert)."""
+    while rows := await box.store.claim_deliveries(datetime.now(UTC), 500):
+        for delivery_id, _event, _attempt in rows:
+            await box.store.ack_delivery(delivery_id)
+
+
 async def populate(box: Sandbox) -> None:
     await seed_history(box)
     await seed_orders(box)
@@ -163,6 +171,7 @@ async def populate(box: Sandbox) -> None:
     await call_through(box, order(9, language="ru"), "listen")
     await call_through(box, order(10), "ring")
     await call_through(box, order(11), "ring")
+    await deliver_results(box)
 
 
 async def shoot(out: Path) -> None:
@@ -180,7 +189,11 @@ async def shoot(out: Path) -> None:
                 browser = await p.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                 )
-                ctx = await browser.new_context(viewport={"width": 1440, "height": 900})
+                ctx = await browser.new_context(
+                    viewport={"width": 1440, "height": 900},
+                    locale="ru-RU",
+                    timezone_id=box.settings.dashboard_timezone,
+                )
                 page = await ctx.new_page()
                 await page.goto(f"{box.url}/login")
                 await page.screenshot(path=str(out / "login.png"))

@@ -248,6 +248,7 @@ async def pages_text(box, page) -> dict[str, str]:
         ("/reports", "#funnel"),
         ("/dnc", "#dnc-table"),
         ("/audit", "#audit-table"),
+        ("/followups", "#fu-list, #fu-none"),
     ):
         await page.goto(box.url + path)
         await page.wait_for_selector(ready)
@@ -305,6 +306,7 @@ async def test_no_horizontal_scroll_at_390_px(browser, box):
         ("/reports", "#funnel"),
         ("/dnc", "#dnc-body"),
         ("/audit", "#audit"),
+        ("/followups", "#fu-list, #fu-none"),
     ):
         await page.goto(box.url + path)
         await page.wait_for_selector(ready)
