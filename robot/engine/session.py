@@ -224,6 +224,11 @@ class CallSession:
                     await self._on_audio(ev.pcm, ev.at)
                 elif self.dialog.phase is Phase.ASKING:
                     self._watch_for_barge_in(ev.pcm, ev.at)
+                elif self.dialog.phase is Phase.LISTENING:
+                    # Decided to listen, not listening yet (a barge-in being handled): keep
+                    # the audio for the recognizer and the time of the last voice, or a busy
+                    # loop would end the answer before it was heard.
+                    self._keep_preroll(ev.pcm, ev.at)
             elif ev.kind is MediaKind.DTMF:
                 self.transcript.append(f"customer: [key {ev.digit}]")
                 self._listening = False
@@ -247,11 +252,16 @@ class CallSession:
             await asyncio.wait_for(self.asterisk_lost.wait(), HANGUP_CONFIRM_S)
         return self.remote_hangup.is_set() and not self.asterisk_lost.is_set()
 
-    def _watch_for_barge_in(self, pcm: bytes, at: float) -> None:
+    def _keep_preroll(self, pcm: bytes, at: float) -> bool:
         self._preroll.append(pcm)
         if self.is_speech(pcm):
-            self._voiced_run += 1
             self._last_voice = at
+            return True
+        return False
+
+    def _watch_for_barge_in(self, pcm: bytes, at: float) -> None:
+        if self._keep_preroll(pcm, at):
+            self._voiced_run += 1
         else:
             self._voiced_run = 0
         if self._voiced_run >= BARGE_IN_FRAMES and not self._barged:
