@@ -178,11 +178,16 @@ class Settings(BaseSettings):
     # Files.
     audio_dir: Path = REPO_ROOT / "audio"
     var_dir: Path = REPO_ROOT / "var"
+    models_dir: Path = REPO_ROOT / "models"
+    asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
     # Call results kept while Redis is unreachable, one synced file per worker process
     # (robot/adapters/finish_journal.py); unset: var_dir/journal. Keep it on local disk.
     finish_journal_dir: Path | None = None
-    models_dir: Path = REPO_ROOT / "models"
-    asterisk_root: Path = Path("/var/cache/dozvon/asterisk-root")
+    # An order whose call had been answered when its worker lost the lease (a crash, or Redis
+    # away longer than the lease) is called again only after this long: the worker may be
+    # restarting with the customer's answer in its journal. Shorter than the policy's retry
+    # delay for a lost ("failed") call, it changes nothing else.
+    answered_reap_grace_s: float = 60.0
 
     # Speech recognition: which language's model to load ("auto": every installed model);
     # an explicit model directory per language overrides the lookup in models_dir.

@@ -187,6 +187,7 @@ class Service:
         # A claimed delivery may wait for its CRM's slot before its own attempt (webhook.py).
         visibility = max(60.0, (PARK_PER_SLOT + 2) * settings.webhook_timeout_s)
         store = RedisOrderStore.from_settings(settings, delivery_visibility_s=visibility)
+        store.answered_reap_grace_s = settings.answered_reap_grace_s
         board = RedisCallBoard(
             store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
         )

@@ -199,3 +199,31 @@ class ScriptedStream:
 
     def __getattr__(self, name: str) -> Any:  # decoded_audio_s, decode_s, close, ...
         return getattr(self.inner, name)
+
+
+async def audiosocket_peer(
+    port: int, presented: str, *, source: str | None = None, audio_frames: int = 0,
+    read_s: float = 3.0,
+) -> bytes:  # fmt: skip
+    """Connect to an AudioSocket server as Asterisk would (from ``source``), present the UUID
+    ``presented``, press 1, send some silence; return what came back before the server closed
+    the connection (or ``read_s`` passed). For tests of who may open a call's media."""
+    import contextlib
+    import uuid
+
+    from robot.adapters.audiosocket.codec import SILENCE_FRAME, Kind, encode
+
+    local = (source, 0) if source else None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
+    data = encode(Kind.UUID, uuid.UUID(presented).bytes) + encode(Kind.DTMF, b"1")
+    data += encode(Kind.AUDIO, SILENCE_FRAME) * audio_frames
+    with contextlib.suppress(ConnectionError):
+        writer.write(data)
+        await writer.drain()
+    received = b""
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(read_s):
+            while chunk := await reader.read(4096):
+                received += chunk
+    writer.close()
+    return received

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -167,13 +167,32 @@ return 1
 """
 )
 
-# KEYS: lease, lease:owner, due. ARGV: prefix, now epoch, now iso, limit. Returns reaped ids.
+# KEYS: lease, lease:owner, due. ARGV: prefix, now epoch, now iso, limit, grace epoch, grace
+# iso. Returns reaped ids. An order whose lost call had been answered (a call record with
+# answered_at and no outcome) comes due only at the grace time: its worker may hold the
+# customer's answer in its finish journal (Redis was away, the worker restarts), and an answer
+# written within the grace settles the order instead of a second call.
 _LUA_REAP_LEASES = (
     _LUA_REQUEUE_FN
     + """
+local function answered_lost(p, id)
+  for _, raw in ipairs(redis.call('HVALS', p .. 'calls:' .. id)) do
+    local ok, c = pcall(cjson.decode, raw)
+    if ok and type(c) == 'table' and c.answered_at and c.answered_at ~= cjson.null
+        and (c.outcome == nil or c.outcome == cjson.null) then
+      return true
+    end
+  end
+  return false
+end
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[2], 'BYSCORE', 'LIMIT', 0, ARGV[4])
 for _, id in ipairs(ids) do
-  requeue(ARGV[1], id, ARGV[2], ARGV[3], ARGV[3], 'lease expired: worker lost', false)
+  if answered_lost(ARGV[1], id) then
+    requeue(ARGV[1], id, ARGV[5], ARGV[6], ARGV[3],
+      'lease expired after the customer answered: waiting for a kept answer', false)
+  else
+    requeue(ARGV[1], id, ARGV[2], ARGV[3], ARGV[3], 'lease expired: worker lost', false)
+  end
 end
 return ids
 """
@@ -291,6 +310,9 @@ class RedisOrderStore:
         self._renew = redis.register_script(_LUA_RENEW_LEASE)
         self._release = redis.register_script(_LUA_RELEASE_CLAIM)
         self._reap = redis.register_script(_LUA_REAP_LEASES)
+        # How long an order whose answered call lost its lease waits before it may be called
+        # again (Settings.answered_reap_grace_s; the service sets it).
+        self.answered_reap_grace_s = 60.0
         self._claim_out = redis.register_script(_LUA_CLAIM_DELIVERIES)
         self._retry_out = redis.register_script(_LUA_RETRY_DELIVERY)
         self.failed = WebhookOutbox(redis, prefix=prefix)  # the dead letters of the outbox
@@ -647,11 +669,13 @@ class RedisOrderStore:
         pipe.hset(okey, mapping=fields)
 
     async def reap_expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
-        """Orders whose worker vanished (lease expired) go back to QUEUED, due now; the lost
-        call still counts in ``attempts``."""
+        """Orders whose worker vanished (lease expired) go back to QUEUED, due now (due after
+        ``answered_reap_grace_s`` when the lost call had been answered: see the script); the
+        lost call still counts in ``attempts``."""
+        grace = now + timedelta(seconds=self.answered_reap_grace_s)
         ids: list[str] = await self._reap(
             keys=[self._k("lease"), self._k("lease", "owner"), self._k("due")],
-            args=[self.prefix, _epoch(now), _iso(now), limit],
+            args=[self.prefix, _epoch(now), _iso(now), limit, _epoch(grace), _iso(grace)],
         )
         for oid in ids:
             log.warning("order %s lease expired: back to queued", oid)

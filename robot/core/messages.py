@@ -111,12 +111,15 @@ def placeholders(template: str) -> dict[str, str]:
     return {m.group(1): m.group(2) or "" for m in _PLACEHOLDER.finditer(template)}
 
 
-def describe_local(t: datetime, zone: ZoneInfo) -> str:
-    """``Tue 2030-01-15 09:00 Europe/Moscow (+03:00)``: what a supervisor wants to read."""
+def describe_local(
+    t: datetime, zone: ZoneInfo, weekdays: tuple[str, ...] = _WD_ABBR_EN, day: str = "%Y-%m-%d"
+) -> str:
+    """``Tue 2030-01-15 09:00 Europe/Moscow (+03:00)``: what a supervisor wants to read (other
+    languages pass their weekday names and date order)."""
     local = t.astimezone(zone)
     offset = local.strftime("%z")
     return (
-        f"{_WD_ABBR_EN[local.weekday()]} {local:%Y-%m-%d %H:%M} {zone.key} "
+        f"{weekdays[local.weekday()]} {local.strftime(day)} {local:%H:%M} {zone.key} "
         f"({offset[:3]}:{offset[3:]})"
     )
 

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from robot.core.carrier_outcomes import CARRIER_TABLE
-from robot.core.messages import EN, Catalog, Formats, Text
+from robot.core.messages import EN, Catalog, Formats, Text, describe_local
 from robot.core.models import OrderStatus, Outcome
 from robot.web.sessions import COOKIE
 
@@ -317,12 +317,7 @@ _WEEKDAYS_RU = ("понедельникам", "вторникам", "среда�
 
 
 def _time_ru(t: datetime, zone: ZoneInfo) -> str:
-    local = t.astimezone(zone)
-    offset = local.strftime("%z")
-    return (
-        f"{_WD_ABBR_RU[local.weekday()]} {local:%d.%m.%Y %H:%M} {zone.key} "
-        f"({offset[:3]}:{offset[3:]})"
-    )
+    return describe_local(t, zone, _WD_ABBR_RU, "%d.%m.%Y")
 
 
 def _dur_ru(d: timedelta) -> str:

@@ -9,15 +9,15 @@ Real Redis, real Asterisk, the real service.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 
 import pytest
 
-from robot.adapters.audiosocket.codec import Kind, encode
+from robot.adapters.audiosocket.codec import Kind
 from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
 from robot.demo import SCENARIOS, phone_for
+from robot.testing import audiosocket_peer
 
 from .callstack import TOKEN, call_stack, order
 
@@ -31,19 +31,7 @@ if _problem:
 async def attack(port: int, presented: str) -> bytes:
     """Connect as Asterisk would, present ``presented`` as the call's UUID, press 1 and send
     some audio; return what the robot sent back before it closed the connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(encode(Kind.UUID, uuid.UUID(presented).bytes))
-    writer.write(encode(Kind.DTMF, b"1"))
-    for _ in range(25):
-        writer.write(encode(Kind.AUDIO, b"\x00" * 320))
-    await writer.drain()
-    received = b""
-    with contextlib.suppress(TimeoutError, ConnectionError):
-        async with asyncio.timeout(10):
-            while chunk := await reader.read(4096):
-                received += chunk
-    writer.close()
-    return received
+    return await audiosocket_peer(port, presented, audio_frames=25, read_s=10)
 
 
 async def test_a_peer_knowing_the_call_id_cannot_answer_a_ringing_call() -> None:

@@ -201,7 +201,8 @@ async def test_sigkilled_worker_mid_call_is_called_again_exactly_once(rig: Rig):
             await asyncio.sleep(0.05)
     rig.workers["worker-a"].send_signal(signal.SIGKILL)
     await asyncio.to_thread(rig.workers["worker-a"].wait, 10)
-    rig.spawn("worker-b", policy)
+    # Its call had been answered: called again only after the grace for a kept answer.
+    rig.spawn("worker-b", policy, DOZVON_ANSWERED_REAP_GRACE_S="1")
 
     final = (await rig.finals(["K-1"]))["K-1"]
     assert final["status"] == OrderStatus.EXHAUSTED.value

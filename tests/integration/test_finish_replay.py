@@ -58,6 +58,29 @@ async def test_an_answer_is_accepted_after_the_lease_was_reaped(store: RedisOrde
     assert await finals_in_outbox(store) == ["F-2:final"]
 
 
+async def test_an_answered_call_that_lost_its_lease_waits_for_a_kept_answer(
+    store: RedisOrderStore,
+) -> None:
+    store.answered_reap_grace_s = 45
+    for oid, phone in (("G-1", "+79161234567"), ("G-2", "+79161234568")):
+        await store.add_order(order(oid, phone), T0)
+        rec = await store.claim_due(T0, "w1", 3)
+        assert rec is not None
+        call = finished_call(rec, Outcome.CONFIRMED, T0)
+        update = {"outcome": None, "ended_at": None}
+        if oid == "G-1":
+            update["answered_at"] = T0  # the customer was talking when the lease was lost
+        await store.save_call(call.model_copy(update=update))
+    reaped_at = T0 + timedelta(seconds=10)
+    assert sorted(await store.reap_expired_leases(reaped_at)) == ["G-1", "G-2"]
+    g1, g2 = await store.get_order("G-1"), await store.get_order("G-2")
+    assert g1 is not None and g2 is not None
+    assert g1.due_at == reaped_at + timedelta(seconds=45) and "answered" in g1.status_reason
+    assert g2.due_at == reaped_at  # nobody had answered: due at once, as before
+    assert await store.claim_due(reaped_at + timedelta(seconds=1), "w2", 60) is not None  # G-2
+    assert await store.claim_due(reaped_at + timedelta(seconds=1), "w2", 60) is None
+
+
 class FlakyStore:
     """The real store, with finish_call failing while ``down`` (Redis unreachable)."""
 

@@ -85,6 +85,12 @@ async def test_redis_down_40s_while_answered_calls_end(rig: Rig) -> None:
           f" {len(lost)}, orders called"
           f" twice {len(twice)}, finals delivered once"
           f" {sum(1 for oid in ids if per_order.get(oid) == 1)}/{len(ids)}")  # fmt: skip
+    if lost or twice:  # what the workers did, for the failure report
+        keys = ("lease expired", "claimed", "dialing", "kept", "adopted", "finished")
+        for name in ("worker-a", "worker-b", "worker-c"):
+            for line in rig.log(name).splitlines():
+                if any(k in line for k in keys):
+                    print(name, line[:300])
     assert lost == [] and twice == []
     assert per_order == dict.fromkeys(ids, 1)
     for oid in ids:

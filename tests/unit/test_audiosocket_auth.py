@@ -4,7 +4,6 @@ addresses, and only with the call's secret media key, never with the public call
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -21,7 +20,7 @@ from robot.config import AsteriskServerConfig, Settings
 from robot.core.models import CallAttempt
 from robot.engine.calls import CallTracker
 from robot.service import audiosocket_peers
-from robot.testing import FakeMedia
+from robot.testing import FakeMedia, audiosocket_peer
 
 
 def attempt(call_id: str) -> CallAttempt:
@@ -77,20 +76,6 @@ async def test_tracker_pairs_media_by_key_not_by_call_id() -> None:
     assert tracker.media_key(call_id) is None
 
 
-async def connect_and_read(port: int, source: str, presented: str) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
-    with contextlib.suppress(ConnectionError):
-        writer.write(encode(Kind.UUID, uuid.UUID(presented).bytes) + encode(Kind.DTMF, b"1"))
-        await writer.drain()
-    data = b""
-    with contextlib.suppress(TimeoutError, ConnectionError):
-        async with asyncio.timeout(3):
-            while chunk := await reader.read(4096):
-                data += chunk
-    writer.close()
-    return data
-
-
 async def test_server_refuses_other_addresses_and_unknown_keys() -> None:
     tracker = CallTracker()
     call_id = str(uuid.uuid4())
@@ -101,10 +86,10 @@ async def test_server_refuses_other_addresses_and_unknown_keys() -> None:
         key = tracker.media_key(call_id)
         assert key is not None
         # Right key, wrong address (127.0.0.2 is loopback too, but not the Asterisk's).
-        assert await connect_and_read(server.port, "127.0.0.2", key) == b""
+        assert await audiosocket_peer(server.port, key, source="127.0.0.2") == b""
         assert server.refused == 1 and not live.started.done()
         # Right address, the public call id.
-        await connect_and_read(server.port, "127.0.0.1", call_id)
+        await audiosocket_peer(server.port, call_id, source="127.0.0.1")
         assert server.refused == 2 and not live.started.done()
         # Right address and key: the call's media.
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
