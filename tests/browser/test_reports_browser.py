@@ -85,7 +85,7 @@ async def download_csv(page, selector: str) -> list[dict]:
 
 # Known bug, open: between midnight in the dashboard's zone (Moscow) and midnight UTC the audit
 # CSV of the default range comes back empty. Not strict, so it still runs and passes outside it.
-@pytest.mark.xfail(reason="audit CSV empty between Moscow and UTC midnight (open bug)", strict=False)
+@pytest.mark.xfail(reason="audit CSV empty between Moscow and UTC midnight", strict=False)
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 async def test_report_and_its_csv_match_the_api(browser, box, viewport):
     from playwright.async_api import expect
