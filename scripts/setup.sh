@@ -12,7 +12,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev gcc ca-certificates
   redis-server
   espeak-ng festival festvox-ru sox libsox-fmt-all
-  debootstrap
+  debootstrap iproute2
   chromium fonts-dejavu-core
 )
 
