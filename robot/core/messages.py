@@ -87,6 +87,7 @@ EN: dict[str, str] = {
     "retry.invalid_number": "no such number",
     "retry.call_rejected": "the customer rejected the call",
     "retry.trunk_limit": "the trunk was at its limit",
+    "retry.informed": "the customer heard the message",
     # robot.core.calling_hours
     "zone.order": "from the order",
     "zone.phone": "from the phone number",

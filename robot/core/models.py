@@ -26,6 +26,9 @@ from robot.core.callback_url import OPEN_POLICY, CallbackUrlError, WebhookHostPo
 from robot.core.phones import PhoneError, normalize_phone
 
 SUPPORTED_LANGUAGES = ("ru", "ko")
+# A call purpose's name (robot.core.purposes) and a CRM status name: lower-case identifiers.
+PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+STATUS_NAME = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 # IANA zone names: "Europe/Moscow", "America/Argentina/Buenos_Aires", "Etc/GMT+3", "UTC".
 _ZONE_NAME = re.compile(r"^[A-Za-z][\w+\-]{0,29}(/[A-Za-z0-9][\w+\-]{0,29}){0,2}$", re.ASCII)
@@ -64,6 +67,9 @@ class Outcome(str, Enum):
     INVALID_NUMBER = "invalid_number"  # carrier: no such number (404, Q.850 1): never retried
     CALL_REJECTED = "call_rejected"  # the customer rejected the call (603, Q.850 21)
     TRUNK_LIMIT = "trunk_limit"  # the trunk refused for capacity (503/403): not the order's fault
+    # Informing purposes (pickup_ready, storage_ending, ...; robot.core.purposes): the customer
+    # heard the message to its end, or pressed the key that confirms it.
+    INFORMED = "informed"
 
 
 class OrderStatus(str, Enum):
@@ -81,6 +87,10 @@ class OrderStatus(str, Enum):
     WRONG_NUMBER = "wrong_number"  # final: the number does not belong to the customer
     NOT_ORDERED = "not_ordered"  # final: the customer says they did not order (suspected fake)
     INVALID_NUMBER = "invalid_number"  # final: the carrier says the number does not exist
+    INFORMED = "informed"  # final: an informing purpose's message was heard to its end
+    # final: a CRM status ended the need for the call (picked up, delivered, returned; see
+    # robot.core.shops.STOP); status_reason names that status.
+    STOPPED = "stopped"
 
     @property
     def is_final(self) -> bool:
@@ -167,6 +177,21 @@ class Order(BaseModel):
     # (express delivery, a VIP shop). Among themselves, first come first served.
     priority: int = Field(default=0, ge=0, le=9)
     callback_url: str | None = None
+    # What the pending call is about (robot.core.purposes): "confirm" for a new order, or the
+    # purpose a CRM status event selected (pickup_ready, courier_slot, storage_ending, ...).
+    purpose: str = Field(
+        default="confirm", json_schema_extra=_described(type="string", pattern=PURPOSE_NAME.pattern)
+    )
+    # The order's status in the CRM as last reported (``POST /api/v1/orders/{id}/status``, the
+    # stream's "status" action) and when it happened there (``occurred_at``): an older event
+    # arriving after a newer one changes nothing. None until the CRM sends a status.
+    crm_status: str | None = Field(default=None, max_length=64)
+    crm_status_at: datetime | None = None
+    # Fields a status event may carry, which purposes' prompts say.
+    pickup_point: str | None = Field(default=None, max_length=300)
+    storage_until: date | None = None
+    slot_from: datetime | None = None
+    slot_to: datetime | None = None
     # Stamped by intake, not by the CRM.
     received_at: datetime | None = None
 
@@ -221,6 +246,13 @@ class Order(BaseModel):
             return None
         return check_zone(v)
 
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, v: str) -> str:
+        if not PURPOSE_NAME.match(v):
+            raise ValueError("must be a purpose name: a-z, 0-9, _ (e.g. confirm, pickup_ready)")
+        return v
+
     @field_validator("callback_url")
     @classmethod
     def _callback_url(cls, v: str | None, info: ValidationInfo) -> str | None:
@@ -257,6 +289,82 @@ def parse_order(
         field = str(loc[0])
         if field in ("id",):
             field = "order_id"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            msg = "is required"
+        raise OrderError(field, msg) from None
+
+
+class StatusEvent(BaseModel):
+    """The CRM says an order's status changed (``POST /api/v1/orders/{id}/status`` or a stream
+    entry ``{"action": "status", ...}``). Each shop maps statuses to a purpose to call about or
+    to "stop" (robot.core.shops); the fields ride along into the order for the prompts."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    order_id: str = Field(validation_alias=AliasChoices("order_id", "id"))
+    status: str = Field(json_schema_extra=_described(type="string", pattern=STATUS_NAME.pattern))
+    # When it happened in the CRM; missing: when it reached us (stamped by intake).
+    occurred_at: datetime | None = None
+    pickup_point: str | None = Field(default=None, max_length=300)
+    storage_until: date | None = None
+    slot_from: datetime | None = None
+    slot_to: datetime | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, v: Any) -> Any:
+        if isinstance(v, str) and _SURROGATE.search(v):
+            raise ValueError("contains an invalid character (a lone surrogate)")
+        return v
+
+    @field_validator("order_id", mode="before")
+    @classmethod
+    def _order_id(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or not _ORDER_ID.match(v.strip()):
+            raise ValueError("must be 1-64 characters: letters, digits, _ . : -")
+        return v.strip()
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v: Any) -> str:
+        if not isinstance(v, str) or not STATUS_NAME.match(v.strip().lower()):
+            raise ValueError("must be a status name: a-z, 0-9, _ . - (e.g. ready_for_pickup)")
+        return v.strip().lower()
+
+    @field_validator("occurred_at", "slot_from", "slot_to")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("must carry a UTC offset, e.g. 2026-12-01T10:00:00+03:00")
+        return v
+
+    def order_fields(self) -> dict[str, Any]:
+        """The fields this event sets on the order (those it carries)."""
+        return {
+            k: getattr(self, k)
+            for k in ("pickup_point", "storage_until", "slot_from", "slot_to")
+            if getattr(self, k) is not None
+        }
+
+
+def parse_status_event(data: Any, *, order_id: str | None = None) -> StatusEvent:
+    """Validate a status event; raise :class:`OrderError` naming the first bad field.
+    ``order_id``: from the URL (it wins over one in the body)."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise OrderError("body", "must be a JSON object")
+    if order_id is not None:
+        data = {**data, "order_id": order_id}
+    try:
+        return StatusEvent.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = err.get("loc") or ("body",)
+        field = "order_id" if str(loc[0]) == "id" else str(loc[0])
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if err.get("type") == "missing":
             msg = "is required"

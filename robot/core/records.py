@@ -49,6 +49,10 @@ class ResultEvent(BaseModel):
     history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
     occurred_at: datetime
+    # The purpose the call was about (robot.core.purposes) and the CRM status that selected it
+    # (None for a new order's "confirm" call before any status event).
+    purpose: str = "confirm"
+    crm_status: str | None = None
     # order.final with status "changed": what the customer asked for (date, after, before,
     # address, text: their words); "not_ordered": the order may be fake.
     requested_change: dict[str, Any] | None = None

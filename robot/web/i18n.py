@@ -138,13 +138,15 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
         "dnc": "звонки запрещены", "operator": "передан оператору",
         "changed": "изменение доставки", "wrong_number": "чужой номер",
         "not_ordered": "не заказывал", "invalid_number": "номер не существует",
+        "informed": "клиент уведомлён", "stopped": "звонки не нужны",
     },
     "en": {
         "queued": "queued", "calling": "calling", "confirmed": "confirmed",
         "rejected": "rejected", "exhausted": "attempts exhausted", "cancelled": "cancelled",
         "dnc": "calls barred", "operator": "with operator", "changed": "delivery change",
         "wrong_number": "wrong number", "not_ordered": "not ordered",
-        "invalid_number": "invalid number",
+        "invalid_number": "invalid number", "informed": "informed",
+        "stopped": "no longer needed",
     },
 }  # fmt: skip
 OUTCOME_WORDS: dict[str, dict[str, str]] = {
@@ -156,6 +158,7 @@ OUTCOME_WORDS: dict[str, dict[str, str]] = {
         "wrong_number": "чужой номер", "not_ordered": "не заказывал",
         "unreachable": "абонент недоступен", "invalid_number": "номер не существует",
         "call_rejected": "сбросил вызов", "trunk_limit": "линия перегружена",
+        "informed": "выслушал сообщение",
     },
     "en": {
         "confirmed": "confirmed", "rejected": "rejected", "no_answer": "no answer",
@@ -165,6 +168,7 @@ OUTCOME_WORDS: dict[str, dict[str, str]] = {
         "wrong_number": "wrong number", "not_ordered": "not ordered",
         "unreachable": "unreachable", "invalid_number": "invalid number",
         "call_rejected": "call rejected", "trunk_limit": "trunk at its limit",
+        "informed": "heard the message",
     },
 }  # fmt: skip
 
@@ -216,6 +220,7 @@ RU: dict[str, str] = {
     "retry.invalid_number": "номер не существует",
     "retry.call_rejected": "клиент сбросил вызов",
     "retry.trunk_limit": "линия была перегружена",
+    "retry.informed": "клиент выслушал сообщение",
     # robot.core.calling_hours
     "zone.order": "из заказа",
     "zone.phone": "по номеру телефона",
