@@ -382,6 +382,9 @@ class CallAttempt(BaseModel):
     phone: str
     language: str
     asterisk: str = "default"
+    # The order's shop and what the call was about (its purpose when placed): analytics.
+    shop_name: str = ""
+    purpose: str = "confirm"
     created_at: datetime
     originated_at: datetime | None = None
     answered_at: datetime | None = None

@@ -375,6 +375,8 @@ class Dialer:
             phone=order.phone,
             language=order.language,
             asterisk=route.server,
+            shop_name=order.shop_name,
+            purpose=order.purpose,
             created_at=now,
         )
         live = self.tracker.register(call)
