@@ -41,10 +41,11 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from robot.core.shops import ShopConfig, parse_shops
 
@@ -351,7 +352,7 @@ class ShopRegistry:
             for name, fields in wanted.items():
                 key = redis_keys.shop_limits(name, p)
                 pipe.delete(key)
-                pipe.hset(key, mapping=fields)
+                pipe.hset(key, mapping=cast("dict[FieldT, EncodableT]", fields))
                 pipe.sadd(redis_keys.shops_limited(p), name)
             for name in old - set(wanted):
                 pipe.delete(redis_keys.shop_limits(name, p))

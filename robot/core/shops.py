@@ -114,11 +114,9 @@ def parse_shops(data: Any) -> dict[str, ShopConfig]:
     if isinstance(data, dict) and isinstance(data.get("shops"), list):
         items = [(str(s.get("name", "")) if isinstance(s, dict) else "", s) for s in data["shops"]]
     elif isinstance(data, dict):
-        items = [
-            (str(k), {"name": k, **v} if isinstance(v, dict) else v) for k, v in data.items()
-        ]
+        items = [(str(k), {"name": k, **v} if isinstance(v, dict) else v) for k, v in data.items()]
     else:
-        raise ValueError("shops: must be an object {name: settings} or {\"shops\": [...]}")
+        raise ValueError('shops: must be an object {name: settings} or {"shops": [...]}')
     out: dict[str, ShopConfig] = {}
     for name, raw in items:
         if not isinstance(raw, dict):
