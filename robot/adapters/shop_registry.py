@@ -45,7 +45,6 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from redis.typing import EncodableT, FieldT
 
 from robot.core.shops import ShopConfig, parse_shops
 
@@ -352,7 +351,7 @@ class ShopRegistry:
             for name, fields in wanted.items():
                 key = redis_keys.shop_limits(name, p)
                 pipe.delete(key)
-                pipe.hset(key, mapping=cast("dict[FieldT, EncodableT]", fields))
+                pipe.hset(key, mapping=cast(Mapping[Any, Any], fields))
                 pipe.sadd(redis_keys.shops_limited(p), name)
             for name in old - set(wanted):
                 pipe.delete(redis_keys.shop_limits(name, p))

@@ -14,15 +14,15 @@ import logging
 
 import pytest
 
-from robot.asterisk.carrier import (
+from robot.config import AsteriskServerConfig, Settings
+from robot.devtools.asterisk.carrier import (
     TrunkSpec,
     dial_template,
     free_udp_port,
     running_carrier,
 )
-from robot.asterisk.runtime import environment_problem
-from robot.config import AsteriskServerConfig, Settings
-from robot.demo import free_port
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import free_port
 
 from .callstack import AMI_SECRET, call_stack, order
 

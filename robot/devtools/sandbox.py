@@ -289,7 +289,7 @@ async def _serve(redis_url: str, worker_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m robot.web.sandbox REDIS_URL WORKER_ID``: a sandbox as a process of its own,
+    """``python -m robot.devtools.sandbox REDIS_URL WORKER_ID``: a sandbox as a process of its own,
     a dialing worker the tests can freeze (SIGSTOP) and kill."""
     import sys
 

@@ -67,8 +67,8 @@ SCENARIOS = (
     Scenario(18, "voicemail greeting", "machine", True, ("ru",)),
 )
 # ``robot demo --sip``: every call goes over a SIP trunk to a second Asterisk playing the
-# carrier (robot/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit there (no
-# attempt used, retried), so the carrier's own answers take that scenario's place.
+# carrier (robot/devtools/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit
+# there (no attempt used, retried), so the carrier's own answers take that scenario's place.
 SIP_SCENARIOS = (
     *(s for s in SCENARIOS if s.code != 8),
     Scenario(41, "switched off: 183 announcement, 480", "unreachable", False),
@@ -218,9 +218,9 @@ async def _run_demo(
     on_report: Callable[[dict[str, Any]], None] | None,
     stopping: _StopOnSignal,
 ) -> dict[str, Any]:
-    from robot.adapters.redis_server import RedisServer
-    from robot.asterisk import carrier as sip_carrier
-    from robot.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.asterisk import carrier as sip_carrier
+    from robot.devtools.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.redis_server import RedisServer
 
     base = Settings()
     speech_lang, model_name = speech_language(base)
