@@ -13,7 +13,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -53,6 +53,10 @@ from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
 from robot.policy_settings import load_policy
 from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
+
+if TYPE_CHECKING:  # imported where built: loading Vosk is slow
+    from robot.adapters.asr_pool import ProcessPoolRecognizer
+    from robot.adapters.vosk_asr import VoskRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +107,11 @@ def add_retention_job(scheduler: object, settings: Settings) -> None:
     )
 
 
-def build_recognizer(settings: Settings):
+def build_recognizer(settings: Settings) -> VoskRecognizer | ProcessPoolRecognizer | None:
     """The Vosk recognizer for the installed models, or None (keys only), said out loud."""
     from robot.adapters.vosk_asr import VoskRecognizer
 
-    rec: Any
+    rec: VoskRecognizer | ProcessPoolRecognizer
     if settings.asr_processes > 0:
         from robot.adapters.asr_pool import ProcessPoolRecognizer
 
@@ -168,7 +172,7 @@ class Service:
     media: AudioSocketServer
     dialer: Dialer
     tracker: CallTracker
-    recognizer: object | None
+    recognizer: VoskRecognizer | ProcessPoolRecognizer | None
     runner: web.AppRunner | None = None
     consumer: IntakeStreamConsumer | None = None
     deliverer: WebhookDeliverer | None = None

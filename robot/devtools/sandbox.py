@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +209,7 @@ async def start_sandbox(
 
 
 @contextlib.asynccontextmanager
-async def sandbox(redis_url: str, **kwargs: Any):
+async def sandbox(redis_url: str, **kwargs: Any) -> AsyncIterator[Sandbox]:
     box = await start_sandbox(redis_url, **kwargs)
     try:
         yield box
