@@ -25,9 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
-    from robot.adapters.http_api import runner_options
     from robot.adapters.redis_store import RedisOrderStore
-    from robot.web.app import make_web_app
+    from robot.web.app import make_web_app, runner_options
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
