@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
-from robot.adapters.redis_sentinel_set import SentinelSet
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
-from robot.demo import free_port
+from robot.devtools.demo import free_port
+from robot.devtools.redis_sentinel_set import SentinelSet
 from robot.web.app import make_web_app
 
 TOKEN = "measure-token"
