@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="serve the dashboard and the HTTP API only (no dialer)")
     p.add_argument("--host", help="listen address (default: DOZVON_HTTP_HOST)")
     p.add_argument("--port", type=int, help="listen port (default: DOZVON_HTTP_PORT)")
