@@ -40,10 +40,11 @@ from aiohttp import web
 
 from robot.core.analytics import REACHED_VALUES, CallTally
 from robot.core.phones import mask_phone
+from robot.web.access import READ, Routes, principal_of
 from robot.web.context import WEB_KEY
+from robot.web.errors import json_error
 from robot.web.order_scan import BadQuery, DayRange, StoredOrder, day_range, scan_orders
 from robot.web.orders_list import OrderFilter, bad_query, parse_filter
-from robot.web.security import principal_of
 
 REACHED = REACHED_VALUES
 DEFAULT_DAYS = 7
@@ -268,7 +269,8 @@ async def report_handler(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     try:
         days = _days(request)
-        flt = parse_filter(request.query, request.app[WEB_KEY].settings.default_region)
+        flt = parse_filter(request.query, request.app[WEB_KEY].settings.default_region,
+                           principal_of(request).shops)  # fmt: skip
     except BadQuery as e:
         return bad_query(e)
     current = await _report(request, days, flt)
@@ -323,9 +325,11 @@ async def export_handler(request: web.Request) -> web.StreamResponse:
     full = principal_of(request).is_admin
     try:
         days = _days(request)
-        flt = parse_filter(request.query, ctx.settings.default_region)
+        flt = parse_filter(request.query, ctx.settings.default_region, principal_of(request).shops)
     except BadQuery as e:
         return bad_query(e)
+    if kind == "audit" and not principal_of(request).all_shops:
+        return json_error(403, "forbidden", "the audit log covers every shop")
     if kind == "audit":
         return await _export_audit(request, days)
     if kind not in ("orders", "calls"):
@@ -386,5 +390,6 @@ async def _export_audit(request: web.Request, days: DayRange) -> web.StreamRespo
 
 
 def add_report_routes(app: web.Application) -> None:
-    app.router.add_get("/dashboard/api/reports", report_handler)
-    app.router.add_get("/dashboard/api/export/{kind}.csv", export_handler)
+    r = Routes(app)
+    r.get("/dashboard/api/reports", report_handler, READ)
+    r.get("/dashboard/api/export/{kind}.csv", export_handler, READ)
