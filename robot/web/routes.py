@@ -54,6 +54,7 @@ from robot.web.errors import invalid_field, json_error, not_found, read_json
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.sessions import COOKIE
+from robot.web.shops import call_visible, live_scope, scope_live
 from robot.web.signin import LANG_COOKIE
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
-    return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+    doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
+    return web.json_response(scope_live(doc, live_scope(request)))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -167,9 +169,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
+    scope = live_scope(request)  # ?shop= and the caller's shops (robot.web.shops)
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-        await resp.write(sse_frame("summary", snap))
+        await resp.write(sse_frame("summary", scope_live(snap, scope)))
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), SSE_PING_S)
@@ -183,7 +186,12 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if item is None:
                 break
-            await resp.write(sse_frame(*item))
+            kind, data = item
+            if kind == "summary":
+                data = scope_live(data, scope)
+            elif kind == "call" and not call_visible(data, scope):
+                continue
+            await resp.write(sse_frame(kind, data))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
