@@ -9,7 +9,7 @@ decides on the order and its own history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
 from robot.core.policy import Decision, decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.purposes import Purpose, purpose_for
 from robot.core.reopen import Reopening, policy_view
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,10 @@ class PolicyGate:
         phone_log: PhoneCallLog | None = None,
         finalizer: OrderFinalizer | None = None,
         reopens: ReopenLog | None = None,
+        purposes: Callable[[Order], Purpose] = purpose_for,
     ) -> None:
         self.config = config
+        self.purposes = purposes  # a purpose's hours and retry rules apply to its calls
         self.dnc = dnc
         self.phone_log = phone_log
         self.finalizer = finalizer
@@ -87,7 +90,8 @@ class PolicyGate:
         reopening = None
         if self.reopens is not None:
             reopening = await self.reopens.reopening(order.order_id)
-        calls, config = policy_view(history, self.config, reopening)
+        config = self.purposes(order).policy(self.config)
+        calls, config = policy_view(history, config, reopening)
         return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
 
     async def note_call(self, order: Order, call_id: str, now: datetime) -> None:
