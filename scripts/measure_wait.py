@@ -27,8 +27,8 @@ from aiohttp import web
 from robot.adapters.http_api import make_intake_app
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
-from robot.devtools.demo import free_port
 from robot.devtools.redis_sentinel_set import SentinelSet
+from robot.testing import free_port
 
 TOKEN = "measure-token"
 
