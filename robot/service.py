@@ -39,13 +39,14 @@ from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
 from robot.config import Settings
 from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
-from robot.engine.dialer import Dialer, DialerConfig, ShopCallSettings
+from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
@@ -181,6 +182,7 @@ class Service:
     hangups: HangupListener | None = None
     with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
     task_board: TaskBoard = field(default_factory=TaskBoard)  # /healthz, /metrics
+    shops: ShopRegistry | None = None  # robot.adapters.shop_registry
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
@@ -210,9 +212,15 @@ class Service:
         prompts = PromptLibrary(settings.audio_dir, settings.var_dir / "tts-cache")
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings))
+        shops = ShopRegistry.from_settings(settings, store.redis)  # a bad file stops the start
         dialer = Dialer(
             gate=PolicyGate(
-                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+                policy.config,
+                dnc=dnc,
+                phone_log=dnc,
+                finalizer=control,
+                reopens=control,
+                shops=shops,
             ),
             store=store,
             originator=pool,
@@ -233,10 +241,7 @@ class Service:
                 announce_recording=settings.announce_recording,
                 machine_message=settings.machine_message,
                 operator_target=settings.operator_target,
-                shops={
-                    name: ShopCallSettings(shop.caller_id, shop.announce_recording)
-                    for name, shop in settings.shops.items()
-                },
+                shops=shops,
                 timing=SessionTiming(
                     listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
                 ),
@@ -259,7 +264,7 @@ class Service:
         )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
-            pool=pool, limits=limits, board=board, policy=policy,
+            pool=pool, limits=limits, board=board, policy=policy, shops=shops,
         )  # fmt: skip
 
     def http_app(self) -> web.Application:
@@ -283,6 +288,8 @@ class Service:
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
         self.dialer.config.audiosocket_advertise = advertised_audiosocket(s, self.media.port)
+        if self.shops is not None:
+            await self.shops.start()  # the API's shops and every shop's limits, before dialing
         if self.limits is not None:
             self.limits.start()
         if self.pool is not None:
@@ -300,7 +307,7 @@ class Service:
             control=self.policy.control if self.policy else None,
             webhook_hosts=webhook_hosts(s), tasks=board,
         )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s, tasks=board)
+        self.deliverer = WebhookDeliverer(self.store, s, tasks=board, shops=self.shops)
         self.consumer.start()
         self.deliverer.start()
         # Results kept through a Redis outage before a restart: written before any dial and
@@ -349,6 +356,8 @@ class Service:
             await self.ami.stop()
         if self.limits is not None:
             await self.limits.stop()
+        if self.shops is not None:
+            await self.shops.stop()
         if self.board is not None:
             await self.board.stop()
         await self.store.aclose()

@@ -403,6 +403,7 @@ class RedisOrderStore:
             final=True,
             attempts=0,
             callback_url=order.callback_url,
+            shop_name=order.shop_name,
             occurred_at=_utc(now),
         )
         added = await self._add(
@@ -621,6 +622,7 @@ class RedisOrderStore:
                         attempts=int(h.get("attempts", 0)),
                         history=history,
                         callback_url=order.callback_url,
+                        shop_name=order.shop_name,
                         occurred_at=_utc(now),
                         **_final_details(new, call) if final else {},
                     )
