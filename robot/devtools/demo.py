@@ -391,7 +391,12 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def _report(
-    orders, crm: Crm, model: str, lang: str | None, elapsed: float, workdir: Path
+    orders: list[dict[str, Any]],
+    crm: Crm,
+    model: str,
+    lang: str | None,
+    elapsed: float,
+    workdir: Path,
 ) -> dict[str, Any]:
     finals = crm.final_by_order()
     rows, mismatches = [], 0
@@ -434,7 +439,9 @@ def _report(
     }
 
 
-def _trunk_report(report: dict[str, Any], orders, crm: Crm, seen: Any) -> None:
+def _trunk_report(
+    report: dict[str, Any], orders: list[dict[str, Any]], crm: Crm, seen: Any
+) -> None:
     """``--sip``: every call must have crossed the trunk (the carrier saw it); a call that
     did not is a mismatch too."""
     finals = crm.final_by_order()

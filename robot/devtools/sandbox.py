@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +170,7 @@ async def start_sandbox(
 
 
 @contextlib.asynccontextmanager
-async def sandbox(redis_url: str, **kwargs: Any):
+async def sandbox(redis_url: str, **kwargs: Any) -> AsyncIterator[Sandbox]:
     box = await start_sandbox(redis_url, **kwargs)
     try:
         yield box

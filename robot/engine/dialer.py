@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from robot.core.langpack import get_pack
 from robot.core.machine_kind import MachineMessage
-from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
+from robot.core.models import CallAttempt, Intent, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
 from robot.core.records import OrderRecord
@@ -201,11 +201,11 @@ class Dialer:
                 self._tasks.add(task)
                 task.add_done_callback(self._call_done)
         finally:
-            for task in (renewer, beat):
-                if task is not None:
-                    task.cancel()
+            for own in (renewer, beat):
+                if own is not None:
+                    own.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                        await own
 
     async def _admit(self, call_id: str) -> Admitted | None:
         """A slot in the shared limits (waiting out a refusal first), or None: ask again."""
@@ -499,7 +499,7 @@ class Dialer:
         if next_due_at is None:
             return 1.0
         try:
-            at = await next_due_at()
+            at: datetime | None = await next_due_at()
         except Exception:
             return 1.0
         if at is None:
@@ -557,7 +557,7 @@ class Dialer:
 
     async def _place_and_run(
         self, record: OrderRecord, call: CallAttempt, live: LiveCall, route: Admitted
-    ):
+    ) -> tuple[Outcome, str, Intent | None]:
         order = record.order
         # The AudioSocket UUID: a secret per call, never the public call id (engine/calls.py).
         variables = {"ORDER_LANG": order.language, "DOZVON_MEDIA_ID": live.media_key}
@@ -616,7 +616,9 @@ class Dialer:
             return started.outcome, started.reason, None
         return await self._converse(order, call, live, started)
 
-    async def _converse(self, order: Order, call: CallAttempt, live: LiveCall, media: MediaSession):
+    async def _converse(
+        self, order: Order, call: CallAttempt, live: LiveCall, media: MediaSession
+    ) -> tuple[Outcome, str, Intent | None]:
         call.answered_at = self.clock()
         await self.store.save_call(call)
         stream = None

@@ -165,4 +165,3 @@ async def test_every_carrier_answer_over_the_sip_trunk() -> None:
             assert seen.codec == ("alaw" if trunk == "pcma" else "ulaw"), (trunk, seen)
             codecs.add(seen.codec)
         assert codecs == {"alaw", "ulaw"}, codecs
-
