@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from robot.core.machine_kind import MachineMessage
+from robot.core.shops import ShopConfig, parse_shops
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,13 +46,6 @@ class AsteriskServerConfig(BaseModel):
     cps_burst: int = 1
     dial_template: str | None = None  # its trunk; None: Settings.dial_template
     caller_id: str | None = None  # its trunk's caller ID ('"Shop" <+7495...>'); None: caller_id
-
-
-class ShopSettings(BaseModel):
-    """One shop's call settings (``DOZVON_SHOPS``: a JSON object shop_name -> these)."""
-
-    caller_id: str | None = None  # From / P-Asserted-Identity of its calls; None: the trunk's
-    announce_recording: bool | None = None  # the recording notice; None: announce_recording
 
 
 # ---- the groups: one per component; a field's comment is its line in README's table ----
@@ -154,9 +148,6 @@ class DialerSettings(BaseModel):
     # How a phone number becomes an Asterisk channel. {number}: E.164 with '+', {digits}: without.
     dial_template: str = "PJSIP/{number}@trunk"
     caller_id: str = '"Dozvon" <+70000000000>'
-    # Per shop, by the order's shop_name: {"Ромашка": {"caller_id": "\"Ромашка\" <+7495...>",
-    # "announce_recording": true}}. Caller ID: the shop's, else its trunk's, else caller_id.
-    shops: dict[str, ShopSettings] = Field(default_factory=dict)
     # How long the customer's phone rings before we give up (no_answer). Carriers and people
     # take rings shorter than ~25 s for missed-call spam; tests set it shorter.
     ring_timeout_s: float = 30.0
@@ -193,6 +184,27 @@ class DialerSettings(BaseModel):
     # restarting with the customer's answer in its journal. Shorter than the policy's retry
     # delay for a lost ("failed") call, it changes nothing else.
     answered_reap_grace_s: float = 60.0
+
+
+class ShopsSettings(BaseModel):
+    """For the shop registry (robot/adapters/shop_registry.py): the shops as tenants."""
+
+    # Per shop, by the order's shop_name: {"Ромашка": {"caller_id": "\"Ромашка\" <+7495...>",
+    # "announce_recording": true}}, any field of the shops file. Caller ID: the shop's, else
+    # its trunk's, else caller_id.
+    shops: dict[str, ShopConfig] = Field(default_factory=dict)
+    # The shops file (JSON, or YAML by .yaml/.yml; README "Shops"): per shop its token, webhook,
+    # caller ID, hours, statuses, limits; re-read when it changes, over DOZVON_SHOPS.
+    shops_file: Path | None = None
+
+    @field_validator("shops", mode="before")
+    @classmethod
+    def _shops_doc(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip() else {}
+        if isinstance(v, dict) and not all(isinstance(s, ShopConfig) for s in v.values()):
+            return parse_shops(v)  # ValueError names the shop and field
+        return v
 
 
 class LimitsSettings(BaseModel):
@@ -292,6 +304,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "ami": AmiSettings,
     "media": MediaSettings,
     "dialer": DialerSettings,
+    "tenants": ShopsSettings,
     "limits": LimitsSettings,
     "policy": PolicySettings,
     "webhook": WebhookSettings,
@@ -309,6 +322,7 @@ class Settings(
     WebhookSettings,
     PolicySettings,
     LimitsSettings,
+    ShopsSettings,
     DialerSettings,
     MediaSettings,
     AmiSettings,
@@ -347,6 +361,11 @@ class Settings(
     @property
     def dialer(self) -> DialerSettings:
         return self.group(DialerSettings)
+
+    @property
+    def tenants(self) -> ShopsSettings:
+        """``shops`` and ``shops_file`` (named apart from the ``shops`` field itself)."""
+        return self.group(ShopsSettings)
 
     @property
     def limits(self) -> LimitsSettings:
@@ -423,6 +442,10 @@ def default_secrets(s: Settings) -> list[str]:
         values += [(f"asterisk_servers[{a.name}].secret", a.secret) for a in s.asterisk_servers]
     else:
         values.append(("ami_secret", s.ami_secret))
+    for name, shop in s.shops.items():
+        for field in ("api_token", "webhook_secret"):
+            secret = getattr(shop, field)
+            values.append((f"shops[{name}].{field}", secret and secret.get_secret_value()))
     return [f"DOZVON_{name.upper()}" for name, value in values if value in DEFAULT_SECRETS]
 
 
