@@ -417,36 +417,39 @@ def exposed_endpoints(s: Settings, *, http: bool = True, dialing: bool = True) -
     AMI, the CRM's webhook URL) of this process that is not on loopback."""
     found: list[tuple[str, str]] = []
     if http:
-        found.append(("http_host", s.http_host))
+        found.append(("DOZVON_HTTP_HOST", s.http_host))
     if dialing:
-        found.append(("audiosocket_host", s.audiosocket_host))
+        found.append(("DOZVON_AUDIOSOCKET_HOST", s.audiosocket_host))
         if s.asterisk_servers:
-            found += [(f"asterisk_servers[{a.name}].host", a.host) for a in s.asterisk_servers]
+            found += [(f'DOZVON_ASTERISK_SERVERS ("{a.name}" host)', a.host)
+                      for a in s.asterisk_servers]  # fmt: skip
         else:
-            found.append(("ami_host", s.ami_host))
+            found.append(("DOZVON_AMI_HOST", s.ami_host))
         if s.webhook_url:
-            found.append(("webhook_url", urlsplit(s.webhook_url).hostname or ""))
-    return [f"DOZVON_{name.upper()}={host or '(all interfaces)'}" for name, host in found
+            found.append(("DOZVON_WEBHOOK_URL", urlsplit(s.webhook_url).hostname or ""))
+    return [f"{name}={host or '(all interfaces)'}" for name, host in found
             if not is_loopback(host)]  # fmt: skip
 
 
 def default_secrets(s: Settings) -> list[str]:
     """The secret settings still holding a shipped placeholder value."""
     values: list[tuple[str, Any]] = [
-        ("api_token", s.api_token),
-        ("webhook_secret", s.webhook_secret),
-        ("metrics_token", s.metrics_token),
-        ("session_secret", s.session_secret),
+        ("DOZVON_API_TOKEN", s.api_token),
+        ("DOZVON_WEBHOOK_SECRET", s.webhook_secret),
+        ("DOZVON_METRICS_TOKEN", s.metrics_token),
+        ("DOZVON_SESSION_SECRET", s.session_secret),
     ]
     if s.asterisk_servers:
-        values += [(f"asterisk_servers[{a.name}].secret", a.secret) for a in s.asterisk_servers]
+        values += [(f'DOZVON_ASTERISK_SERVERS ("{a.name}" secret)', a.secret)
+                   for a in s.asterisk_servers]  # fmt: skip
     else:
-        values.append(("ami_secret", s.ami_secret))
+        values.append(("DOZVON_AMI_SECRET", s.ami_secret))
     for name, shop in s.shops.items():
         for field in ("api_token", "webhook_secret"):
             secret = getattr(shop, field)
-            values.append((f"shops[{name}].{field}", secret and secret.get_secret_value()))
-    return [f"DOZVON_{name.upper()}" for name, value in values if value in DEFAULT_SECRETS]
+            values.append((f'DOZVON_SHOPS ("{name}" {field})',
+                           secret and secret.get_secret_value()))  # fmt: skip
+    return [name for name, value in values if value in DEFAULT_SECRETS]
 
 
 def refuse_default_secrets(s: Settings, *, http: bool = True, dialing: bool = True) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from robot.config import Settings
+from robot.config import PolicySettings
 from robot.core.policy_config import PolicyConfig, merge_policy
 
 
@@ -16,7 +16,7 @@ class PolicyConfigError(ValueError):
     """The policy configuration cannot be read or is invalid; the message says where."""
 
 
-def load_policy(settings: Settings) -> PolicyConfig:
+def load_policy(settings: PolicySettings) -> PolicyConfig:
     docs: list[dict[str, Any]] = []
     if settings.policy_file is not None:
         try:

@@ -80,7 +80,9 @@ def rows() -> list[tuple[str, str, str, str]]:
     for name in Settings.model_fields:
         note = re.sub(r"\s+", " ", notes.get(name, "")).replace("|", "\\|")
         group = group_of(name)
-        out.append((f"DOZVON_{name.upper()}", render_default(name), f"`{group}`" if group else "", note))
+        out.append(
+            (f"DOZVON_{name.upper()}", render_default(name), f"`{group}`" if group else "", note)
+        )
     return out
 
 

@@ -42,7 +42,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from robot.adapters.redis_replication import NotReplicated
-from robot.config import Settings
+from robot.config import Settings, WebhookSettings, WebSettings
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import Order, OrderError, parse_order
@@ -72,7 +72,7 @@ def json_error(status: int, error: str, message: str, **extra: Any) -> web.Respo
     return web.json_response({"error": error, "message": message, **extra}, status=status)
 
 
-def runner_options(settings: Settings) -> dict[str, Any]:
+def runner_options(settings: WebSettings) -> dict[str, Any]:
     """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
     and a connection that has not sent complete request headers within
     ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
@@ -246,7 +246,7 @@ class _IntakeRoutes:
         return web.json_response(doc)
 
 
-def webhook_hosts(settings: Settings) -> WebhookHostPolicy:
+def webhook_hosts(settings: WebhookSettings) -> WebhookHostPolicy:
     """Where ``callback_url`` may point, from ``webhook_allowed_hosts`` (see callback_url)."""
     return _host_policy(tuple(settings.webhook_allowed_hosts), settings.webhook_url)
 
