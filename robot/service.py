@@ -11,9 +11,9 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -39,6 +39,7 @@ from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
 from robot.config import (
     AmiSettings,
@@ -50,7 +51,6 @@ from robot.config import (
     Settings,
     refuse_default_secrets,
 )
-from robot.core.shops import ShopConfig
 from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
@@ -61,7 +61,12 @@ from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
 from robot.policy_settings import load_policy
+from robot.ports import ShopLookup
 from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
+
+if TYPE_CHECKING:  # imported where built: loading Vosk is slow
+    from robot.adapters.asr_pool import ProcessPoolRecognizer
+    from robot.adapters.vosk_asr import VoskRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +120,11 @@ def add_retention_job(scheduler: object, dialer: DialerSettings, files: FilesSet
     )
 
 
-def build_recognizer(asr: AsrSettings):
+def build_recognizer(asr: AsrSettings) -> VoskRecognizer | ProcessPoolRecognizer | None:
     """The Vosk recognizer for the installed models, or None (keys only), said out loud."""
     from robot.adapters.vosk_asr import VoskRecognizer
 
-    rec: Any
+    rec: VoskRecognizer | ProcessPoolRecognizer
     if asr.asr_processes > 0:
         from robot.adapters.asr_pool import ProcessPoolRecognizer
 
@@ -177,8 +182,11 @@ def limit_settings(limits: LimitsSettings) -> LimitSettings:
     )
 
 
-def dialer_config(dialer: DialerSettings, shops: dict[str, ShopConfig]) -> DialerConfig:
-    """The dialer's configuration, from its settings group (and the shops' caller IDs)."""
+def dialer_config(
+    dialer: DialerSettings, shops: Mapping[str, ShopCallSettings] | ShopLookup
+) -> DialerConfig:
+    """The dialer's configuration, from its settings group (and the shops' caller IDs, the
+    registry in the service, read at each call)."""
     return DialerConfig(
         worker_id=dialer.worker_id,
         dial_template=dialer.dial_template,
@@ -191,10 +199,7 @@ def dialer_config(dialer: DialerSettings, shops: dict[str, ShopConfig]) -> Diale
         announce_recording=dialer.announce_recording,
         machine_message=dialer.machine_message,
         operator_target=dialer.operator_target,
-        shops={
-            name: ShopCallSettings(shop.caller_id, shop.announce_recording)
-            for name, shop in shops.items()
-        },
+        shops=shops,
         timing=SessionTiming(
             listen_timeout_s=dialer.listen_timeout_s, max_call_s=dialer.max_call_s
         ),
@@ -216,7 +221,7 @@ class Service:
     media: AudioSocketServer
     dialer: Dialer
     tracker: CallTracker
-    recognizer: object | None
+    recognizer: VoskRecognizer | ProcessPoolRecognizer | None
     runner: web.AppRunner | None = None
     consumer: IntakeStreamConsumer | None = None
     deliverer: WebhookDeliverer | None = None
@@ -230,6 +235,7 @@ class Service:
     hangups: HangupListener | None = None
     with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
     task_board: TaskBoard = field(default_factory=TaskBoard)  # /healthz, /metrics
+    shops: ShopRegistry | None = None  # robot.adapters.shop_registry
 
     @classmethod
     def build(cls, settings: Settings, *, with_http: bool = True) -> Service:
@@ -253,9 +259,16 @@ class Service:
         prompts = PromptLibrary(files.audio_dir, files.var_dir / "tts-cache")
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings.policy))
+        # A bad shops file stops the start.
+        shops = ShopRegistry.from_settings(settings.tenants, store.redis)
         dialer = Dialer(
             gate=PolicyGate(
-                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+                policy.config,
+                dnc=dnc,
+                phone_log=dnc,
+                finalizer=control,
+                reopens=control,
+                shops=shops,
             ),
             store=store,
             originator=pool,
@@ -264,7 +277,7 @@ class Service:
             prompts=prompts,
             recognizer=recognizer,
             is_speech_factory=speech_detector,
-            config=dialer_config(dialing, settings.shops),
+            config=dialer_config(dialing, shops),
             control=DialerControl(
                 RedisRunControl(
                     store.redis,
@@ -284,7 +297,8 @@ class Service:
         )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
-            pool=pool, limits=limits, board=board, policy=policy, with_http=with_http,
+            pool=pool, limits=limits, board=board, policy=policy, shops=shops,
+            with_http=with_http,
         )  # fmt: skip
 
     def http_app(self) -> web.Application:
@@ -308,6 +322,8 @@ class Service:
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
         self.dialer.config.audiosocket_advertise = advertised_audiosocket(s.media, self.media.port)
+        if self.shops is not None:
+            await self.shops.start()  # the API's shops and every shop's limits, before dialing
         if self.limits is not None:
             self.limits.start()
         if self.pool is not None:
@@ -326,7 +342,7 @@ class Service:
             control=self.policy.control if self.policy else None,
             webhook_hosts=webhook_hosts(s.webhook), tasks=board,
         )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s.webhook, tasks=board)
+        self.deliverer = WebhookDeliverer(self.store, s.webhook, tasks=board, shops=self.shops)
         self.consumer.start()
         self.deliverer.start()
         # Results kept through a Redis outage before a restart: written before any dial and
@@ -375,6 +391,8 @@ class Service:
             await self.ami.stop()
         if self.limits is not None:
             await self.limits.stop()
+        if self.shops is not None:
+            await self.shops.stop()
         if self.board is not None:
             await self.board.stop()
         await self.store.aclose()

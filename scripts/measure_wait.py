@@ -25,10 +25,10 @@ import aiohttp
 from aiohttp import web
 
 from robot.adapters.http_api import make_intake_app
-from robot.adapters.redis_sentinel_set import SentinelSet
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
-from robot.demo import free_port
+from robot.devtools.demo import free_port
+from robot.devtools.redis_sentinel_set import SentinelSet
 
 TOKEN = "measure-token"
 

@@ -41,7 +41,7 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -351,7 +351,7 @@ class ShopRegistry:
             for name, fields in wanted.items():
                 key = redis_keys.shop_limits(name, p)
                 pipe.delete(key)
-                pipe.hset(key, mapping=fields)
+                pipe.hset(key, mapping=cast(Mapping[Any, Any], fields))
                 pipe.sadd(redis_keys.shops_limited(p), name)
             for name in old - set(wanted):
                 pipe.delete(redis_keys.shop_limits(name, p))

@@ -10,7 +10,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from robot.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.asterisk.runtime import AsteriskRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.asterisk.runtime import AsteriskError, AsteriskRuntime
     from robot.config import load_settings
+    from robot.devtools.asterisk.runtime import AsteriskError, AsteriskRuntime
 
     runtime = AsteriskRuntime.from_settings(load_settings(), instance=args.instance)
     try:

@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.bench.runner import BenchOptions, run_bench
+    from robot.devtools.bench.runner import BenchOptions, run_bench
 
     if args.calls < 1 or args.concurrency < 1 or args.workers < 1:
         raise SystemExit("--calls, --concurrency and --workers must be at least 1")

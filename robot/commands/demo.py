@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.demo import format_table, run_demo
+    from robot.devtools.demo import format_table, run_demo
 
     if args.orders < 1:
         raise SystemExit("--orders must be at least 1")

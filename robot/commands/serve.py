@@ -11,6 +11,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
     from robot.adapters.http_api import runner_options

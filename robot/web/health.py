@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -288,7 +288,9 @@ class HealthChecks:
     async def queued_languages(self) -> dict[str, int]:
         if time.monotonic() - self._langs_at < LANG_EVERY_S:
             return self._langs
-        ids = await self.redis.zrange(self._k("status", "queued"), 0, LANG_SCAN_CAP - 1)
+        ids = cast(
+            "list[str]", await self.redis.zrange(self._k("status", "queued"), 0, LANG_SCAN_CAP - 1)
+        )
         counts: dict[str, int] = {}
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -69,7 +69,7 @@ AUDIT: Any = _RequestKey("dozvon.audit", dict) if _RequestKey else "dozvon.audit
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request[PRINCIPAL]  # type: ignore[no-any-return]
+    return request[PRINCIPAL]
 
 
 def _json(status: int, error: str, message: str) -> web.Response:

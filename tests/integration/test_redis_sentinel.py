@@ -16,11 +16,11 @@ from aiohttp import web
 
 from robot.adapters.http_api import make_intake_app
 from robot.adapters.intake_stream import IntakeStreamConsumer
-from robot.adapters.redis_sentinel_set import SentinelSet, _command
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import parse_order
-from robot.demo import free_port
+from robot.devtools.demo import free_port
+from robot.devtools.redis_sentinel_set import SentinelSet, _command
 
 pytestmark = pytest.mark.timeout(120)
 

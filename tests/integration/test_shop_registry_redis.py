@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from robot.adapters.redis_server import RedisServer
 from robot.adapters.shop_registry import ShopRegistry, redis_keys
 from robot.core.shops import ShopConfig
+from robot.devtools.redis_server import RedisServer
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The dashboard: pages, live board, reports and the supervisor sign-in."""
