@@ -22,16 +22,6 @@ from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.finish_journal import FileFinishJournal
-from robot.adapters.http_api import (
-    SETTINGS_KEY,
-    STORE_KEY,
-    add_intake_routes,
-    api_json_errors,
-    runner_options,
-    webhook_hosts,
-)
-from robot.adapters.http_policy import PolicyServices, add_policy_routes
-from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
@@ -60,9 +50,11 @@ from robot.engine.policy_gate import PolicyGate
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
-from robot.policy_settings import load_policy
+from robot.policy_settings import load_policy, webhook_hosts
 from robot.ports import ShopLookup
-from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
+from robot.supervision import TaskBoard, run_with_restarts
+from robot.web.api.policy import PolicyServices
+from robot.web.app import make_web_app, runner_options
 
 if TYPE_CHECKING:  # imported where built: loading Vosk is slow
     from robot.adapters.asr_pool import ProcessPoolRecognizer
@@ -302,18 +294,10 @@ class Service:
         )  # fmt: skip
 
     def http_app(self) -> web.Application:
-        app = web.Application(middlewares=[api_json_errors])
-        app[STORE_KEY] = self.store
-        app[SETTINGS_KEY] = self.settings
-        app[TASKS_KEY] = self.task_board
-        add_intake_routes(app)
-        if self.policy is not None:
-            add_policy_routes(app, self.policy)
-        add_webhook_routes(app, self.store.failed)
-        from robot.web.app import mount_dashboard
-
-        mount_dashboard(app, self.settings, self.store, speech_info(self.recognizer))
-        return app
+        return make_web_app(
+            self.settings, self.store, speech_info(self.recognizer),
+            policy=self.policy, tasks=self.task_board,
+        )  # fmt: skip
 
     async def start(self) -> None:
         s = self.settings

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="load test: N orders answered at concurrency C")
     p.add_argument("--calls", type=int, default=50, help="orders to push (default 50)")
     p.add_argument("--concurrency", type=int, default=10, help="unfinished orders at a time")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="serve the dashboard and the HTTP API only (no dialer)")
     p.add_argument("--host", help="listen address (default: DOZVON_HTTP_HOST)")
     p.add_argument("--port", type=int, help="listen port (default: DOZVON_HTTP_PORT)")
@@ -29,10 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
-    from robot.adapters.http_api import runner_options
     from robot.adapters.redis_store import RedisOrderStore
     from robot.config import refuse_default_secrets
-    from robot.web.app import make_web_app
+    from robot.web.app import make_web_app, runner_options
 
     refuse_default_secrets(settings, dialing=False)
     stop = stop or asyncio.Event()

@@ -90,7 +90,9 @@ class HealthFacts:
     throttled: int = 0
 
 
-def _share(counts: dict[str, int], part: tuple[str, ...], whole: tuple[str, ...] | None) -> tuple:
+def _share(
+    counts: dict[str, int], part: tuple[str, ...], whole: tuple[str, ...] | None
+) -> tuple[int, int, float | None]:
     num = sum(counts.get(o, 0) for o in part)
     den = sum(counts.values()) if whole is None else sum(counts.get(o, 0) for o in whole)
     return num, den, (num / den if den else None)
@@ -254,7 +256,7 @@ class HealthChecks:
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
 
-    async def check(self, now: datetime, overview: dict[str, Any] | None = None) -> dict:
+    async def check(self, now: datetime, overview: dict[str, Any] | None = None) -> dict[str, Any]:
         """The health summary; ``overview`` lends what it has already read (queue, workers,
         controls), else those are read here."""
         o = overview or {}

@@ -151,7 +151,9 @@ class DashboardQueries:
             "hours": [{"hour": h, **data["hours"].get(f"{h:02d}", {})} for h in range(24)],
         }
 
-    async def speech(self, workers: list[dict[str, Any]], fallback: dict[str, Any]) -> list:
+    async def speech(
+        self, workers: list[dict[str, Any]], fallback: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for w in workers:
             for m in w.get("speech", []):
