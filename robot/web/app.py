@@ -20,7 +20,7 @@ from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
 from robot.adapters.shop_registry import ShopRegistry
-from robot.config import Settings
+from robot.config import Settings, WebSettings
 from robot.policy_settings import load_policy
 from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
@@ -57,7 +57,7 @@ ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
 )
 
 
-def runner_options(settings: Settings) -> dict[str, Any]:
+def runner_options(settings: WebSettings) -> dict[str, Any]:
     """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
     and a connection that has not sent complete request headers within
     ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
