@@ -305,7 +305,7 @@ class Service:
     def http_app(self) -> web.Application:
         return make_web_app(
             self.settings, self.store, speech_info(self.recognizer),
-            policy=self.policy, tasks=self.task_board,
+            policy=self.policy, tasks=self.task_board, shops=self.shops,
         )  # fmt: skip
 
     async def start(self) -> None:
