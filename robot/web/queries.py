@@ -179,6 +179,19 @@ class DashboardQueries:
             doc["health"] = await self.health.check(now, doc)
         return doc
 
+    async def shops_of(self, order_ids: list[str]) -> dict[str, str | None]:
+        """Each order's shop_name (None: no such order), for scoping the live board."""
+        if not order_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hget(self._k("order", oid), "order")
+            rows = await pipe.execute()
+        return {
+            oid: json.loads(raw).get("shop_name") if raw else None
+            for oid, raw in zip(order_ids, rows, strict=True)
+        }
+
     # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 
     async def timeline(self, order_id: str, *, full_phone: bool) -> dict[str, Any] | None:
