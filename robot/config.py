@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from robot.core.machine_kind import MachineMessage
+from robot.core.shops import ShopConfig, parse_shops
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,13 +30,6 @@ class AsteriskServerConfig(BaseModel):
     cps_burst: int = 1
     dial_template: str | None = None  # its trunk; None: Settings.dial_template
     caller_id: str | None = None  # its trunk's caller ID ('"Shop" <+7495...>'); None: caller_id
-
-
-class ShopSettings(BaseModel):
-    """One shop's call settings (``DOZVON_SHOPS``: a JSON object shop_name -> these)."""
-
-    caller_id: str | None = None  # From / P-Asserted-Identity of its calls; None: the trunk's
-    announce_recording: bool | None = None  # the recording notice; None: announce_recording
 
 
 class Settings(BaseSettings):
@@ -89,8 +83,12 @@ class Settings(BaseSettings):
     dial_template: str = "PJSIP/{number}@trunk"
     caller_id: str = '"Dozvon" <+70000000000>'
     # Per shop, by the order's shop_name: {"Ромашка": {"caller_id": "\"Ромашка\" <+7495...>",
-    # "announce_recording": true}}. Caller ID: the shop's, else its trunk's, else caller_id.
-    shops: dict[str, ShopSettings] = Field(default_factory=dict)
+    # "announce_recording": true}}, any field of the shops file. Caller ID: the shop's, else
+    # its trunk's, else caller_id.
+    shops: dict[str, ShopConfig] = Field(default_factory=dict)
+    # The shops file (JSON, or YAML by .yaml/.yml; README "Shops"): per shop its token, webhook,
+    # caller ID, hours, statuses, limits; re-read when it changes, over DOZVON_SHOPS.
+    shops_file: Path | None = None
     # How long the customer's phone rings before we give up (no_answer). Carriers and people
     # take rings shorter than ~25 s for missed-call spam; tests set it shorter.
     ring_timeout_s: float = 30.0
@@ -152,6 +150,15 @@ class Settings(BaseSettings):
     # list or comma-separated. Empty: any public host. Internal addresses (loopback, private,
     # link-local) are refused unless listed here; webhook_url's own origin is always allowed.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("shops", mode="before")
+    @classmethod
+    def _shops_doc(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip() else {}
+        if isinstance(v, dict) and not all(isinstance(s, ShopConfig) for s in v.values()):
+            return parse_shops(v)  # ValueError names the shop and field
+        return v
 
     @field_validator("webhook_allowed_hosts", mode="before")
     @classmethod

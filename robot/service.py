@@ -13,7 +13,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,16 +22,6 @@ from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.audiosocket.server import AudioSocketServer, PeerPolicy
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.finish_journal import FileFinishJournal
-from robot.adapters.http_api import (
-    SETTINGS_KEY,
-    STORE_KEY,
-    add_intake_routes,
-    api_json_errors,
-    runner_options,
-    webhook_hosts,
-)
-from robot.adapters.http_policy import PolicyServices, add_policy_routes
-from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
@@ -39,19 +29,26 @@ from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
 from robot.config import Settings
 from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
-from robot.engine.dialer import Dialer, DialerConfig, ShopCallSettings
+from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
-from robot.policy_settings import load_policy
-from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
+from robot.policy_settings import load_policy, webhook_hosts
+from robot.supervision import TaskBoard, run_with_restarts
+from robot.web.api.policy import PolicyServices
+from robot.web.app import make_web_app, runner_options
+
+if TYPE_CHECKING:  # imported where built: loading Vosk is slow
+    from robot.adapters.asr_pool import ProcessPoolRecognizer
+    from robot.adapters.vosk_asr import VoskRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +99,11 @@ def add_retention_job(scheduler: object, settings: Settings) -> None:
     )
 
 
-def build_recognizer(settings: Settings):
+def build_recognizer(settings: Settings) -> VoskRecognizer | ProcessPoolRecognizer | None:
     """The Vosk recognizer for the installed models, or None (keys only), said out loud."""
     from robot.adapters.vosk_asr import VoskRecognizer
 
-    rec: Any
+    rec: VoskRecognizer | ProcessPoolRecognizer
     if settings.asr_processes > 0:
         from robot.adapters.asr_pool import ProcessPoolRecognizer
 
@@ -167,7 +164,7 @@ class Service:
     media: AudioSocketServer
     dialer: Dialer
     tracker: CallTracker
-    recognizer: object | None
+    recognizer: VoskRecognizer | ProcessPoolRecognizer | None
     runner: web.AppRunner | None = None
     consumer: IntakeStreamConsumer | None = None
     deliverer: WebhookDeliverer | None = None
@@ -181,6 +178,7 @@ class Service:
     hangups: HangupListener | None = None
     with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
     task_board: TaskBoard = field(default_factory=TaskBoard)  # /healthz, /metrics
+    shops: ShopRegistry | None = None  # robot.adapters.shop_registry
 
     @classmethod
     def build(cls, settings: Settings) -> Service:
@@ -210,9 +208,15 @@ class Service:
         prompts = PromptLibrary(settings.audio_dir, settings.var_dir / "tts-cache")
         dnc, control = DncStore(store.redis), OrderControl(store)
         policy = PolicyServices(dnc, control, load_policy(settings))
+        shops = ShopRegistry.from_settings(settings, store.redis)  # a bad file stops the start
         dialer = Dialer(
             gate=PolicyGate(
-                policy.config, dnc=dnc, phone_log=dnc, finalizer=control, reopens=control
+                policy.config,
+                dnc=dnc,
+                phone_log=dnc,
+                finalizer=control,
+                reopens=control,
+                shops=shops,
             ),
             store=store,
             originator=pool,
@@ -233,10 +237,7 @@ class Service:
                 announce_recording=settings.announce_recording,
                 machine_message=settings.machine_message,
                 operator_target=settings.operator_target,
-                shops={
-                    name: ShopCallSettings(shop.caller_id, shop.announce_recording)
-                    for name, shop in settings.shops.items()
-                },
+                shops=shops,
                 timing=SessionTiming(
                     listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
                 ),
@@ -259,22 +260,14 @@ class Service:
         )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
-            pool=pool, limits=limits, board=board, policy=policy,
+            pool=pool, limits=limits, board=board, policy=policy, shops=shops,
         )  # fmt: skip
 
     def http_app(self) -> web.Application:
-        app = web.Application(middlewares=[api_json_errors])
-        app[STORE_KEY] = self.store
-        app[SETTINGS_KEY] = self.settings
-        app[TASKS_KEY] = self.task_board
-        add_intake_routes(app)
-        if self.policy is not None:
-            add_policy_routes(app, self.policy)
-        add_webhook_routes(app, self.store.failed)
-        from robot.web.app import mount_dashboard
-
-        mount_dashboard(app, self.settings, self.store, speech_info(self.recognizer))
-        return app
+        return make_web_app(
+            self.settings, self.store, speech_info(self.recognizer),
+            policy=self.policy, tasks=self.task_board,
+        )  # fmt: skip
 
     async def start(self) -> None:
         s = self.settings
@@ -283,6 +276,8 @@ class Service:
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
         self.dialer.config.audiosocket_advertise = advertised_audiosocket(s, self.media.port)
+        if self.shops is not None:
+            await self.shops.start()  # the API's shops and every shop's limits, before dialing
         if self.limits is not None:
             self.limits.start()
         if self.pool is not None:
@@ -300,7 +295,7 @@ class Service:
             control=self.policy.control if self.policy else None,
             webhook_hosts=webhook_hosts(s), tasks=board,
         )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s, tasks=board)
+        self.deliverer = WebhookDeliverer(self.store, s, tasks=board, shops=self.shops)
         self.consumer.start()
         self.deliverer.start()
         # Results kept through a Redis outage before a restart: written before any dial and
@@ -349,6 +344,8 @@ class Service:
             await self.ami.stop()
         if self.limits is not None:
             await self.limits.stop()
+        if self.shops is not None:
+            await self.shops.stop()
         if self.board is not None:
             await self.board.stop()
         await self.store.aclose()

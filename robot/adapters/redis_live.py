@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -236,7 +236,7 @@ class LiveBoardReader:
         return self.keys.live_events
 
     async def live_calls(self) -> list[dict[str, Any]]:
-        ids = sorted(await self.redis.smembers(self.keys.live_calls))
+        ids = sorted(cast("set[str]", await self.redis.smembers(self.keys.live_calls)))
         if not ids:
             return []
         docs = await self.redis.mget([self.keys.live_call(i) for i in ids])
@@ -264,7 +264,12 @@ class LiveBoardReader:
         return {"outcomes": outcomes, "hours": hours, "first_call_ms": [float(d) for d in delays]}
 
     async def totals(self) -> dict[str, float]:
-        return {k: float(v) for k, v in (await self.redis.hgetall(self.keys.stats_total)).items()}
+        return {
+            k: float(v)
+            for k, v in cast(
+                "dict[str, str]", await self.redis.hgetall(self.keys.stats_total)
+            ).items()
+        }
 
     async def outcomes_between(self, start_epoch: float, end_epoch: float) -> dict[str, int]:
         """Calls ended by outcome in the five-minute slices that overlap [start, end)."""

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -317,7 +317,7 @@ class RedisOrderStore:
         )
 
     @staticmethod
-    def _sorted_calls(calls_json: list[str]) -> list[CallAttempt]:
+    def _sorted_calls(calls_json: list[str] | list[bytes | str]) -> list[CallAttempt]:
         calls = [CallAttempt.model_validate_json(c) for c in calls_json]
         return sorted(calls, key=lambda c: (c.attempt, _utc(c.created_at)))
 
@@ -449,7 +449,7 @@ class RedisOrderStore:
                         # A replay after NotReplicated: written then, confirmed only now.
                         await self._confirm(f"result of call {call.call_id}")
                         return
-                    snap = Snapshot(oid, await pipe.hgetall(okey))
+                    snap = Snapshot(oid, cast("dict[str, str]", await pipe.hgetall(okey)))
                     holder = await pipe.get(lock_key)
                     old = snap.status
                     earlier = lifecycle.of_earlier_cycle(call, snap.cycle_after)
@@ -545,7 +545,7 @@ class RedisOrderStore:
     async def next_due_at(self) -> datetime | None:
         """When the earliest QUEUED order is due (may be past: its phone is busy), or None."""
         first = await self.redis.zrange(self.keys.due, 0, 0, withscores=True)
-        return datetime.fromtimestamp(first[0][1], UTC) if first else None
+        return datetime.fromtimestamp(float(first[0][1]), UTC) if first else None
 
     # -- moves from outside the dialer: end, update, retry now, reopen, CRM status -------------
 
@@ -569,7 +569,7 @@ class RedisOrderStore:
             while True:
                 try:
                     await pipe.watch(okey, lease_owner, calls_key)
-                    h = await pipe.hgetall(okey)
+                    h = cast("dict[str, str]", await pipe.hgetall(okey))
                     if not h:
                         raise UnknownOrder(order_id)
                     snap = Snapshot(order_id, h)
@@ -641,7 +641,7 @@ class RedisOrderStore:
             while True:
                 try:
                     await pipe.watch(okey, lease_owner)
-                    h = await pipe.hgetall(okey)
+                    h = cast("dict[str, str]", await pipe.hgetall(okey))
                     if not h:
                         raise UnknownOrder(order_id)
                     old = OrderStatus(h["status"])
@@ -705,7 +705,7 @@ class RedisOrderStore:
             while True:
                 try:
                     await pipe.watch(okey)
-                    h = await pipe.hgetall(okey)
+                    h = cast("dict[str, str]", await pipe.hgetall(okey))
                     if not h:
                         raise UnknownOrder(order_id)
                     snap = Snapshot(order_id, h)
@@ -772,7 +772,7 @@ class RedisOrderStore:
             while True:
                 try:
                     await pipe.watch(okey, self.keys.lease_owner, calls_key)
-                    h = await pipe.hgetall(okey)
+                    h = cast("dict[str, str]", await pipe.hgetall(okey))
                     if not h:
                         await pipe.reset()
                         return StatusChange("unknown_order", action)
@@ -809,7 +809,7 @@ class RedisOrderStore:
                     if new is OrderStatus.STOPPED:
                         history = self._sorted_calls(await pipe.hvals(calls_key))
                     pipe.multi()
-                    pipe.hset(okey, mapping=fields)
+                    pipe.hset(okey, mapping=cast("dict[Any, Any]", fields))
                     if new is OrderStatus.STOPPED:
                         ended = Snapshot(oid, {**h, **fields})  # the final carries the status
                         self._queue_end(pipe, ended, new, now, event.status, history,

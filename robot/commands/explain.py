@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("explain", help="call now, wait or stop? the call policy for one order")
     p.add_argument("--now", help="the moment to decide at, ISO 8601 (default: the clock)")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")

@@ -119,7 +119,7 @@ def to_call_audio(audio: WavAudio) -> bytes:
     return data
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("recognize", help="WAV files -> text and intent through the live recognizer")
     p.add_argument("--lang", required=True, help="language of the speech (ru, ko)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")

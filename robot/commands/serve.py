@@ -11,23 +11,26 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robot.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="serve the dashboard and the HTTP API only (no dialer)")
     p.add_argument("--host", help="listen address (default: DOZVON_HTTP_HOST)")
     p.add_argument("--port", type=int, help="listen port (default: DOZVON_HTTP_PORT)")
     p.set_defaults(func=run)
 
 
-async def serve(settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
-    from robot.adapters.http_api import runner_options
     from robot.adapters.redis_store import RedisOrderStore
-    from robot.web.app import make_web_app
+    from robot.web.app import make_web_app, runner_options
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

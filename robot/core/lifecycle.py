@@ -70,7 +70,9 @@ class Transition:
     why: str
 
 
-def _t(move: Move, old: Iterable[OrderStatus | None], new: Iterable[OrderStatus], why: str):
+def _t(
+    move: Move, old: Iterable[OrderStatus | None], new: Iterable[OrderStatus], why: str
+) -> Transition:
     return Transition(move, frozenset(old), frozenset(new), why)
 
 
@@ -165,9 +167,11 @@ def _utc(dt: datetime) -> datetime:
 
 
 def _about(order: Order) -> dict[str, Any]:
-    """What every event says about the order: where results go, the purpose and CRM status."""
+    """What every event says about the order: where results go (its shop's webhook or its
+    own callback URL), the purpose and the CRM status."""
     return {"order_id": order.order_id, "callback_url": order.callback_url,
-            "purpose": order.purpose, "crm_status": order.crm_status}  # fmt: skip
+            "shop_name": order.shop_name, "purpose": order.purpose,
+            "crm_status": order.crm_status}  # fmt: skip
 
 
 def final_details(status: OrderStatus, call: CallAttempt | None) -> dict[str, Any]:

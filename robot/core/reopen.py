@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from robot.core.models import OrderStatus
+from robot.core.models import Order, OrderStatus
 from robot.core.policy_config import PolicyConfig
 
 MAX_EXTRA_ATTEMPTS = 10
@@ -81,8 +81,8 @@ class NotReopenable(Exception):
         self.why = why  # "confirmed", "cancelled", "dnc", "invalid_number", "dnc_listed"
 
 
-def why_not_reopenable(status: OrderStatus, order: Any, on_dnc: bool) -> str | None:
-    """Why this order (an ``Order``) may not be called again, or None."""
+def why_not_reopenable(status: OrderStatus, order: Order, on_dnc: bool) -> str | None:
+    """Why this order may not be called again, or None."""
     if not status.is_final:
         return "not_final"
     if order.do_not_call or status is OrderStatus.DNC:
@@ -90,5 +90,5 @@ def why_not_reopenable(status: OrderStatus, order: Any, on_dnc: bool) -> str | N
     if on_dnc:
         return "dnc_listed"
     if status not in REOPENABLE:
-        return status.value  # confirmed, cancelled, invalid_number
+        return str(status.value)  # confirmed, cancelled, invalid_number
     return None

@@ -24,13 +24,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from robot.core.langpack import get_pack
 from robot.core.machine_kind import MachineMessage
-from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
+from robot.core.models import CallAttempt, Intent, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
 from robot.core.records import OrderRecord
@@ -52,6 +52,7 @@ from robot.ports import (
     PendingFinish,
     PromptSource,
     Recognizer,
+    ShopLookup,
 )
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class DialerConfig:
     operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
     # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
-    shops: dict[str, ShopCallSettings] = field(default_factory=dict)
+    # The registry (robot.ports.ShopLookup) in the service, read at each call.
+    shops: Mapping[str, ShopCallSettings] | ShopLookup = field(default_factory=dict)
 
     def caller_id_for(self, shop_name: str, trunk_caller_id: str | None = None) -> str:
         """The caller ID a shop's call goes out with: the shop's, else the trunk's, else ours."""
@@ -199,11 +201,11 @@ class Dialer:
                 self._tasks.add(task)
                 task.add_done_callback(self._call_done)
         finally:
-            for task in (renewer, beat):
-                if task is not None:
-                    task.cancel()
+            for own in (renewer, beat):
+                if own is not None:
+                    own.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                        await own
 
     async def _admit(self, call_id: str) -> Admitted | None:
         """A slot in the shared limits (waiting out a refusal first), or None: ask again."""
@@ -497,7 +499,7 @@ class Dialer:
         if next_due_at is None:
             return 1.0
         try:
-            at = await next_due_at()
+            at: datetime | None = await next_due_at()
         except Exception:
             return 1.0
         if at is None:
@@ -555,7 +557,7 @@ class Dialer:
 
     async def _place_and_run(
         self, record: OrderRecord, call: CallAttempt, live: LiveCall, route: Admitted
-    ):
+    ) -> tuple[Outcome, str, Intent | None]:
         order = record.order
         # The AudioSocket UUID: a secret per call, never the public call id (engine/calls.py).
         variables = {"ORDER_LANG": order.language, "DOZVON_MEDIA_ID": live.media_key}
@@ -614,7 +616,9 @@ class Dialer:
             return started.outcome, started.reason, None
         return await self._converse(order, call, live, started)
 
-    async def _converse(self, order: Order, call: CallAttempt, live: LiveCall, media: MediaSession):
+    async def _converse(
+        self, order: Order, call: CallAttempt, live: LiveCall, media: MediaSession
+    ) -> tuple[Outcome, str, Intent | None]:
         call.answered_at = self.clock()
         await self.store.save_call(call)
         stream = None

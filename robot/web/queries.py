@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are "unclassified"
 ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
 
+
 class NotRetryable(Exception):
     """Retry now is for orders waiting for a call or out of attempts, not final answers."""
 
@@ -134,7 +135,9 @@ class DashboardQueries:
             "hours": [{"hour": h, **data["hours"].get(f"{h:02d}", {})} for h in range(24)],
         }
 
-    async def speech(self, workers: list[dict[str, Any]], fallback: dict[str, Any]) -> list:
+    async def speech(
+        self, workers: list[dict[str, Any]], fallback: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for w in workers:
             for m in w.get("speech", []):

@@ -28,8 +28,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
-from robot.adapters.openapi import OPERATIONS, build_document
 from robot.config import Settings
+from robot.web.api.openapi import OPERATIONS, build_document
 from robot.web.app import make_web_app
 
 REPO = Path(__file__).resolve().parents[2]

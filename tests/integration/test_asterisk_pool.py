@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from robot.adapters.ami.pool import AsteriskPool
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_store import RedisOrderStore
-from robot.bench.fake_ami import FakeAsterisk, OriginatedCall
 from robot.config import AsteriskServerConfig, Settings
 from robot.core.models import CallAttempt, Outcome
-from robot.demo import free_port
+from robot.devtools.bench.fake_ami import FakeAsterisk, OriginatedCall
+from robot.devtools.demo import free_port
 from robot.engine.calls import CallTracker
 from robot.engine.routing import CallRouter
 from robot.ports import Admitted, OriginateOutcome, OriginateRequest, Refused

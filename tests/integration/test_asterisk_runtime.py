@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from robot.asterisk.chroot import is_mountpoint
-from robot.asterisk.runtime import AsteriskRuntime, environment_problem
 from robot.config import REPO_ROOT
+from robot.devtools.asterisk.chroot import is_mountpoint
+from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
 
 ROOT = Path(os.environ.get("DOZVON_ASTERISK_ROOT", "/var/cache/dozvon/asterisk-root"))
 PROBLEM = environment_problem(ROOT)

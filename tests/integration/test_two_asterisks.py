@@ -10,9 +10,9 @@ import asyncio
 
 import pytest
 
-from robot.asterisk.runtime import AsteriskRuntime, environment_problem
 from robot.config import AsteriskServerConfig, Settings
-from robot.demo import free_port
+from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
+from robot.devtools.demo import free_port
 
 from .callstack import AMI_SECRET, call_stack, order
 

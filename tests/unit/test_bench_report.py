@@ -3,8 +3,8 @@ AudioSocket address each worker advertises."""
 
 from __future__ import annotations
 
-from robot.bench.report import count_at, peak_overlap, percentile, summary
 from robot.config import Settings
+from robot.devtools.bench.report import count_at, peak_overlap, percentile, summary
 from robot.service import advertised_audiosocket
 
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +209,7 @@ async def start_sandbox(
 
 
 @contextlib.asynccontextmanager
-async def sandbox(redis_url: str, **kwargs: Any):
+async def sandbox(redis_url: str, **kwargs: Any) -> AsyncIterator[Sandbox]:
     box = await start_sandbox(redis_url, **kwargs)
     try:
         yield box
@@ -288,7 +289,7 @@ async def _serve(redis_url: str, worker_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m robot.web.sandbox REDIS_URL WORKER_ID``: a sandbox as a process of its own,
+    """``python -m robot.devtools.sandbox REDIS_URL WORKER_ID``: a sandbox as a process of its own,
     a dialing worker the tests can freeze (SIGSTOP) and kill."""
     import sys
 

@@ -1,6 +1,6 @@
 """The chrooted Asterisk the demo, the integration tests and CI run against."""
 
-from robot.asterisk.runtime import (
+from robot.devtools.asterisk.runtime import (
     AsteriskError,
     AsteriskNotInstalled,
     AsteriskRuntime,

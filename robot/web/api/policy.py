@@ -1,5 +1,7 @@
 """HTTP routes of the call policy: the do-not-call list, cancelling and updating orders, and
-"why is (or isn't) this order being called". Bearer auth and JSON errors as the intake routes.
+"why is (or isn't) this order being called". Access and errors as every route (``robot.web``):
+the don't-call list covers every shop (admin role, all shops); the order routes are shop-scoped
+(another shop's order is 404), and viewers may use ``explain``.
 
     PUT    /api/v1/dnc/{phone}          body optional {"reason"}; 201 added, 200 already listed
     GET    /api/v1/dnc/{phone}          200 the entry, 404 not listed
@@ -24,34 +26,27 @@ Phones in paths are E.164 (``+79161234567``, URL-encode the plus as %2B if your 
 from __future__ import annotations
 
 import csv
-import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from robot.adapters import api_models as m
 from robot.adapters.dnc_store import DncStore
-from robot.adapters.http_api import (
-    SETTINGS_KEY,
-    STORE_KEY,
-    _guarded,
-    invalid_json,
-    json_error,
-    read_json,
-    webhook_hosts,
-)
 from robot.adapters.order_control import OrderControl, OrderFinal
 from robot.adapters.redis_store import UnknownOrder
-from robot.core.json_doc import InvalidJson
 from robot.core.models import OrderError
 from robot.core.phones import PhoneError, normalize_phone
 from robot.core.policy import decide
 from robot.core.policy_config import PolicyConfig
 from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
+from robot.policy_settings import webhook_hosts
+from robot.web.access import CRM, CRM_READ, INSTALLATION, Routes
+from robot.web.api import models as m
+from robot.web.api.orders import visible_record
+from robot.web.context import SETTINGS_KEY
+from robot.web.errors import HttpError, int_param, invalid_field, json_error, json_object
 
 log = logging.getLogger(__name__)
 
@@ -70,70 +65,15 @@ class PolicyServices:
 POLICY_KEY = web.AppKey("policy", PolicyServices)
 
 
-def _authorized(request: web.Request) -> bool:
-    token = request.app[SETTINGS_KEY].api_token
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return (
-        bool(token)
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.strip().encode(), token.encode())
-    )
-
-
-class _Reject(Exception):
-    """Bad input found deep in a handler: answer with this JSON error."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _auth(handler):
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        if not _authorized(request):
-            resp = json_error(401, "unauthorized", "send Authorization: Bearer <api token>")
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="dozvon"'
-            return resp
-        try:
-            return await handler(request)
-        except _Reject as r:
-            return r.response
-
-    return _guarded(wrapper)
-
-
-async def _json_body(request: web.Request, *, optional: bool) -> dict[str, Any]:
-    try:
-        doc = await read_json(request, optional=optional)
-    except InvalidJson as e:
-        raise _Reject(invalid_json(e)) from None
-    if not isinstance(doc, dict):
-        raise _Reject(json_error(400, "invalid_json", "body must be a JSON object", field="body"))
-    return doc
-
-
 async def _reason(request: web.Request, default: str) -> str:
     """The optional ``{"reason"}`` body (``ReasonBody``), 422 naming the field if wrong."""
     try:
-        body = m.ReasonBody.model_validate(await _json_body(request, optional=True))
+        body = m.ReasonBody.model_validate(await json_object(request, optional=True))
     except ValidationError as e:
         err = e.errors()[0]
         field = str(err["loc"][0]) if err.get("loc") else ""
-        field = field or "body"
-        raise _Reject(json_error(422, "invalid_field", err["msg"], field=field)) from None
+        raise invalid_field(field or "body", err["msg"]) from None
     return body.reason or default
-
-
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise _Reject(json_error(422, "invalid_field", f"{name} must be an integer from {low} "
-                                 f"to {high}", field=name))  # fmt: skip
-    return value
 
 
 def _phone(request: web.Request) -> str:
@@ -141,7 +81,7 @@ def _phone(request: web.Request) -> str:
     try:
         return normalize_phone(raw, request.app[SETTINGS_KEY].default_region)
     except PhoneError as e:
-        raise _Reject(json_error(422, "invalid_field", str(e), field="phone")) from None
+        raise invalid_field("phone", str(e)) from None
 
 
 def _services(request: web.Request) -> PolicyServices:
@@ -181,8 +121,8 @@ async def delete_dnc(request: web.Request) -> web.StreamResponse:
 
 
 async def list_dnc(request: web.Request) -> web.StreamResponse:
-    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    offset = int_param(request, "offset", 0, 0, MAX_OFFSET)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     total, items = await _services(request).dnc.entries(offset, limit)
     doc = {"total": total, "offset": offset, "limit": limit, "items": [e.to_json() for e in items]}
     return web.json_response(m.dump(m.DncPage, doc))
@@ -208,31 +148,31 @@ async def import_dnc(request: web.Request) -> web.StreamResponse:
 # -- orders ------------------------------------------------------------------------------------
 
 
-def _control_errors(order_id: str, e: Exception) -> web.Response:
+def _control_errors(order_id: str, e: Exception) -> HttpError:
     if isinstance(e, UnknownOrder):
-        return json_error(404, "not_found", f"no order {order_id!r}")
+        return HttpError(404, "not_found", f"no order {order_id!r}")
     if isinstance(e, OrderFinal):
-        return web.json_response(
-            {"error": "order_final", "message": str(e), "status": e.status.value}, status=409
-        )
+        return HttpError(409, "order_final", str(e), status=e.status.value)
     if isinstance(e, OrderError):
-        return json_error(422, "invalid_field", e.message, field=e.field)
+        return invalid_field(e.field, e.message)
     raise e
 
 
 async def cancel_order(request: web.Request) -> web.StreamResponse:
     order_id = request.match_info["order_id"]
     reason = await _reason(request, "cancelled by the shop")
+    await visible_record(request, order_id)
     try:
         result = await _services(request).control.cancel(order_id, _now(), reason)
     except (UnknownOrder, OrderFinal) as e:
-        return _control_errors(order_id, e)
+        raise _control_errors(order_id, e) from None
     return web.json_response(m.dump(m.ControlResult, result.to_json()))
 
 
 async def patch_order(request: web.Request) -> web.StreamResponse:
     order_id = request.match_info["order_id"]
-    body = await _json_body(request, optional=False)
+    body = await json_object(request)
+    await visible_record(request, order_id)
     settings = request.app[SETTINGS_KEY]
     try:
         result = await _services(request).control.update(
@@ -240,7 +180,7 @@ async def patch_order(request: web.Request) -> web.StreamResponse:
             webhook_hosts=webhook_hosts(settings),
         )  # fmt: skip
     except (UnknownOrder, OrderFinal, OrderError) as e:
-        return _control_errors(order_id, e)
+        raise _control_errors(order_id, e) from None
     return web.json_response(m.dump(m.ControlResult, result.to_json()))
 
 
@@ -253,10 +193,8 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
             now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
             now.astimezone(UTC)
         except (ValueError, OverflowError):
-            return json_error(422, "invalid_field", "now must be an ISO 8601 time", field="now")
-    record = await request.app[STORE_KEY].get_order(order_id)
-    if record is None:
-        return json_error(404, "not_found", f"no order {order_id!r}")
+            raise invalid_field("now", "now must be an ISO 8601 time") from None
+    record = await visible_record(request, order_id)
     services = _services(request)
     phone = record.order.phone
     on_dnc = await services.dnc.contains(phone)
@@ -268,15 +206,14 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     return web.json_response(m.dump(m.Explain, doc))
 
 
-def add_policy_routes(app: web.Application, services: PolicyServices) -> None:
-    """Mount the routes; the app must hold the store and settings (see http_api)."""
-    app[POLICY_KEY] = services
-    r = app.router
-    r.add_get("/api/v1/dnc", _auth(list_dnc))
-    r.add_post("/api/v1/dnc/import", _auth(import_dnc))
-    r.add_put("/api/v1/dnc/{phone}", _auth(put_dnc))
-    r.add_get("/api/v1/dnc/{phone}", _auth(get_dnc))
-    r.add_delete("/api/v1/dnc/{phone}", _auth(delete_dnc))
-    r.add_post("/api/v1/orders/{order_id}/cancel", _auth(cancel_order))
-    r.add_patch("/api/v1/orders/{order_id}", _auth(patch_order))
-    r.add_get("/api/v1/orders/{order_id}/explain", _auth(explain_order))
+def add_policy_routes(app: web.Application) -> None:
+    """Mount the routes; the app must hold the store, the settings and :data:`POLICY_KEY`."""
+    r = Routes(app)
+    r.get("/api/v1/dnc", list_dnc, INSTALLATION)
+    r.post("/api/v1/dnc/import", import_dnc, INSTALLATION)
+    r.put("/api/v1/dnc/{phone}", put_dnc, INSTALLATION)
+    r.get("/api/v1/dnc/{phone}", get_dnc, INSTALLATION)
+    r.delete("/api/v1/dnc/{phone}", delete_dnc, INSTALLATION)
+    r.post("/api/v1/orders/{order_id}/cancel", cancel_order, CRM)
+    r.patch("/api/v1/orders/{order_id}", patch_order, CRM)
+    r.get("/api/v1/orders/{order_id}/explain", explain_order, CRM_READ)

@@ -33,14 +33,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
-from robot.asterisk.chroot import STATE_DIR, ChrootProc, prepare_data_dir
+from robot.devtools.asterisk.chroot import STATE_DIR, ChrootProc, prepare_data_dir
 
 if TYPE_CHECKING:
     from robot.config import Settings
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "dialplans"
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "dialplans"
 ASTERISK_BIN = "/usr/sbin/asterisk"
 AMI_BANNER_PREFIX = b"Asterisk Call Manager/"
 _PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
@@ -94,7 +94,7 @@ class AsteriskRuntime:
         self.instance = instance
         self.templates_dir = templates_dir
         # Templates that replace (same name) or add to those in templates_dir, in order: a
-        # SIP trunk, the loopback carrier (robot/asterisk/carrier.py).
+        # SIP trunk, the loopback carrier (robot/devtools/asterisk/carrier.py).
         self.overlay_dirs = [Path(d) for d in overlay_dirs]
         self.extra_placeholders = dict(extra_placeholders or {})
         # Run inside this network namespace (``ip netns exec``); AMI then listens on ami_host,

@@ -67,8 +67,8 @@ SCENARIOS = (
     Scenario(18, "voicemail greeting", "machine", True, ("ru",)),
 )
 # ``robot demo --sip``: every call goes over a SIP trunk to a second Asterisk playing the
-# carrier (robot/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit there (no
-# attempt used, retried), so the carrier's own answers take that scenario's place.
+# carrier (robot/devtools/asterisk/carrier.py). Its congestion is a 503, which is trunk_limit
+# there (no attempt used, retried), so the carrier's own answers take that scenario's place.
 SIP_SCENARIOS = (
     *(s for s in SCENARIOS if s.code != 8),
     Scenario(41, "switched off: 183 announcement, 480", "unreachable", False),
@@ -218,9 +218,9 @@ async def _run_demo(
     on_report: Callable[[dict[str, Any]], None] | None,
     stopping: _StopOnSignal,
 ) -> dict[str, Any]:
-    from robot.adapters.redis_server import RedisServer
-    from robot.asterisk import carrier as sip_carrier
-    from robot.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.asterisk import carrier as sip_carrier
+    from robot.devtools.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.redis_server import RedisServer
 
     base = Settings()
     speech_lang, model_name = speech_language(base)
@@ -398,7 +398,12 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def _report(
-    orders, crm: Crm, model: str, lang: str | None, elapsed: float, workdir: Path
+    orders: list[dict[str, Any]],
+    crm: Crm,
+    model: str,
+    lang: str | None,
+    elapsed: float,
+    workdir: Path,
 ) -> dict[str, Any]:
     finals = crm.final_by_order()
     rows, mismatches = [], 0
@@ -441,7 +446,9 @@ def _report(
     }
 
 
-def _trunk_report(report: dict[str, Any], orders, crm: Crm, seen: Any) -> None:
+def _trunk_report(
+    report: dict[str, Any], orders: list[dict[str, Any]], crm: Crm, seen: Any
+) -> None:
     """``--sip``: every call must have crossed the trunk (the carrier saw it); a call that
     did not is a mismatch too."""
     finals = crm.final_by_order()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 from robot.adapters.ami.mapping import REASON_ANSWERED
-from robot.bench.customers import Answer, CustomerCall, Customers
-from robot.bench.fake_ami import FakeAsterisk, OriginatedCall
 from robot.config import REPO_ROOT
+from robot.devtools.bench.customers import Answer, CustomerCall, Customers
+from robot.devtools.bench.fake_ami import FakeAsterisk, OriginatedCall
 
 CAUSE_NORMAL_CLEARING = 16
 

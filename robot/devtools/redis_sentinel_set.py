@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from robot.adapters.redis_server import (
+from robot.devtools.redis_server import (
     OwnedDirectory,
     RedisServer,
     RedisServerError,

@@ -14,9 +14,9 @@ devices it has, so the link is two TUN interfaces and this relay between them, i
 - each side gets one address of a /30 with the other as its point-to-point peer; nothing else
   is routed, so only traffic between the two addresses crosses the link.
 
-Run as a child process (``python -m robot.asterisk.impaired_link ...``) so the relay does not
-share a GIL with the service under test: it prints ``ready`` once the link is up and, on
-SIGTERM, one JSON line of counters (packets each way, dropped).
+Run as a child process (``python -m robot.devtools.asterisk.impaired_link ...``) so the relay
+does not share a GIL with the service under test: it prints ``ready`` once the link is up
+and, on SIGTERM, one JSON line of counters (packets each way, dropped).
 """
 
 from __future__ import annotations
@@ -197,7 +197,8 @@ class ImpairedLink:
         subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "robot.asterisk.impaired_link", "--netns", self.netns,
+                [sys.executable, "-m", "robot.devtools.asterisk.impaired_link",
+                 "--netns", self.netns,
                  "--name", self.name, "--host-addr", self.host_addr, "--ns-addr",
                  self.ns_addr, *self.args],
                 stdout=subprocess.PIPE, text=True,

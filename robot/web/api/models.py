@@ -1,7 +1,7 @@
 """The CRM API's request and response bodies as pydantic models.
 
 One source for two things: the handlers validate request bodies and build responses with
-these models, and ``robot.adapters.openapi`` generates ``/api/v1/openapi.json`` from the very
+these models, and ``robot.web.api.openapi`` generates ``/api/v1/openapi.json`` from the very
 same classes, so the description cannot drift from what the server does. The order itself is
 ``robot.core.models.Order`` (intake) and ``robot.core.records.OrderRecord`` (read back).
 """

@@ -2,7 +2,7 @@
 
 The schemas come from the pydantic models the handlers validate with and answer with
 (``robot.core.models.Order`` for intake, ``robot.core.records.OrderRecord`` read back, the rest
-in ``robot.adapters.api_models``), through pydantic's JSON Schema (2020-12, which OpenAPI 3.1
+in ``robot.web.api.models``), through pydantic's JSON Schema (2020-12, which OpenAPI 3.1
 uses as is). Only the list of operations below is written here: method, path, which model is
 the body, which answers each status. A test checks that it names exactly the ``/api/v1``
 routes the application serves, and schemathesis checks the server against the document.
@@ -18,9 +18,10 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from robot.adapters import api_models as m
 from robot.core.models import Order
 from robot.core.records import OrderRecord
+from robot.web.access import CRM, Routes
+from robot.web.api import models as m
 
 REF = "#/components/schemas/{model}"
 ORDER_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$",
@@ -204,6 +205,5 @@ async def openapi_json(request: web.Request) -> web.StreamResponse:
 
 
 def add_openapi_route(app: web.Application) -> None:
-    """Mount ``GET /api/v1/openapi.json`` (behind the bearer token like the API it describes;
-    on an application with the dashboard a supervisor's session opens it too)."""
-    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    """Mount ``GET /api/v1/openapi.json`` (for every caller of the API it describes)."""
+    Routes(app).get("/api/v1/openapi.json", openapi_json, CRM)

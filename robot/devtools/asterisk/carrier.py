@@ -4,9 +4,9 @@ a real PJSIP trunk (tests, ``robot demo --sip``).
 Facts relied on (Asterisk 22.10, res_pjsip):
 
 - Both instances run from the same root with their own instance directory and ports
-  (robot/asterisk/runtime.py); the templates in ``dialplans/`` are shared, and each side adds
-  an overlay: ``dialplans/trunk/`` (the robot's transport, outbound registration, the
-  ``carrier`` and ``carrier-pcmu`` endpoints) and ``dialplans/carrier/`` (the carrier's
+  (robot/devtools/asterisk/runtime.py); the templates in ``dialplans/`` are shared, and each
+  side adds an overlay: ``dialplans/trunk/`` (the robot's transport, outbound registration,
+  the ``carrier`` and ``carrier-pcmu`` endpoints) and ``dialplans/carrier/`` (the carrier's
   transport, the registrar's AOR and auth for the robot, its dialplan and RTP range).
 - The robot registers with digest auth (REGISTER answered 401, then 200) and its INVITEs are
   challenged the same way; ``pjsip show registrations`` says ``Registered`` once done, and the
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robot.asterisk.runtime import TEMPLATES_DIR, AsteriskError, AsteriskRuntime
+from robot.devtools.asterisk.runtime import TEMPLATES_DIR, AsteriskError, AsteriskRuntime
 
 log = logging.getLogger(__name__)
 

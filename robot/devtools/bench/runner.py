@@ -33,10 +33,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from robot.bench.procstat import CpuMeter
-from robot.bench.report import RunData, Timeline, build_report, plot
 from robot.config import REPO_ROOT, Settings
-from robot.demo import Crm, free_port
+from robot.devtools.bench.procstat import CpuMeter
+from robot.devtools.bench.report import RunData, Timeline, build_report, plot
+from robot.devtools.demo import Crm, free_port
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,8 @@ class ClosedLoop:
 
 
 async def run_bench(opts: BenchOptions) -> dict[str, Any]:
-    from robot.adapters.redis_server import RedisServer
     from robot.adapters.redis_store import RedisOrderStore
+    from robot.devtools.redis_server import RedisServer
 
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="dozvon-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -232,7 +232,7 @@ async def run_bench(opts: BenchOptions) -> dict[str, Any]:
         shutil.rmtree(workdir / "redis", ignore_errors=True)  # never a previous run's orders
         redis: Any
         if opts.redis == "sentinel":
-            from robot.adapters.redis_sentinel_set import SentinelSet
+            from robot.devtools.redis_sentinel_set import SentinelSet
 
             redis = SentinelSet(workdir / "redis")
             redis.start()
@@ -412,7 +412,7 @@ async def _start_simulator(
     opts: BenchOptions, ami_port: int, workdir: Path, stack: contextlib.AsyncExitStack
 ) -> _Simulator:
     if opts.mode == "asterisk":
-        from robot.asterisk.runtime import AsteriskRuntime
+        from robot.devtools.asterisk.runtime import AsteriskRuntime
 
         base = Settings()
         ast = AsteriskRuntime(
@@ -429,7 +429,7 @@ async def _start_simulator(
         stack.callback(ast.remove_files)
         stack.callback(ast.stop)
         return _Simulator(asterisk_pid=ast.pid)
-    from robot.bench.protocol import ProtocolSimulator
+    from robot.devtools.bench.protocol import ProtocolSimulator
 
     sim = ProtocolSimulator(opts.answer, opts.language, ring_s=opts.ring_s)
     await sim.start(ami_port)

@@ -1,5 +1,5 @@
-"""HTTP routes of the webhook dead letters (``robot.adapters.webhook_outbox``). Bearer auth and
-JSON errors as the other CRM routes; the dashboard reaches them with an admin session.
+"""HTTP routes of the webhook dead letters (``robot.adapters.webhook_outbox``). They hold every
+shop's events, so they need the admin role over all shops (the API token, or an admin session).
 
     GET    /api/v1/webhooks/failed?offset=0&limit=100   {"total", "offset", "limit", "items"}
     GET    /api/v1/webhooks/failed/{delivery_id}        one FailedDelivery, 404 if not listed
@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from robot.adapters import api_models as m
-from robot.adapters.http_api import json_error
-from robot.adapters.http_policy import MAX_OFFSET, MAX_PAGE, _auth, _int_param
 from robot.adapters.webhook_outbox import WebhookOutbox
+from robot.web.access import INSTALLATION, Routes
+from robot.web.api import models as m
+from robot.web.api.policy import MAX_OFFSET, MAX_PAGE
+from robot.web.errors import int_param, json_error
 
 OUTBOX_KEY = web.AppKey("webhook_outbox", WebhookOutbox)
 
@@ -29,8 +30,8 @@ def _not_listed(delivery_id: str) -> web.Response:
 
 
 async def list_failed(request: web.Request) -> web.StreamResponse:
-    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    offset = int_param(request, "offset", 0, 0, MAX_OFFSET)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     total, items = await request.app[OUTBOX_KEY].page(offset, limit)
     doc = {"total": total, "offset": offset, "limit": limit, "items": items}
     return web.json_response(m.dump(m.FailedPage, doc))
@@ -60,11 +61,10 @@ async def delete_failed(request: web.Request) -> web.StreamResponse:
                                                      "done": True}))  # fmt: skip
 
 
-def add_webhook_routes(app: web.Application, outbox: WebhookOutbox) -> None:
-    """Mount the routes; the app must hold the settings (see http_api)."""
-    app[OUTBOX_KEY] = outbox
-    r = app.router
-    r.add_get("/api/v1/webhooks/failed", _auth(list_failed))
-    r.add_get("/api/v1/webhooks/failed/{delivery_id}", _auth(get_failed))
-    r.add_post("/api/v1/webhooks/failed/{delivery_id}/retry", _auth(retry_failed))
-    r.add_delete("/api/v1/webhooks/failed/{delivery_id}", _auth(delete_failed))
+def add_webhook_routes(app: web.Application) -> None:
+    """Mount the routes; the app must hold the outbox under :data:`OUTBOX_KEY`."""
+    r = Routes(app)
+    r.get("/api/v1/webhooks/failed", list_failed, INSTALLATION)
+    r.get("/api/v1/webhooks/failed/{delivery_id}", get_failed, INSTALLATION)
+    r.post("/api/v1/webhooks/failed/{delivery_id}/retry", retry_failed, INSTALLATION)
+    r.delete("/api/v1/webhooks/failed/{delivery_id}", delete_failed, INSTALLATION)
