@@ -206,9 +206,9 @@ class Service:
         )
         recognizer = build_recognizer(settings)
         prompts = PromptLibrary(settings.audio_dir, settings.var_dir / "tts-cache")
-        dnc, control = DncStore(store.redis), OrderControl(store)
-        policy = PolicyServices(dnc, control, load_policy(settings))
         shops = ShopRegistry.from_settings(settings, store.redis)  # a bad file stops the start
+        dnc, control = DncStore(store.redis), OrderControl(store, shops)
+        policy = PolicyServices(dnc, control, load_policy(settings))
         dialer = Dialer(
             gate=PolicyGate(
                 policy.config,

@@ -10,6 +10,8 @@ starts when a status event selects a purpose (also after a final of an earlier p
 supervisor reopens a final order (``robot.core.reopen``). Each cycle counts its own attempts:
 calls with ``attempt`` up to the cycle's start (``cycle_after``) belong to earlier cycles, and
 the result of such a call is reported (``call.finished``) but never ends the current cycle.
+A cycle that a new purpose supersedes before it ended sends no order.final of its own (the
+CRM moved the order on; its calls were reported as call.finished).
 
 **Delivery ids** (the CRM deduplicates on them; :func:`final_delivery_id`):
 

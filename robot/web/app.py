@@ -25,6 +25,7 @@ from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
 from robot.web.api.orders import add_order_routes
 from robot.web.api.policy import POLICY_KEY, PolicyServices, add_policy_routes
+from robot.web.api.status import add_status_routes
 from robot.web.api.webhooks import OUTBOX_KEY, add_webhook_routes
 from robot.web.auth import Accounts
 from robot.web.context import SETTINGS_KEY, STORE_KEY, WEB_KEY, WebContext
@@ -46,6 +47,7 @@ from robot.web.throttle import LoginThrottle
 ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
     add_order_routes,
     add_policy_routes,
+    add_status_routes,
     add_webhook_routes,
     add_openapi_route,
     add_signin_routes,
@@ -132,7 +134,7 @@ def make_web_app(
     if tasks is not None:
         app[TASKS_KEY] = tasks
     app[POLICY_KEY] = policy or PolicyServices(
-        DncStore(store.redis), OrderControl(store), load_policy(settings)
+        DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
     )
     app[OUTBOX_KEY] = store.failed
     ctx = app[WEB_KEY] = web_context(settings, store, process_info, shops)
