@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from robot.config import Settings
+from robot.testing import free_port, free_udp_port
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,6 @@ SHOPS = {"ru": "Ромашка", "ko": "Hana Mart"}
 # The call policy of the demo: calls at any hour, one call per order (see README, Call policy).
 DEMO_POLICY = json.dumps({"hours": "00:00-24:00", "max_attempts": 1, "min_gap": "0s"})
 _PREFIX = {"ru": "+7916555", "ko": "+82105555"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def phone_for(language: str, index: int, scenario: Scenario) -> str:
@@ -238,8 +232,7 @@ async def _run_demo(
         redis.start()
         stack.callback(redis.close)
         if sip:
-            udp = sip_carrier.free_udp_port
-            trunk = sip_carrier.TrunkSpec("127.0.0.1", udp(), udp())
+            trunk = sip_carrier.TrunkSpec("127.0.0.1", free_udp_port(), free_udp_port())
             carrier = await stack.enter_async_context(
                 sip_carrier.running_carrier(
                     trunk, base.asterisk_root, base.audio_dir, instance=f"carrier-{os.getpid()}"

@@ -244,7 +244,7 @@ async def test_robot_serve_runs_the_http_side_alone(redis_server):
     import aiohttp
 
     from robot.commands.serve import serve
-    from robot.devtools.sandbox import free_port
+    from robot.testing import free_port
 
     port = free_port()
     stop = asyncio.Event()

@@ -18,8 +18,8 @@ from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import parse_order
-from robot.devtools.demo import free_port
 from robot.devtools.redis_sentinel_set import SentinelSet, _command
+from robot.testing import free_port
 from robot.web.app import make_web_app
 
 pytestmark = pytest.mark.timeout(120)

@@ -11,7 +11,7 @@ import asyncio
 from robot.adapters.ami.mapping import REASON_ANSWERED
 from robot.config import REPO_ROOT
 from robot.devtools.bench.customers import Answer, CustomerCall, Customers
-from robot.devtools.bench.fake_ami import FakeAsterisk, OriginatedCall
+from robot.testing.fake_ami import FakeAsterisk, OriginatedCall
 
 CAUSE_NORMAL_CLEARING = 16
 

@@ -1,5 +1,4 @@
-"""Small fakes of the ports, shipped with the package so tests (ours and a shop's) can drive
-the engine without Asterisk, Vosk or Redis."""
+"""Small fakes of the ports (media, prompts, recognizer streams) and order builders."""
 
 from __future__ import annotations
 
