@@ -44,8 +44,12 @@ Live board and statistics (``redis_live``): ``live:call:{id}`` (STRING JSON, TTL
 ``stats:total`` (HASH), ``stats:5m:{slice}`` (HASH).
 
 Admission (``redis_limits``): ``limits:...`` (its script builds them from the prefix),
-``limits:backoff:{trunk}``, ``limits:calls[:{trunk}]``; per shop ``shop:limits:{name}`` (HASH
+``limits:backoff:{trunk}``, ``limits:calls[:{trunk}]``; per shop ``shop:{name}:limits`` (HASH
 paused, max_calls, cps: written by the shops registry, read by the admission script).
+
+Shops (``shop_registry``): ``shops`` (HASH name -> JSON saved by the API), ``shops:paused``
+(HASH name -> "1"/"0"), ``shops:version`` (STRING, INCR per change), ``shops:events``
+(pub/sub), ``shops:limited`` (SET of names whose limits hash was written).
 
 Dashboard (``web``): ``web:secret``, ``web:session:{sid}`` (HASH, TTL),
 ``web:throttle:{kind}:{digest}``, ``web:throttled`` (ZSET), ``followup:{id}`` (HASH),
@@ -211,7 +215,29 @@ class RedisKeys:
         return self._k("limits", "calls", trunk) if trunk else self._k("limits", "calls")
 
     def shop_limits(self, shop: str) -> str:
-        return self._k("shop", "limits", shop)
+        return self._k("shop", shop, "limits")
+
+    # -- shops (shop_registry) ---------------------------------------------------------------
+
+    @property
+    def shops(self) -> str:
+        return self._k("shops")
+
+    @property
+    def shops_paused(self) -> str:
+        return self._k("shops", "paused")
+
+    @property
+    def shops_version(self) -> str:
+        return self._k("shops", "version")
+
+    @property
+    def shops_channel(self) -> str:
+        return self._k("shops", "events")
+
+    @property
+    def shops_limited(self) -> str:
+        return self._k("shops", "limited")
 
     # -- dashboard (web) ---------------------------------------------------------------------
 
@@ -236,6 +262,29 @@ class RedisKeys:
         return self._k("followup", order_id, "notes")
 
 
+# Module-level forms, for callers that hold a prefix rather than a RedisKeys.
+
+
 def shop_limits(name: str, prefix: str = PREFIX) -> str:
-    """The per-shop admission hash (``paused``, ``max_calls``, ``cps``)."""
+    """The admission gate's per-shop hash: paused, max_calls, cps."""
     return RedisKeys(prefix).shop_limits(name)
+
+
+def shops(prefix: str = PREFIX) -> str:
+    return RedisKeys(prefix).shops
+
+
+def shops_paused(prefix: str = PREFIX) -> str:
+    return RedisKeys(prefix).shops_paused
+
+
+def shops_version(prefix: str = PREFIX) -> str:
+    return RedisKeys(prefix).shops_version
+
+
+def shops_channel(prefix: str = PREFIX) -> str:
+    return RedisKeys(prefix).shops_channel
+
+
+def shops_limited(prefix: str = PREFIX) -> str:
+    return RedisKeys(prefix).shops_limited

@@ -24,7 +24,9 @@ def test_names_under_a_prefix():
         "t:outbox:due", "t:outbox:inflight", "t:outbox:failed")  # fmt: skip
     assert (k.wakeup, k.hangup) == ("t:wakeup", "t:hangup")
     assert RedisKeys().order("1") == "dozvon:order:1"
-    assert shop_limits("Ромашка") == "dozvon:shop:limits:Ромашка"
+    assert shop_limits("Ромашка") == "dozvon:shop:Ромашка:limits"
+    assert (k.shops, k.shops_paused, k.shops_limited) == ("t:shops", "t:shops:paused",
+                                                          "t:shops:limited")  # fmt: skip
     assert k.limits_calls() == "t:limits:calls" and k.limits_calls("a") == "t:limits:calls:a"
 
 
