@@ -53,7 +53,7 @@ from redis.exceptions import RedisError
 
 from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook_target import TargetGuard, refusal
-from robot.config import Settings
+from robot.config import WebhookSettings
 from robot.core.callback_url import CallbackUrlError, WebhookHostPolicy
 from robot.core.records import ResultEvent
 from robot.logsafe import clean
@@ -142,7 +142,7 @@ class WebhookDeliverer:
     def __init__(
         self,
         outbox: ResultOutbox,
-        settings: Settings,
+        settings: WebhookSettings,
         *,
         session: aiohttp.ClientSession | None = None,
         base_backoff_s: float = 1.0,

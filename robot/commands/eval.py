@@ -265,7 +265,9 @@ def _eval_audio(args: argparse.Namespace) -> tuple[Report, str]:
     clock = AudioClock()
     wanted = sorted({i.lang for i in items if i.lang} or ({args.lang} if args.lang else set()))
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=wanted or None, clock=clock)
+        recognizer = VoskRecognizer.from_settings(
+            settings.asr, languages=wanted or None, clock=clock
+        )
     except (ModelError, KeyError) as e:
         raise LabelsError(str(e)) from None
     if not wanted:

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
     clock = AudioClock()
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=[args.lang], clock=clock)
+        recognizer = VoskRecognizer.from_settings(settings.asr, languages=[args.lang], clock=clock)
         pack = get_pack(args.lang)
     except (ModelError, KeyError, ImportError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -376,6 +376,7 @@ class Dialer:
             language=order.language,
             asterisk=route.server,
             created_at=now,
+            purpose=order.purpose,
         )
         live = self.tracker.register(call)
         enforcer = asyncio.create_task(self._hang_up_when_cancelled(live))

@@ -9,7 +9,7 @@ decides on the order and its own history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
 from robot.core.policy import Decision, decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.purposes import Purpose, purpose_for
 from robot.core.reopen import Reopening, policy_view
 from robot.core.shops import ShopConfig, shop_policy
 from robot.ports import ShopLookup
@@ -73,11 +74,14 @@ class PolicyGate:
         finalizer: OrderFinalizer | None = None,
         reopens: ReopenLog | None = None,
         shops: ShopLookup | None = None,
+        purposes: Callable[[Order], Purpose] = purpose_for,
     ) -> None:
-        """``shops``: each order's shop's calling hours and time zone over ``config``."""
+        """``shops``: each order's shop's calling hours and time zone over ``config``;
+        ``purposes``: the purpose of an order's call, whose own rules apply over both."""
         self.config = config
         self.shops = shops
         self._shop_configs: dict[tuple[int, str], tuple[ShopConfig, PolicyConfig]] = {}
+        self.purposes = purposes  # a purpose's hours and retry rules apply to its calls
         self.dnc = dnc
         self.phone_log = phone_log
         self.finalizer = finalizer
@@ -93,7 +97,9 @@ class PolicyGate:
         reopening = None
         if self.reopens is not None:
             reopening = await self.reopens.reopening(order.order_id)
-        calls, config = policy_view(history, self.config_for(order), reopening)
+        # The installation's policy, the shop's hours over it, the purpose's rules over both.
+        config = self.purposes(order).policy(self.config_for(order))
+        calls, config = policy_view(history, config, reopening)
         return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
 
     def config_for(self, order: Order) -> PolicyConfig:

@@ -19,7 +19,8 @@ from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
-from robot.config import Settings
+from robot.adapters.shop_registry import ShopRegistry
+from robot.config import Settings, WebSettings
 from robot.policy_settings import load_policy
 from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
@@ -58,7 +59,7 @@ ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
 )
 
 
-def runner_options(settings: Settings) -> dict[str, Any]:
+def runner_options(settings: WebSettings) -> dict[str, Any]:
     """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
     and a connection that has not sent complete request headers within
     ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
@@ -70,7 +71,7 @@ def web_context(
     settings: Settings,
     store: RedisOrderStore,
     process_info: dict[str, Any] | None = None,
-    shops: Any = None,
+    shops: ShopRegistry | None = None,
 ) -> WebContext:
     redis = store.redis
     board = LiveBoardReader(redis, timezone=settings.dashboard_timezone, prefix=store.prefix)
@@ -86,7 +87,7 @@ def web_context(
     info = process_info or {}
     throttle = LoginThrottle(redis, prefix=store.prefix)
     queries.health = HealthChecks(store, board, control, throttle)
-    queries.orders, queries.dnc = OrderControl(store), DncStore(redis)
+    queries.dnc = DncStore(redis)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -123,11 +124,12 @@ def make_web_app(
     *,
     policy: PolicyServices | None = None,
     tasks: TaskBoard | None = None,
-    shops: Any = None,
+    shops: ShopRegistry | None = None,
 ) -> web.Application:
     """The whole HTTP side: CRM API, dashboard, metrics. ``policy`` defaults to the one the
     settings describe; ``tasks`` (a dialing process's background tasks) feeds /healthz and
-    /metrics; ``shops`` is the shop registry whose tokens open their shop's orders."""
+    /metrics; ``shops`` is the shop registry whose tokens open their shop's orders (the
+    caller starts and stops it; by default one read from the settings' env and file only)."""
     app = web.Application(middlewares=[translate_middleware, error_middleware, security_middleware])
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
@@ -137,6 +139,8 @@ def make_web_app(
         DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
     )
     app[OUTBOX_KEY] = store.failed
+    if shops is None:
+        shops = ShopRegistry.from_settings(settings)
     ctx = app[WEB_KEY] = web_context(settings, store, process_info, shops)
     for add_routes in ROUTE_MODULES:
         add_routes(app)

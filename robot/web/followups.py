@@ -162,9 +162,11 @@ class FollowUps:
                     pipe.hgetall(self.keys.followup(oid))
                 rows = await pipe.execute()
             for oid, o, f in zip(ids, rows[0::2], rows[1::2], strict=True):
-                if not o or (shops is not None and o.get("shop_name") not in shops):
+                if not o:
                     continue
                 item = self._item(oid, o, f)
+                if shops is not None and item["shop_name"] not in shops:
+                    continue
                 counts[item["state"]] += 1
                 wanted = (
                     state == "all"

@@ -77,7 +77,6 @@ class DashboardQueries:
         self.recordings_dir = recordings_dir
         self.default_region = default_region
         self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
-        self.orders: Any = None  # robot.adapters.order_control.OrderControl (reopen)
         self.dnc: Any = None  # robot.adapters.dnc_store.DncStore
 
     # -- overview ------------------------------------------------------------------------------
@@ -162,6 +161,19 @@ class DashboardQueries:
         if self.health is not None:
             doc["health"] = await self.health.check(now, doc)
         return doc
+
+    async def shops_of(self, order_ids: list[str]) -> dict[str, str | None]:
+        """Each order's shop_name (None: no such order), for scoping the live board."""
+        if not order_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hget(self.keys.order(oid), "order")
+            rows = await pipe.execute()
+        return {
+            oid: json.loads(raw).get("shop_name") if raw else None
+            for oid, raw in zip(order_ids, rows, strict=True)
+        }
 
     # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 

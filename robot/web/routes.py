@@ -144,9 +144,39 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+class LiveScope:
+    """The live board as a principal limited to some shops may see it: only their calls (each
+    order's shop looked up once per connection). Counters stay the installation's."""
+
+    def __init__(self, ctx: WebContext, shops: frozenset[str] | None) -> None:
+        self.ctx, self.shops = ctx, shops
+        self._shop: dict[str, str | None] = {}
+
+    async def _visible(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.shops is None:
+            return calls
+        unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
+        self._shop.update(await self.ctx.queries.shops_of(unknown))
+        return [c for c in calls if self._shop.get(str(c.get("order_id"))) in self.shops]
+
+    async def summary(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if self.shops is None:
+            return doc
+        return {**doc, "live_calls": await self._visible(list(doc.get("live_calls") or []))}
+
+    async def event(self, name: str, data: Any) -> Any | None:
+        """The event as this principal sees it, or None to skip it."""
+        if name == "summary" and isinstance(data, dict):
+            return await self.summary(data)
+        if name == "call" and isinstance(data, dict) and self.shops is not None:
+            return data if await self._visible([data]) else None
+        return data
+
+
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
-    return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+    doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
+    return web.json_response(await LiveScope(ctx, principal_of(request).shops).summary(doc))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -167,9 +197,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
+    scope = LiveScope(ctx, p.shops)
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-        await resp.write(sse_frame("summary", snap))
+        await resp.write(sse_frame("summary", await scope.summary(snap)))
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), SSE_PING_S)
@@ -183,7 +214,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if item is None:
                 break
-            await resp.write(sse_frame(*item))
+            data = await scope.event(*item)
+            if data is not None:
+                await resp.write(sse_frame(item[0], data))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -31,7 +31,7 @@ from robot.adapters.redis_limits import Trunk
 from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest
 
 if TYPE_CHECKING:
-    from robot.config import Settings
+    from robot.config import AmiSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class AsteriskPool:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, sink: CallEventSink, *, events: str = "call,system"
+        cls, settings: AmiSettings, sink: CallEventSink, *, events: str = "call,system"
     ) -> AsteriskPool:
         servers = []
         for cfg in settings.asterisk_server_list():
