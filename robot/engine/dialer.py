@@ -28,11 +28,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import CallAttempt, Intent, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision
+from robot.core.purposes import Purpose, purpose_for
 from robot.core.records import OrderRecord
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker, LiveCall
@@ -86,6 +87,9 @@ class DialerConfig:
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
     # The registry (robot.ports.ShopLookup) in the service, read at each call.
     shops: Mapping[str, ShopCallSettings] | ShopLookup = field(default_factory=dict)
+    # The purpose of an order's call (robot.core.purposes; a shop's own files over the built-in
+    # ones in the service: robot.adapters.purpose_book).
+    purposes: Callable[[Order], Purpose] = purpose_for
 
     def caller_id_for(self, shop_name: str, trunk_caller_id: str | None = None) -> str:
         """The caller ID a shop's call goes out with: the shop's, else the trunk's, else ours."""
@@ -654,6 +658,7 @@ class Dialer:
             announce_recording=self.config.announce_recording_for(order.shop_name),
             operator_available=self.features.transfer is not None,
             machine_message=self.config.machine_message,
+            purpose=self.config.purposes(order),
         )
         result = await session.run()
         if stream is not None:  # recognizer load, for capacity planning (robot bench)
