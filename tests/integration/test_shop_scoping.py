@@ -166,6 +166,7 @@ async def test_a_supervisor_limited_to_one_shop_sees_only_it(client):
     resp = await client.post("/dashboard/api/control/pause", **post)
     assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
     assert (await client.get("/dashboard/api/audit")).status == 403
+    assert (await client.get("/metrics")).status == 403  # counts of every shop
     doc = await (await client.get("/api/v1/orders/B-1", headers=ADMIN)).json()
     assert doc["status"] == "queued"
 
