@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import CallAttempt, Intent, Order, OrderStatus, Outcome
 from robot.core.phones import mask_phone
