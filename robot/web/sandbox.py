@@ -22,6 +22,7 @@ from aiohttp import web
 
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_limits import RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
 from robot.config import Settings
@@ -30,8 +31,9 @@ from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate, permissive_policy
+from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
-from robot.ports import OriginateOutcome, OriginateRequest, RunControls, WorkerReport
+from robot.ports import OriginateOutcome, OriginateRequest, RunControls, Trunk, WorkerReport
 from robot.testing import FakeMedia, FakePrompts
 from robot.web.app import make_web_app
 
@@ -60,6 +62,14 @@ class ScriptedOriginator:
         self.requests.append(req)
         self.dialed.put_nowait(req)
 
+    async def hangup(self, call_id: str, server: str = "default") -> bool:
+        # An answered call ends when the dialer closes its media; a ringing one has no
+        # channel here to hang up (the test decides how it ends).
+        return call_id in self.media
+
+    def forget(self, call_id: str) -> None:
+        pass
+
     def answer(self, call_id: str) -> FakeMedia:
         # Presents the call's media key, as the dialplan does for a real call.
         media = FakeMedia(self.tracker.media_key(call_id) or call_id, play_s=0.3)
@@ -76,6 +86,13 @@ class ScriptedOriginator:
         from robot.ports import MediaKind
 
         self.media[call_id].send(MediaKind.DTMF, digit=digit)
+
+
+class _OneServer:
+    """The sandbox's single simulated Asterisk server, always up."""
+
+    def available(self) -> list[Trunk]:
+        return [Trunk("default")]
 
 
 class CountingControl(RedisRunControl):
@@ -193,6 +210,8 @@ async def start_sandbox(
             ),
         ),
         control=DialerControl(control),
+        # The one admission gate, as in ``robot run``: the dashboard's pause and limits.
+        admission=CallRouter(RedisCallLimits(store.redis), _OneServer()),
     )
     app = make_web_app(settings, store, speech)
     runner = web.AppRunner(app, access_log=None)

@@ -47,7 +47,10 @@ class FakeOriginator:
             OriginateOutcome(False, self.outcome, self.outcome.value),
         )  # fmt: skip
 
-    async def hangup(self, call_id: str, server: str | None = None) -> bool:
+    def forget(self, call_id: str) -> None:
+        pass
+
+    async def hangup(self, call_id: str, server: str = "default") -> bool:
         self.hangups.append(call_id)
         self.tracker.originate_result(
             call_id, OriginateOutcome(False, Outcome.NO_ANSWER, "declined before answer")
@@ -69,7 +72,7 @@ def order(oid: str, phone: str = PHONE, **extra):
     )
 
 
-def make_dialer(store, clock, config: PolicyConfig, **fake):
+def make_dialer(store, clock, config: PolicyConfig, *, lease_s=60.0, admission=None, **fake):
     tracker = CallTracker()
     originator = FakeOriginator(tracker, **fake)
     dnc, control = DncStore(store.redis), OrderControl(store)
@@ -77,8 +80,8 @@ def make_dialer(store, clock, config: PolicyConfig, **fake):
     dialer = Dialer(
         store=store, originator=originator, tracker=tracker, prompts=FakePrompts(),
         recognizer=None, is_speech_factory=lambda: (lambda frame: False),
-        config=DialerConfig(worker_id="w1", ring_timeout_s=30, lease_s=60), clock=clock,
-        gate=gate,
+        config=DialerConfig(worker_id="w1", ring_timeout_s=30, lease_s=lease_s), clock=clock,
+        gate=gate, admission=admission,
     )  # fmt: skip
     return dialer, originator, dnc, control
 
@@ -230,3 +233,60 @@ async def test_cancel_hangs_up_a_ringing_call(store, running, path):
     assert sorted((e.event, e.final) for e in events) == [("call.finished", False),
                                                           ("order.final", True)]  # fmt: skip
     assert len(originator.requests) == 1
+
+
+async def test_a_lost_lease_ends_the_call_and_leaves_the_order_to_its_new_holder(store, running):
+    # Renewals every second; the lease itself is long enough never to run out on its own.
+    dialer, originator, _, _ = make_dialer(store, Clock(None), _any_time(), ring=True, lease_s=3)
+    running(dialer)
+    await store.add_order(order("A-1"), datetime.now(UTC))
+    await asyncio.wait_for(originator.ringing.wait(), 30)
+    # Another worker holds the order now (its reaper took the lease while we were stalled).
+    await store.redis.hset("dozvon:lease:owner", "A-1", "w2")
+    await until(lambda: _calls_done_any(store, "A-1"))
+    assert originator.hangups == [originator.requests[0].call_id]
+    rec = await store.get_order("A-1")
+    [call] = rec.calls
+    assert call.outcome is Outcome.NO_ANSWER and "hung up: lease lost" in call.reason
+    # Nothing of w1's result overwrote the new holder's claim: still calling, still w2's,
+    # the attempt not requeued, and no result queued for the CRM.
+    assert rec.status is OrderStatus.CALLING and rec.attempts == 1
+    assert await store.redis.hget("dozvon:lease:owner", "A-1") == "w2"
+    assert await store.claim_deliveries(datetime.now(UTC), 100) == []
+    assert dialer.tracker.live() == [] and len(originator.requests) == 1
+
+
+async def _calls_done_any(store, oid) -> bool:
+    rec = await store.get_order(oid)
+    return any(c.outcome is not None for c in rec.calls)
+
+
+async def test_a_paused_shop_holds_back_only_its_own_orders(store, running):
+    from robot.adapters.redis_limits import RedisCallLimits, shop_limits
+    from robot.engine.routing import CallRouter
+    from robot.ports import Trunk
+
+    class OneServer:
+        def available(self) -> list[Trunk]:
+            return [Trunk("default")]
+
+    limits = RedisCallLimits(store.redis)
+    dialer, originator, _, _ = make_dialer(
+        store, Clock(None), _any_time(), admission=CallRouter(limits, OneServer())
+    )
+    await store.redis.hset(shop_limits("Ромашка"), mapping={"paused": "1"})
+    now = datetime.now(UTC)
+    await store.add_order(order("A-1"), now)  # Ромашка, paused
+    await store.add_order(order("B-1", phone="+79161234568", shop_name="Лютик"), now)
+    running(dialer)
+    await until(lambda: _calls_done(store, "B-1", 1))
+    assert [r.order_id for r in originator.requests] == ["B-1"]
+    rec = await store.get_order("A-1")
+    assert rec.status is OrderStatus.QUEUED and rec.attempts == 0 and rec.calls == []
+    assert "shop Ромашка: shop_paused" in rec.status_reason and rec.due_at > now
+    await store.redis.hset(shop_limits("Ромашка"), "paused", "0")  # resumed: called in turn
+
+    async def a1_dialed() -> bool:
+        return any(r.order_id == "A-1" for r in originator.requests)
+
+    await until(a1_dialed)
