@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from pydantic import ValidationError
 
-from robot.config import Settings
+from robot.config import PolicySettings, WebhookSettings
+from robot.core.callback_url import WebhookHostPolicy
 from robot.core.policy_config import PolicyConfig, merge_policy
 
 
@@ -16,7 +18,7 @@ class PolicyConfigError(ValueError):
     """The policy configuration cannot be read or is invalid; the message says where."""
 
 
-def load_policy(settings: Settings) -> PolicyConfig:
+def load_policy(settings: PolicySettings) -> PolicyConfig:
     docs: list[dict[str, Any]] = []
     if settings.policy_file is not None:
         try:
@@ -46,3 +48,13 @@ def _object(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ValueError("must be a JSON object")
     return doc
+
+
+def webhook_hosts(settings: WebhookSettings) -> WebhookHostPolicy:
+    """Where ``callback_url`` may point, from ``webhook_allowed_hosts`` (see callback_url)."""
+    return _host_policy(tuple(settings.webhook_allowed_hosts), settings.webhook_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _host_policy(allowed: tuple[str, ...], webhook_url: str | None) -> WebhookHostPolicy:
+    return WebhookHostPolicy.from_settings(list(allowed), webhook_url)

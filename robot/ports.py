@@ -17,11 +17,19 @@ from typing import TYPE_CHECKING, Protocol
 
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.records import OrderRecord
+from robot.core.shops import ShopConfig
 
 if TYPE_CHECKING:
     from robot.core.langpack import RequestedChange
     from robot.core.prompts import Prompt
     from robot.core.reopen import Reopening
+
+
+class ShopLookup(Protocol):
+    """The shops of the installation (robot.adapters.shop_registry): read at each call, since
+    they change at run time."""
+
+    def get(self, name: str, /) -> ShopConfig | None: ...
 
 
 class DuplicateOrder(Exception):

@@ -1,7 +1,7 @@
 """How long the reports, the orders list and the CSV exports take for N stored orders.
 
 Starts its own Redis and the sandbox web app, stores N orders with calls spread over the last
-14 days (robot.web.sandbox.add_history: the store's own writes), then times the dashboard's
+14 days (robot.devtools.sandbox.add_history: the store's own writes), then times the dashboard's
 requests as a browser would send them:
 
     .venv/bin/python scripts/bench_reports.py --orders 10000
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import aiohttp
 
-from robot.adapters.redis_server import RedisServer
 from robot.core.models import Outcome
-from robot.web.sandbox import add_history, sandbox
+from robot.devtools.redis_server import RedisServer
+from robot.devtools.sandbox import add_history, sandbox
 
 PLANS = [
     [(Outcome.CONFIRMED, 35.0, ["robot: здравствуйте", "customer: да"])],

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
-from robot.adapters.http_api import make_intake_app
-from robot.adapters.redis_sentinel_set import SentinelSet
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
-from robot.demo import free_port
+from robot.devtools.redis_sentinel_set import SentinelSet
+from robot.testing import free_port
+from robot.web.app import make_web_app
 
 TOKEN = "measure-token"
 
@@ -39,7 +39,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _serve(store: RedisOrderStore, settings: Settings) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(make_intake_app(store, settings), access_log=None)
+    runner = web.AppRunner(make_web_app(settings, store), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from robot.adapters.redis_server import RedisServer
 from robot.core.models import Order, Outcome
+from robot.devtools.redis_server import RedisServer
+from robot.devtools.sandbox import Sandbox, sandbox, supervisors_json
 from robot.ports import CallState, CallStateChange
-from robot.web.sandbox import Sandbox, sandbox, supervisors_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -119,7 +119,7 @@ PLANS = (
 async def seed_orders(box: Sandbox) -> None:
     """Two weeks of orders with calls (reports, the orders list) and a do-not-call list."""
     from robot.adapters.dnc_store import DncStore
-    from robot.web.sandbox import add_history
+    from robot.devtools.sandbox import add_history
 
     rng = random.Random(11)
     now = datetime.now(UTC)

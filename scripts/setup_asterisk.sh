@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Debian root with Asterisk that robot/asterisk/runtime.py runs in a chroot.
+# Build the Debian root with Asterisk that robot/devtools/asterisk/runtime.py runs in a chroot.
 #
 # Debian 12 has no asterisk package; sid has Asterisk 22 with app_audiosocket. We
 # debootstrap a minimal sid tree holding just asterisk and its dependencies (~45 s).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from robot.adapters.redis_server import RedisServer
 from robot.adapters.redis_store import RedisOrderStore
+from robot.devtools.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

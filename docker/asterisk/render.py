@@ -1,5 +1,5 @@
 """Render dialplans/*.conf for the Asterisk container (the chroot path does this in
-robot/asterisk/runtime.py; the placeholders are the same).
+robot/devtools/asterisk/runtime.py; the placeholders are the same).
 
 With SIP_TRUNK_HOST set, dialplans/trunk/pjsip.conf replaces the default pjsip.conf: a UDP
 transport on SIP_PORT (5060), registration with digest auth at the carrier

@@ -227,7 +227,7 @@ class OrderControl:
                         event="order.final", delivery_id=final_delivery_id(order_id, reopened),
                         order_id=order_id, status=status, final=True, attempts=attempts,
                         history=history, callback_url=order.callback_url,
-                        occurred_at=_utc(now), reopened=reopened,
+                        shop_name=order.shop_name, occurred_at=_utc(now), reopened=reopened,
                     )  # fmt: skip
                     pipe.multi()
                     self._queue_final(pipe, order_id, old, status, now, reason, event)
@@ -301,7 +301,7 @@ class OrderControl:
                         event="order.reopened", order_id=order_id, status=OrderStatus.QUEUED,
                         delivery_id=f"{order_id}:reopened:{state.count}", final=False,
                         attempts=state.after_attempt, callback_url=order.callback_url,
-                        occurred_at=_utc(now), reopened=state.count,
+                        shop_name=order.shop_name, occurred_at=_utc(now), reopened=state.count,
                     )  # fmt: skip
                     at = _utc(now)
                     pipe.multi()

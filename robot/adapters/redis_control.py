@@ -24,9 +24,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from robot.ports import RunControls, WorkerReport
 
@@ -44,11 +45,11 @@ class InvalidControl(ValueError):
         self.message = message
 
 
-def _opt_int(v: str | None) -> int | None:
+def _opt_int(v: str | bytes | None) -> int | None:
     return int(v) if v not in (None, "") else None
 
 
-def _opt_float(v: str | None) -> float | None:
+def _opt_float(v: str | bytes | None) -> float | None:
     return float(v) if v not in (None, "") else None
 
 
@@ -152,13 +153,15 @@ class RedisRunControl:
         async with self.redis.pipeline(transaction=True) as pipe:
             if clear:
                 pipe.hdel(key, *clear)
-            pipe.hset(key, mapping={**fields, "updated_by": by, "updated_at": now.isoformat()})
+            update = {**fields, "updated_by": by, "updated_at": now.isoformat()}
+            # redis-py types a mapping's keys as any encodable value; dict keys are invariant.
+            pipe.hset(key, mapping=cast("dict[FieldT, EncodableT]", update))
             pipe.publish(self.events_channel, json.dumps({"by": by, **fields, "cleared": clear}))
             pipe.publish(self._k("wakeup"), "1")
             await pipe.execute()
 
     async def workers(self) -> list[dict[str, Any]]:
-        ids = sorted(await self.redis.smembers(self._k("workers")))
+        ids = sorted(cast("set[str]", await self.redis.smembers(self._k("workers"))))
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:

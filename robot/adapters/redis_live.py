@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -239,7 +239,7 @@ class LiveBoardReader:
         return self._k("live", "events")
 
     async def live_calls(self) -> list[dict[str, Any]]:
-        ids = sorted(await self.redis.smembers(self._k("live", "calls")))
+        ids = sorted(cast("set[str]", await self.redis.smembers(self._k("live", "calls"))))
         if not ids:
             return []
         docs = await self.redis.mget([self._k("live", "call", i) for i in ids])
@@ -268,7 +268,10 @@ class LiveBoardReader:
 
     async def totals(self) -> dict[str, float]:
         return {
-            k: float(v) for k, v in (await self.redis.hgetall(self._k("stats", "total"))).items()
+            k: float(v)
+            for k, v in cast(
+                "dict[str, str]", await self.redis.hgetall(self._k("stats", "total"))
+            ).items()
         }
 
     async def outcomes_between(self, start_epoch: float, end_epoch: float) -> dict[str, int]:

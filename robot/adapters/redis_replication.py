@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -53,7 +54,7 @@ class ReplicaAck:
         replicas: int = 1,
         timeout_ms: int = 500,
         recheck_s: float = 5.0,
-        clock=time.monotonic,  # type: ignore[no-untyped-def]
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``redis``: a client that never retries (``redis_client(url, retries=0)``)."""
         self.redis = redis

@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -403,6 +403,7 @@ class RedisOrderStore:
             final=True,
             attempts=0,
             callback_url=order.callback_url,
+            shop_name=order.shop_name,
             occurred_at=_utc(now),
         )
         added = await self._add(
@@ -466,7 +467,7 @@ class RedisOrderStore:
         )
 
     @staticmethod
-    def _sorted_calls(calls_json: list[str]) -> list[CallAttempt]:
+    def _sorted_calls(calls_json: list[str] | list[bytes | str]) -> list[CallAttempt]:
         calls = [CallAttempt.model_validate_json(c) for c in calls_json]
         return sorted(calls, key=lambda c: (c.attempt, _utc(c.created_at)))
 
@@ -593,7 +594,7 @@ class RedisOrderStore:
                         # A replay after NotReplicated: written then, confirmed only now.
                         await self._confirm(f"result of call {call.call_id}")
                         return
-                    h = await pipe.hgetall(okey)
+                    h = cast("dict[str, str]", await pipe.hgetall(okey))
                     holder = await pipe.get(lock_key)
                     old = OrderStatus(h["status"])
                     late = old.is_final  # e.g. cancelled while the call was in flight
@@ -621,6 +622,7 @@ class RedisOrderStore:
                         attempts=int(h.get("attempts", 0)),
                         history=history,
                         callback_url=order.callback_url,
+                        shop_name=order.shop_name,
                         occurred_at=_utc(now),
                         **_final_details(new, call) if final else {},
                     )
@@ -686,7 +688,7 @@ class RedisOrderStore:
     async def next_due_at(self) -> datetime | None:
         """When the earliest QUEUED order is due (may be past: its phone is busy), or None."""
         first = await self.redis.zrange(self._k("due"), 0, 0, withscores=True)
-        return datetime.fromtimestamp(first[0][1], UTC) if first else None
+        return datetime.fromtimestamp(float(first[0][1]), UTC) if first else None
 
     # -- wakeups -------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """Results to the CRM: signed webhooks from the store's outbox, retried until acknowledged.
 
 Wire contract (what a CRM implements):
-- ``POST`` to the order's ``callback_url``, else ``settings.webhook_url``; body = one
-  ``ResultEvent`` as JSON (``Content-Type: application/json``).
-- ``X-Dozvon-Signature: sha256=<hex>``: HMAC-SHA256 of the raw body with the shared secret
-  (``settings.webhook_secret``); check it with :func:`verify` or the same three lines.
+- ``POST`` to the order's ``callback_url``, else its shop's ``webhook_url`` (the shops
+  registry), else ``settings.webhook_url``; body = one ``ResultEvent`` as JSON
+  (``Content-Type: application/json``).
+- ``X-Dozvon-Signature: sha256=<hex>``: HMAC-SHA256 of the raw body with the order's shop's
+  ``webhook_secret``, else the shared secret (``settings.webhook_secret``); check it with
+  :func:`verify` or the same three lines. Another shop's secret never signs it.
 - ``X-Dozvon-Delivery: <delivery_id>``: the idempotency key (also in the body). Delivery is at
   least once, so the CRM must ignore a delivery id it has already processed.
 - ``X-Dozvon-Timestamp: <unix seconds>``: when this attempt was sent (informational).
@@ -16,6 +18,8 @@ Wire contract (what a CRM implements):
 - Where: ``callback_url`` must pass the host policy (``webhook_allowed_hosts``, no internal
   addresses unless listed), checked on the URL and on every address it resolves to at
   connect time (``robot.adapters.webhook_target``). A refused or unparsable URL fails at once.
+  Each shop's own ``webhook_url`` is trusted like ``settings.webhook_url``, for its own
+  orders only: another shop's callback_url to it passes only if the policy allows it anyway.
 
 How deliveries run: each in its own task, at most ``webhook_concurrency`` sending at a time and
 ``webhook_per_host`` per CRM host, each bounded by ``webhook_timeout_s`` in all. A delivery
@@ -47,8 +51,9 @@ from typing import Any, Protocol
 import aiohttp
 from redis.exceptions import RedisError
 
+from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook_target import TargetGuard, refusal
-from robot.config import Settings
+from robot.config import WebhookSettings
 from robot.core.callback_url import CallbackUrlError, WebhookHostPolicy
 from robot.core.records import ResultEvent
 from robot.logsafe import clean
@@ -137,7 +142,7 @@ class WebhookDeliverer:
     def __init__(
         self,
         outbox: ResultOutbox,
-        settings: Settings,
+        settings: WebhookSettings,
         *,
         session: aiohttp.ClientSession | None = None,
         base_backoff_s: float = 1.0,
@@ -149,8 +154,12 @@ class WebhookDeliverer:
         hosts: WebhookHostPolicy | None = None,
         resolver: Any = None,
         tasks: TaskBoard | None = None,
+        shops: ShopRegistry | None = None,
     ) -> None:
+        """``shops``: where each order's shop's webhook URL and secret are looked up, at each
+        delivery (they change at run time)."""
         self.outbox = outbox
+        self.shops = shops
         self.settings = settings
         self.base_backoff_s = base_backoff_s
         self.poll_interval_s = poll_interval_s
@@ -164,7 +173,9 @@ class WebhookDeliverer:
         policy = hosts or WebhookHostPolicy.from_settings(
             settings.webhook_allowed_hosts, settings.webhook_url
         )
+        self.policy = policy
         self.guard = TargetGuard(policy, resolver)
+        self._shops_seen: int | None = None
         self.tasks = tasks
         self._session = session
         self._owns_session = session is None
@@ -278,9 +289,29 @@ class WebhookDeliverer:
 
     # -- one delivery --------------------------------------------------------------------------
 
+    def route(self, event: ResultEvent) -> tuple[str | None, str, WebhookHostPolicy]:
+        """Where one result goes, the secret that signs it and the host policy for its URL:
+        the order's callback_url, else its shop's webhook, else the installation's."""
+        shop = self.shops.get(event.shop_name) if self.shops and event.shop_name else None
+        if shop is None:
+            return (
+                event.callback_url or self.settings.webhook_url,
+                self.settings.webhook_secret,
+                self.policy,
+            )
+        if self.shops is not None and self.shops.changes != self._shops_seen:
+            # connect-time checks: every shop's webhook origin is an allowed destination
+            self._shops_seen = self.shops.changes
+            self.guard.policy = self.policy.trusting(*(s.webhook_url for s in self.shops.all()))
+        url = event.callback_url or shop.webhook_url or self.settings.webhook_url
+        secret = shop.webhook_secret.get_secret_value() if shop.webhook_secret else None
+        return url, secret or self.settings.webhook_secret, self.policy.trusting(shop.webhook_url)
+
     async def _deliver_one(self, delivery_id: str, event: ResultEvent, attempt: int) -> None:
         """One attempt, whatever happens: delivered, retried, or failed for good."""
         url = event.callback_url or self.settings.webhook_url
+        with contextlib.suppress(Exception):
+            url = self.route(event)[0]
         try:
             await self._deliver(delivery_id, event, attempt)
         except asyncio.CancelledError:
@@ -300,7 +331,7 @@ class WebhookDeliverer:
 
     async def _deliver(self, delivery_id: str, event: ResultEvent, attempt: int) -> None:
         oid = event.order_id
-        url = event.callback_url or self.settings.webhook_url
+        url, secret, policy = self.route(event)
         if not url:
             if not self._warned_no_url:
                 log.warning("webhook: no URL configured (DOZVON_WEBHOOK_URL or callback_url); "
@@ -313,7 +344,7 @@ class WebhookDeliverer:
             )  # fmt: skip
             return
         try:
-            target = self.guard.check_url(url)
+            target = policy.check_url(url)
         except CallbackUrlError as e:
             await self._give_up(delivery_id, event, attempt, f"refused URL: {e}", url)
             return
@@ -326,7 +357,7 @@ class WebhookDeliverer:
             return
         started = time.monotonic()
         try:
-            error = await self._post(delivery_id, event, url)
+            error = await self._post(delivery_id, event, url, secret)
         except PermanentFailure as e:
             await self._give_up(delivery_id, event, attempt, str(e), url)
             return
@@ -399,11 +430,9 @@ class WebhookDeliverer:
         jittered = estimate * (0.5 + self.rand())
         return min(max(jittered, 0.2), max(self.settings.webhook_max_backoff_s, 0.2))
 
-    async def _post(self, delivery_id: str, event: ResultEvent, url: str) -> str:
+    async def _post(self, delivery_id: str, event: ResultEvent, url: str, secret: str) -> str:
         """One POST; "" on a 2xx, else the error to retry on. Raises PermanentFailure."""
-        body, headers = webhook_request(
-            event, delivery_id, self.settings.webhook_secret, self.clock()
-        )
+        body, headers = webhook_request(event, delivery_id, secret, self.clock())
         total = self.settings.webhook_timeout_s
         timeout = aiohttp.ClientTimeout(total=total)
         try:

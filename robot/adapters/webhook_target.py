@@ -15,6 +15,7 @@ aiohttp facts relied on (3.9+):
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -37,8 +38,17 @@ class TargetRefused(OSError):
 class GuardedResolver(AbstractResolver):
     """Resolves with ``inner`` and keeps only the addresses the policy allows."""
 
-    def __init__(self, policy: WebhookHostPolicy, inner: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        policy: WebhookHostPolicy,
+        inner: AbstractResolver | None = None,
+        *,
+        current: Callable[[], WebhookHostPolicy] | None = None,
+    ) -> None:
+        """``current``: where the policy in force is read at each lookup (shops' webhooks
+        change at run time); else ``policy`` holds."""
         self.policy = policy
+        self.current = current
         self.inner = inner or DefaultResolver()
 
     async def resolve(
@@ -49,13 +59,14 @@ class GuardedResolver(AbstractResolver):
             name = ascii_host(host)
         except CallbackUrlError as e:
             raise TargetRefused(str(e)) from None
+        policy = self.current() if self.current is not None else self.policy
         allowed, reasons = [], []
         for r in results:
             ip = parse_ip(r["host"])
             if ip is None:
                 continue
             try:
-                self.policy.check_resolved(name, port, ip, literal=False)
+                policy.check_resolved(name, port, ip, literal=False)
             except CallbackUrlError as e:
                 reasons.append(str(e))
                 continue
@@ -82,7 +93,7 @@ class TargetGuard:
 
     def connector(self, *, limit: int, limit_per_host: int) -> aiohttp.TCPConnector:
         return aiohttp.TCPConnector(
-            resolver=GuardedResolver(self.policy, self.inner),
+            resolver=GuardedResolver(self.policy, self.inner, current=lambda: self.policy),
             limit=limit,
             limit_per_host=limit_per_host,
             ttl_dns_cache=10,

@@ -10,12 +10,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from robot.asterisk.runtime import AsteriskRuntime
+    from robot.devtools.asterisk.runtime import AsteriskRuntime
 
 logger = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("asterisk", help="run the chrooted Asterisk (demo, tests, development)")
     p.add_argument(
         "action",
@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.asterisk.runtime import AsteriskError, AsteriskRuntime
     from robot.config import load_settings
+    from robot.devtools.asterisk.runtime import AsteriskError, AsteriskRuntime
 
     runtime = AsteriskRuntime.from_settings(load_settings(), instance=args.instance)
     try:

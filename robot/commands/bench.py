@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="load test: N orders answered at concurrency C")
     p.add_argument("--calls", type=int, default=50, help="orders to push (default 50)")
     p.add_argument("--concurrency", type=int, default=10, help="unfinished orders at a time")
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.bench.runner import BenchOptions, run_bench
+    from robot.devtools.bench.runner import BenchOptions, run_bench
 
     if args.calls < 1 or args.concurrency < 1 or args.workers < 1:
         raise SystemExit("--calls, --concurrency and --workers must be at least 1")

@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import Any
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: real calls through Asterisk")
     p.add_argument("--orders", type=int, default=12, help="how many orders to push")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -25,12 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.demo import format_table, run_demo
+    from robot.devtools.demo import format_table, run_demo
 
     if args.orders < 1:
         raise SystemExit("--orders must be at least 1")
 
-    def show(report: dict) -> None:  # as soon as the results are in, before --hold holds
+    def show(report: dict[str, Any]) -> None:  # as soon as the results are in, before --hold holds
         text = json.dumps(report, ensure_ascii=False) if args.json else format_table(report)
         print(text, flush=True)
 

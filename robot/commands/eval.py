@@ -172,7 +172,7 @@ def _understood(change: dict[str, object]) -> dict[str, str]:
     return out
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="score a labeled set of WAV files (or texts) by intent")
     p.add_argument("dir", type=Path, nargs="?", help="directory with labels.tsv and the WAVs")
     p.add_argument("--lang", help="language when labels.tsv has no lang column (ru, ko)")
@@ -265,7 +265,9 @@ def _eval_audio(args: argparse.Namespace) -> tuple[Report, str]:
     clock = AudioClock()
     wanted = sorted({i.lang for i in items if i.lang} or ({args.lang} if args.lang else set()))
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=wanted or None, clock=clock)
+        recognizer = VoskRecognizer.from_settings(
+            settings.asr, languages=wanted or None, clock=clock
+        )
     except (ModelError, KeyError) as e:
         raise LabelsError(str(e)) from None
     if not wanted:

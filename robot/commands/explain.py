@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("explain", help="call now, wait or stop? the call policy for one order")
     p.add_argument("--now", help="the moment to decide at, ISO 8601 (default: the clock)")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(f"stdin is not JSON: {e}")
     try:
-        result = explain(doc, now, load_settings())
+        result = explain(doc, now, load_settings().policy)
     except PolicyConfigError as e:
         return _fail(str(e))
     except (ValueError, KeyError, TypeError) as e:

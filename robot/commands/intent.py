@@ -30,7 +30,7 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("intent", help="classify lines of text from stdin, one JSON line each")
     p.add_argument("--lang", choices=SUPPORTED_LANGUAGES, default="ru", help="language pack")
     p.add_argument(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from robot.adapters.asr_models import REGISTRY
 
     common = argparse.ArgumentParser(add_help=False)

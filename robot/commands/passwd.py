@@ -12,7 +12,7 @@ import json
 import sys
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("passwd", help="print a password hash for a supervisor account")
     p.add_argument("--name", help="print a whole account entry for this user name")
     p.add_argument("--role", choices=("viewer", "admin"), default="viewer")

@@ -119,7 +119,7 @@ def to_call_audio(audio: WavAudio) -> bytes:
     return data
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("recognize", help="WAV files -> text and intent through the live recognizer")
     p.add_argument("--lang", required=True, help="language of the speech (ru, ko)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
     clock = AudioClock()
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=[args.lang], clock=clock)
+        recognizer = VoskRecognizer.from_settings(settings.asr, languages=[args.lang], clock=clock)
         pack = get_pack(args.lang)
     except (ModelError, KeyError, ImportError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run the robot: intake API, dialer, media, webhooks")
     p.set_defaults(func=run)
 

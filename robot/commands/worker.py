@@ -13,7 +13,7 @@ import argparse
 import asyncio
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("worker", help="run a dialing worker (no HTTP API)")
     p.set_defaults(func=run)
 
@@ -22,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from robot.config import load_settings
     from robot.service import Service
 
-    service = Service.build(load_settings())
-    service.with_http = False
+    service = Service.build(load_settings(), with_http=False)
     asyncio.run(service.run_until_signalled())
     return 0

@@ -196,6 +196,17 @@ class WebhookHostPolicy:
                 pass  # a bad configured URL fails at delivery, with its reason
         return cls(rules, frozenset(origins))
 
+    def trusting(self, *urls: str | None) -> WebhookHostPolicy:
+        """This policy with the origins of more configured URLs trusted (shops' webhooks)."""
+        origins = set(self.trusted_origins)
+        for url in urls:
+            if url:
+                try:
+                    origins.add(parse_callback_url(url).origin)
+                except CallbackUrlError:
+                    pass  # a bad configured URL fails at delivery, with its reason
+        return WebhookHostPolicy(self.rules, frozenset(origins))
+
     def _name_listed(self, host: str, port: int) -> bool:
         return any(r.matches_name(host, port) for r in self.rules)
 

@@ -401,3 +401,7 @@ class CallAttempt(BaseModel):
     recording: str | None = None  # path of the call's audio (stereo WAV), if recorded
     # Outcome "changed": RequestedChange.as_json() (date, after, before, address, text).
     requested_change: dict[str, Any] | None = None
+    # What the call was about (Order.purpose when it was placed, robot.core.purposes): the
+    # policy counts an order's calls per purpose, so a status that starts a new purpose starts
+    # its attempts afresh. Calls stored before purposes existed were "confirm" calls.
+    purpose: str = "confirm"

@@ -48,6 +48,8 @@ class ResultEvent(BaseModel):
     # order.final only: every call of the order, oldest first (the whole attempt history).
     history: list[CallAttempt] = Field(default_factory=list)
     callback_url: str | None = None
+    # The order's shop: its webhook URL and secret (robot.core.shops) sign and route this.
+    shop_name: str | None = None
     occurred_at: datetime
     # The purpose the call was about (robot.core.purposes) and the CRM status that selected it
     # (None for a new order's "confirm" call before any status event).

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from robot.core.models import PURPOSE_NAME, STATUS_NAME, check_zone
+from robot.core.policy_config import PolicyConfig
 
 # A status mapped to this ends the need for any call: pending calls are dropped and a call that
 # is ringing or talking is hung up (picked up, delivered, cancelled, returned).
@@ -82,6 +83,21 @@ class ShopConfig(BaseModel):
     def _timezone(cls, v: str | None) -> str | None:
         return None if v in (None, "") else check_zone(v)
 
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        _check_policy({"hours": v})  # "09:00-21:00", "00:00-24:00"
+        return v
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: dict[str, str | None] | None) -> dict[str, str | None] | None:
+        if v:
+            _check_policy({"weekdays": v})  # mon..sun -> hours or null
+        return v or None
+
     @field_validator("statuses")
     @classmethod
     def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
@@ -99,6 +115,43 @@ class ShopConfig(BaseModel):
         return {**DEFAULT_STATUSES, **self.statuses}
 
 
+def _check_policy(doc: dict[str, Any]) -> None:
+    """Calling hours are read the way the policy file reads them, with its error messages."""
+    from pydantic import ValidationError
+
+    try:
+        PolicyConfig.model_validate(doc)
+    except ValidationError as e:
+        msg = str(e.errors()[0].get("msg", "invalid")).removeprefix("Value error, ")
+        raise ValueError(msg) from None
+
+
+def policy_overrides(shop: ShopConfig | None) -> dict[str, Any]:
+    """The shop's part of the call policy: its calling hours, weekdays and default zone."""
+    if shop is None:
+        return {}
+    out: dict[str, Any] = {}
+    if shop.hours:
+        out["hours"] = shop.hours
+    if shop.weekdays:
+        out["weekdays"] = dict(shop.weekdays)
+    if shop.timezone:
+        out["default_timezone"] = shop.timezone
+    return out
+
+
+def shop_policy(base: PolicyConfig, shop: ShopConfig | None) -> PolicyConfig:
+    """The policy a shop's calls are decided by: the installation's, with the shop's calling
+    hours (its weekdays replace the installation's) and default time zone over it. Retry
+    rules, attempts, holidays and the per-phone limits stay the installation's."""
+    over = policy_overrides(shop)
+    if not over:
+        return base
+    if "hours" in over and "weekdays" not in over:
+        over["weekdays"] = {}  # the shop's one window holds every day
+    return PolicyConfig.model_validate({**base.model_dump(), **over})
+
+
 def action_for_status(shop: ShopConfig | None, status: str) -> str | None:
     """What a CRM status means for this shop: a purpose name to call about, :data:`STOP`, or
     None (a status the shop does not act on: it is recorded and changes nothing else)."""
@@ -114,11 +167,9 @@ def parse_shops(data: Any) -> dict[str, ShopConfig]:
     if isinstance(data, dict) and isinstance(data.get("shops"), list):
         items = [(str(s.get("name", "")) if isinstance(s, dict) else "", s) for s in data["shops"]]
     elif isinstance(data, dict):
-        items = [
-            (str(k), {"name": k, **v} if isinstance(v, dict) else v) for k, v in data.items()
-        ]
+        items = [(str(k), {"name": k, **v} if isinstance(v, dict) else v) for k, v in data.items()]
     else:
-        raise ValueError("shops: must be an object {name: settings} or {\"shops\": [...]}")
+        raise ValueError('shops: must be an object {name: settings} or {"shops": [...]}')
     out: dict[str, ShopConfig] = {}
     for name, raw in items:
         if not isinstance(raw, dict):
@@ -128,7 +179,8 @@ def parse_shops(data: Any) -> dict[str, ShopConfig]:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ())) or "?"
-            raise ValueError(f"shops.{name or '?'}.{where}: {err.get('msg', 'invalid')}") from None
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            raise ValueError(f"shops.{name or '?'}.{where}: {msg}") from None
         if shop.name in out:
             raise ValueError(f"shops.{shop.name}: defined twice")
         out[shop.name] = shop

@@ -106,6 +106,7 @@ class CallRun:
             language=order.language,
             asterisk=self.route.server,
             created_at=now,
+            purpose=order.purpose,
         )
         live = d.tracker.register(call)
         enforcer = asyncio.create_task(self._hang_up_when_cancelled(live))

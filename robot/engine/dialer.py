@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +42,7 @@ from robot.ports import (
     Originator,
     PromptSource,
     Recognizer,
+    ShopLookup,
 )
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class DialerConfig:
     operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
     # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
-    shops: dict[str, ShopCallSettings] = field(default_factory=dict)
+    # The registry (robot.ports.ShopLookup) in the service, read at each call.
+    shops: Mapping[str, ShopCallSettings] | ShopLookup = field(default_factory=dict)
 
     def caller_id_for(self, shop_name: str, trunk_caller_id: str | None = None) -> str:
         """The caller ID a shop's call goes out with: the shop's, else the trunk's, else ours."""

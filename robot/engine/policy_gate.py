@@ -9,15 +9,17 @@ decides on the order and its own history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
 from robot.core.policy import Decision, decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.purposes import Purpose, purpose_for
 from robot.core.reopen import policy_view
-from robot.ports import DoNotCallList, OrderFinalizer, PhoneCallLog, ReopenLog
+from robot.core.shops import ShopConfig, shop_policy
+from robot.ports import DoNotCallList, OrderFinalizer, PhoneCallLog, ReopenLog, ShopLookup
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,15 @@ class PolicyGate:
         phone_log: PhoneCallLog | None = None,
         finalizer: OrderFinalizer | None = None,
         reopens: ReopenLog | None = None,
+        shops: ShopLookup | None = None,
+        purposes: Callable[[Order], Purpose] = purpose_for,
     ) -> None:
+        """``shops``: each order's shop's calling hours and time zone over ``config``;
+        ``purposes``: the purpose of an order's call, whose own rules apply over both."""
         self.config = config
+        self.shops = shops
+        self._shop_configs: dict[tuple[int, str], tuple[ShopConfig, PolicyConfig]] = {}
+        self.purposes = purposes  # a purpose's hours and retry rules apply to its calls
         self.dnc = dnc
         self.phone_log = phone_log
         self.finalizer = finalizer
@@ -58,8 +67,24 @@ class PolicyGate:
         reopening = None
         if self.reopens is not None:
             reopening = await self.reopens.reopening(order.order_id)
-        calls, config = policy_view(history, self.config, reopening)
+        # The installation's policy, the shop's hours over it, the purpose's rules over both.
+        config = self.purposes(order).policy(self.config_for(order))
+        calls, config = policy_view(history, config, reopening)
         return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
+
+    def config_for(self, order: Order) -> PolicyConfig:
+        """The policy this order's calls are decided by: the shop's hours over ``config``."""
+        shop = self.shops.get(order.shop_name) if self.shops is not None else None
+        if shop is None:
+            return self.config
+        key = (id(self.config), shop.name)
+        cached = self._shop_configs.get(key)
+        if cached is None or cached[0] is not shop:  # the shop changed (or the policy did)
+            if len(self._shop_configs) > 4096:
+                self._shop_configs.clear()
+            cached = (shop, shop_policy(self.config, shop))
+            self._shop_configs[key] = cached
+        return cached[1]
 
     async def note_call(self, order: Order, call_id: str, now: datetime) -> None:
         if self.phone_log is not None:

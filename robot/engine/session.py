@@ -43,6 +43,7 @@ from robot.core.dialog import (
 from robot.core.langpack import Reply
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import Intent, Order, Outcome
+from robot.core.purposes import Purpose, purpose_for
 from robot.ports import CallState, MediaKind, MediaSession, PromptSource, RecognizerStream
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class CallSession:
         understand: Callable[[str, date], Reply] | None = None,
         operator_available: bool = False,
         machine_message: MachineMessage = MachineMessage.ASSISTANT,
+        purpose: Purpose | None = None,
     ) -> None:
         self.call_id = call_id
         # Awaited once the dialog has decided, before the goodbye plays (e.g. a do-not-call
@@ -109,13 +111,16 @@ class CallSession:
         self.is_speech = is_speech
         self.today = today
         self.timing = timing or SessionTiming()
+        # What the call is about (robot.core.purposes): the order's, built-in unless given.
+        self.purpose = purpose or purpose_for(order)
         self.dialog = Dialog(
             listen_timeout_s=self.timing.listen_timeout_s,
             max_reprompts=max_reprompts,
             announce_recording=announce_recording,
             operator_available=operator_available,
             machine_message=machine_message,
-            delivery_date=order.delivery_date,
+            delivery_date=self.purpose.day_of(order),
+            purpose=self.purpose,
         )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []

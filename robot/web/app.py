@@ -1,37 +1,75 @@
-"""Puts the dashboard, the metrics and the security middleware on an aiohttp application.
+"""The one builder of the HTTP application: CRM API, dashboard and metrics on one port.
 
-``robot run`` mounts it on the service's application (next to the intake API, one port);
-``robot serve`` runs :func:`make_web_app` alone: dashboard and API over HTTP, no dialer.
+``robot run`` (``robot.service``) and ``robot serve`` both call :func:`make_web_app`. Each route
+module has one ``add_*_routes(app)`` that registers its routes with the access each needs
+(``robot.web.access.Routes``); adding a module is one line in :data:`ROUTE_MODULES`. The
+middlewares, outermost first: texts for supervisors (i18n), the one JSON error shape (errors),
+the one principal middleware (security).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from robot.adapters.dnc_store import DncStore
-from robot.adapters.http_api import SETTINGS_KEY, STORE_KEY, add_intake_routes, api_json_errors
-from robot.adapters.http_webhooks import add_webhook_routes
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
-from robot.config import Settings
+from robot.adapters.shop_registry import ShopRegistry
+from robot.config import Settings, WebSettings
+from robot.policy_settings import load_policy
+from robot.supervision import TASKS_KEY, TaskBoard
+from robot.web.api.openapi import add_openapi_route
+from robot.web.api.orders import add_order_routes
+from robot.web.api.policy import POLICY_KEY, PolicyServices, add_policy_routes
+from robot.web.api.webhooks import OUTBOX_KEY, add_webhook_routes
 from robot.web.auth import Accounts
-from robot.web.context import WEB_KEY, WebContext
+from robot.web.context import SETTINGS_KEY, STORE_KEY, WEB_KEY, WebContext
+from robot.web.dnc_page import add_dnc_routes
+from robot.web.errors import error_middleware
+from robot.web.followups import add_followup_routes
 from robot.web.health import HealthChecks
 from robot.web.i18n import translate_middleware
 from robot.web.live import LiveHub
 from robot.web.queries import DashboardQueries
+from robot.web.reports import add_report_routes
 from robot.web.routes import add_dashboard_routes
 from robot.web.security import security_middleware
 from robot.web.sessions import SessionStore
+from robot.web.signin import add_signin_routes
 from robot.web.throttle import LoginThrottle
+
+# Every route module, one line each (the CRM API first; the order does not matter otherwise).
+ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
+    add_order_routes,
+    add_policy_routes,
+    add_webhook_routes,
+    add_openapi_route,
+    add_signin_routes,
+    add_dashboard_routes,
+    add_followup_routes,
+    add_report_routes,
+    add_dnc_routes,
+)
+
+
+def runner_options(settings: WebSettings) -> dict[str, Any]:
+    """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
+    and a connection that has not sent complete request headers within
+    ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
+    opens and closes it if no request has arrived by then; trickled bytes do not extend it)."""
+    return {"access_log": None, "keepalive_timeout": settings.http_header_timeout_s}
 
 
 def web_context(
-    settings: Settings, store: RedisOrderStore, process_info: dict[str, Any] | None = None
+    settings: Settings,
+    store: RedisOrderStore,
+    process_info: dict[str, Any] | None = None,
+    shops: ShopRegistry | None = None,
 ) -> WebContext:
     redis = store.redis
     board = LiveBoardReader(redis, timezone=settings.dashboard_timezone, prefix=store.prefix)
@@ -73,50 +111,40 @@ def web_context(
         hub=hub,
         process_info=info,
         throttle=throttle,
+        shops=shops,
     )
 
 
-def mount_dashboard(
-    app: web.Application,
+def make_web_app(
     settings: Settings,
     store: RedisOrderStore,
     process_info: dict[str, Any] | None = None,
-) -> WebContext:
-    """Add the dashboard routes, /metrics and the security middleware (which then guards every
-    route of ``app``, the intake API's included). Call before the app starts."""
-    ctx = web_context(settings, store, process_info)
-    app[WEB_KEY] = ctx
-    app.middlewares.append(translate_middleware)  # outside security: its errors get texts too
-    app.middlewares.append(security_middleware)
-    add_dashboard_routes(app)
+    *,
+    policy: PolicyServices | None = None,
+    tasks: TaskBoard | None = None,
+    shops: ShopRegistry | None = None,
+) -> web.Application:
+    """The whole HTTP side: CRM API, dashboard, metrics. ``policy`` defaults to the one the
+    settings describe; ``tasks`` (a dialing process's background tasks) feeds /healthz and
+    /metrics; ``shops`` is the shop registry whose tokens open their shop's orders (the
+    caller starts and stops it; by default one read from the settings' env and file only)."""
+    app = web.Application(middlewares=[translate_middleware, error_middleware, security_middleware])
+    app[STORE_KEY] = store
+    app[SETTINGS_KEY] = settings
+    if tasks is not None:
+        app[TASKS_KEY] = tasks
+    app[POLICY_KEY] = policy or PolicyServices(
+        DncStore(store.redis), OrderControl(store), load_policy(settings)
+    )
+    app[OUTBOX_KEY] = store.failed
+    if shops is None:
+        shops = ShopRegistry.from_settings(settings)
+    ctx = app[WEB_KEY] = web_context(settings, store, process_info, shops)
+    for add_routes in ROUTE_MODULES:
+        add_routes(app)
 
     async def close_hub(_app: web.Application) -> None:
         await ctx.hub.close()  # ends the event streams so shutdown does not wait on them
 
     app.on_shutdown.append(close_hub)
-    return ctx
-
-
-def make_web_app(
-    settings: Settings, store: RedisOrderStore, process_info: dict[str, Any] | None = None
-) -> web.Application:
-    """The whole HTTP side: intake API, dashboard, metrics."""
-    app = web.Application(middlewares=[api_json_errors])
-    app[STORE_KEY] = store
-    app[SETTINGS_KEY] = settings
-    add_intake_routes(app)
-    _add_policy_routes(app, settings, store)
-    add_webhook_routes(app, store.failed)
-    mount_dashboard(app, settings, store, process_info)
     return app
-
-
-def _add_policy_routes(app: web.Application, settings: Settings, store: RedisOrderStore) -> None:
-    """The call policy's API (cancel, don't-call list, explain), built as robot.service does."""
-    from robot.adapters.dnc_store import DncStore
-    from robot.adapters.http_policy import PolicyServices, add_policy_routes
-    from robot.adapters.order_control import OrderControl
-    from robot.policy_settings import load_policy
-
-    services = PolicyServices(DncStore(store.redis), OrderControl(store), load_policy(settings))
-    add_policy_routes(app, services)

@@ -3,7 +3,10 @@
 Accounts come from ``Settings.supervisors``: a JSON list, or the path of a file holding one::
 
     [{"name": "anna", "role": "admin", "password": "scrypt$16384$8$1$<salt>$<hash>"},
-     {"name": "boris", "role": "viewer", "password": "scrypt$..."}]
+     {"name": "boris", "role": "viewer", "password": "scrypt$...", "shops": ["Ромашка"]}]
+
+``shops`` (optional) limits the account to those shops' orders (see ``robot.web.access``);
+without it the account sees every shop.
 
 ``robot passwd`` prints such a hash. With no accounts configured and the HTTP server bound to
 a loopback address, a development account ``admin`` / ``admin`` exists (logged loudly); bound
@@ -20,20 +23,14 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
+
+from robot.web.access import Role
 
 log = logging.getLogger(__name__)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 DEV_ACCOUNT = ("admin", "admin")
-
-
-class Role(str, Enum):
-    """What a supervisor may do on the dashboard."""
-
-    VIEWER = "viewer"  # sees everything (phones masked), changes nothing
-    ADMIN = "admin"  # also acts: retry, cancel, don't-call list, pause, limits
 
 
 class AccountsError(ValueError):
@@ -45,6 +42,7 @@ class Account:
     name: str
     role: Role
     password_hash: str
+    shops: frozenset[str] | None = None  # None: every shop
 
 
 def _b64(b: bytes) -> str:
@@ -113,8 +111,22 @@ def parse_accounts(raw: str) -> dict[str, Account]:
             role = Role(str(item.get("role", "viewer")))
         except ValueError:
             raise AccountsError(f"supervisors[{i}].role must be viewer or admin") from None
-        accounts[name] = Account(name, role, pw)
+        if role not in (Role.VIEWER, Role.ADMIN):
+            raise AccountsError(f"supervisors[{i}].role must be viewer or admin")
+        accounts[name] = Account(name, role, pw, _shops(item.get("shops"), i))
     return accounts
+
+
+def _shops(raw: object, i: int) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(s, str) and s.strip() for s in raw)
+    ):
+        raise AccountsError(f"supervisors[{i}].shops must be a non-empty list of shop names")
+    return frozenset(s.strip() for s in raw)
 
 
 def is_loopback(host: str) -> bool:

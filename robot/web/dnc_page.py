@@ -14,7 +14,6 @@ with phones masked and may search it by the digits they see; ``q`` matches the p
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +23,11 @@ from aiohttp import web
 from robot.adapters.dnc_store import DncEntry, DncStore
 from robot.core.json_doc import InvalidJson, loads
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.web.access import AUDIT, INSTALLATION, READ_ALL, Routes, principal_of
 from robot.web.context import WEB_KEY
+from robot.web.errors import invalid_field, json_error
 from robot.web.orders_list import fold
 from robot.web.reports import csv_line, csv_stream
-from robot.web.security import AUDIT, principal_of
 
 MAX_LIMIT = 500
 SEARCH_CHUNK = 1000
@@ -38,10 +38,6 @@ EXPORT_COLUMNS = ("phone", "reason", "added_at", "source", "by")
 def _dnc(request: web.Request) -> DncStore:
     ctx = request.app[WEB_KEY]
     return DncStore(ctx.store.redis, prefix=ctx.store.prefix)
-
-
-def _json_error(status: int, error: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": error, "message": message, **extra}, status=status)
 
 
 def _shown(entry: DncEntry, full: bool) -> dict[str, Any]:
@@ -85,8 +81,7 @@ async def list_entries(request: web.Request) -> web.StreamResponse:
         offset = max(0, int(request.query.get("offset", "0")))
         limit = max(1, min(MAX_LIMIT, int(request.query.get("limit", "50"))))
     except ValueError:
-        return _json_error(422, "invalid_field", "offset and limit must be integers",
-                           field="offset")  # fmt: skip
+        raise invalid_field("offset", "offset and limit must be integers") from None
     q = request.query.get("q", "").strip()[:100]
     dnc = _dnc(request)
     if q:
@@ -101,19 +96,16 @@ def _phone(request: web.Request, raw: str) -> str:
     try:
         return normalize_phone(raw, request.app[WEB_KEY].settings.default_region)
     except PhoneError as e:
-        raise web.HTTPUnprocessableEntity(
-            text=json.dumps({"error": "invalid_field", "field": "phone", "message": str(e)}),
-            content_type="application/json",
-        ) from None
+        raise invalid_field("phone", str(e)) from None
 
 
 async def add_entry(request: web.Request) -> web.StreamResponse:
     try:
         body = loads(await request.read() or b"{}")
     except InvalidJson as e:
-        return _json_error(400, "invalid_json", e.message, field=e.field)
+        return json_error(400, "invalid_json", e.message, field=e.field)
     if not isinstance(body, dict):
-        return _json_error(400, "invalid_json", "body must be a JSON object")
+        return json_error(400, "invalid_json", "body must be a JSON object")
     p = principal_of(request)
     request[AUDIT] = {"action": "dnc_add", "phone": mask_phone(str(body.get("phone", "")))}
     phone = _phone(request, str(body.get("phone", "")))
@@ -131,7 +123,7 @@ async def remove_entry(request: web.Request) -> web.StreamResponse:
     phone = _phone(request, request.match_info["phone"])
     request[AUDIT] = {"action": "dnc_remove", "phone": mask_phone(phone)}
     if not await _dnc(request).remove(phone):
-        return _json_error(404, "not_found", f"{phone} is not on the do-not-call list")
+        return json_error(404, "not_found", f"{phone} is not on the do-not-call list")
     return web.json_response({"phone": phone, "removed": True})
 
 
@@ -139,11 +131,11 @@ async def import_entries(request: web.Request) -> web.StreamResponse:
     request[AUDIT] = {"action": "dnc_import"}
     raw = await request.content.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:
-        return _json_error(413, "too_large", "the CSV is larger than 8 MB")
+        return json_error(413, "too_large", "the CSV is larger than 8 MB")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _json_error(400, "invalid_csv", "the CSV must be UTF-8")
+        return json_error(400, "invalid_csv", "the CSV must be UTF-8")
     ctx = request.app[WEB_KEY]
     report = await _dnc(request).import_csv(
         text, datetime.now(UTC), default_region=ctx.settings.default_region, source="import",
@@ -173,9 +165,10 @@ async def export_entries(request: web.Request) -> web.StreamResponse:
 
 
 def add_dnc_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/dashboard/api/dnc", list_entries)
-    r.add_post("/dashboard/api/dnc", add_entry)
-    r.add_get("/dashboard/api/dnc/export.csv", export_entries)
-    r.add_post("/dashboard/api/dnc/import", import_entries)
-    r.add_delete("/dashboard/api/dnc/{phone}", remove_entry)
+    """The don't-call list covers every shop: an account limited to some does not reach it."""
+    r = Routes(app)
+    r.get("/dashboard/api/dnc", list_entries, READ_ALL)
+    r.post("/dashboard/api/dnc", add_entry, INSTALLATION)
+    r.get("/dashboard/api/dnc/export.csv", export_entries, READ_ALL)
+    r.post("/dashboard/api/dnc/import", import_entries, INSTALLATION)
+    r.delete("/dashboard/api/dnc/{phone}", remove_entry, INSTALLATION)

@@ -41,9 +41,11 @@ from aiohttp import web
 
 from robot.core.models import OrderStatus
 from robot.core.phones import mask_phone
+from robot.web.access import ACT, AUDIT, READ, Routes, principal_of
 from robot.web.context import WEB_KEY
+from robot.web.errors import json_error
 from robot.web.routes import _json_body as json_body  # one JSON body reader for the web
-from robot.web.security import AUDIT, principal_of
+from robot.web.routes import visible_order
 
 STATUSES = (
     OrderStatus.EXHAUSTED,
@@ -141,7 +143,10 @@ class FollowUps:
             "reopened": int(rnd),
         }
 
-    async def list(self, state: str = "active", limit: int = 200) -> dict[str, Any]:
+    async def list(
+        self, state: str = "active", limit: int = 200, shops: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """The follow-ups in ``state``, the longest waiting first; ``shops``: only theirs."""
         scored: dict[str, float] = {}
         for st in STATUSES:
             for oid, score in await self.redis.zrange(
@@ -161,6 +166,8 @@ class FollowUps:
                 if not o:
                     continue
                 item = self._item(oid, o, f)
+                if shops is not None and item["shop_name"] not in shops:
+                    continue
                 counts[item["state"]] += 1
                 wanted = (
                     state == "all"
@@ -215,26 +222,24 @@ def _followups(request: web.Request) -> FollowUps:
     return request.app[FOLLOWUPS_KEY]
 
 
-def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": error, "message": message, **extra}, status=status)
-
-
 async def list_followups(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "active")
     if state not in ("active", "open", "taken", "resolved", "all"):
-        return _error(422, "invalid_field", f"unknown state: {state}", field="state")
+        return json_error(422, "invalid_field", f"unknown state: {state}", field="state")
     try:
         limit = max(1, min(1000, int(request.query.get("limit", "200"))))
     except ValueError:
-        return _error(422, "invalid_field", "limit must be a number", field="limit")
-    return web.json_response(await _followups(request).list(state, limit))
+        return json_error(422, "invalid_field", "limit must be a number", field="limit")
+    shops = principal_of(request).shops
+    return web.json_response(await _followups(request).list(state, limit, shops))
 
 
 async def get_followup(request: web.Request) -> web.StreamResponse:
     oid = request.match_info["order_id"]
+    await visible_order(request, oid)
     doc = await _followups(request).get(oid)
     if doc is None:
-        return _error(404, "not_found", f"no order '{oid}'")
+        return json_error(404, "not_found", f"no order '{oid}'")
     return web.json_response(doc)
 
 
@@ -243,16 +248,17 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
     user = principal_of(request).name
     body = await json_body(request)
     request[AUDIT] = {"action": f"followup_{action}", "order_id": oid}
+    await visible_order(request, oid)
     resolution = ""
     if action == "resolve":
         resolution = str(body.get("resolution", ""))
         request[AUDIT]["resolution"] = resolution
         if resolution not in RESOLUTIONS:
-            return _error(422, "invalid_field", f"unknown resolution: {resolution}",
-                          field="resolution")  # fmt: skip
+            return json_error(422, "invalid_field", f"unknown resolution: {resolution}",
+                              field="resolution")  # fmt: skip
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or not 0 < len(note.strip()) <= NOTE_MAX):
-        return _error(422, "invalid_field", f"the note must have 1 to {NOTE_MAX} characters",
+        return json_error(422, "invalid_field", f"the note must have 1 to {NOTE_MAX} characters",
                       field="note")  # fmt: skip
     fu = _followups(request)
     now = datetime.now(UTC)
@@ -260,13 +266,13 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
         result, who = await fu.step(oid, action, user, now, force=body.get("force") is True,
                                     resolution=resolution)  # fmt: skip
     except KeyError:
-        return _error(404, "not_found", f"no order '{oid}'")
+        return json_error(404, "not_found", f"no order '{oid}'")
     if result == "not_needed":
-        return _error(409, "not_needed", f"order {oid} needs no follow-up", order_status=who)
+        return json_error(409, "not_needed", f"order {oid} needs no follow-up", order_status=who)
     if result == "taken":
-        return _error(409, "taken", f"order {oid} is being handled by {who}", taken_by=who)
+        return json_error(409, "taken", f"order {oid} is being handled by {who}", taken_by=who)
     if result == "resolved" or result == "not_taken":
-        return _error(409, result, f"order {oid} needs no follow-up", by=who)
+        return json_error(409, result, f"order {oid} needs no follow-up", by=who)
     if note:
         await fu.note(oid, user, note.strip(), now)
         request[AUDIT]["note"] = note.strip()[:200]
@@ -292,11 +298,12 @@ async def add_note(request: web.Request) -> web.StreamResponse:
     text = body.get("text")
     request[AUDIT] = {"action": "followup_note", "order_id": oid}
     if not isinstance(text, str) or not 0 < len(text.strip()) <= NOTE_MAX:
-        return _error(422, "invalid_field", f"the note must have 1 to {NOTE_MAX} characters",
+        return json_error(422, "invalid_field", f"the note must have 1 to {NOTE_MAX} characters",
                       field="text")  # fmt: skip
     fu = _followups(request)
+    await visible_order(request, oid)
     if await fu.get(oid) is None:
-        return _error(404, "not_found", f"no order '{oid}'")
+        return json_error(404, "not_found", f"no order '{oid}'")
     entry = await fu.note(oid, principal_of(request).name, text.strip(), datetime.now(UTC))
     request[AUDIT]["note"] = entry["text"][:200]
     return web.json_response(await fu.get(oid))
@@ -305,10 +312,10 @@ async def add_note(request: web.Request) -> web.StreamResponse:
 def add_followup_routes(app: web.Application) -> None:
     ctx = app[WEB_KEY]
     app[FOLLOWUPS_KEY] = FollowUps(ctx.store.redis, ctx.store.prefix)
-    r = app.router
-    r.add_get("/dashboard/api/followups", list_followups)
-    r.add_get("/dashboard/api/followups/{order_id}", get_followup)
-    r.add_post("/dashboard/api/followups/{order_id}/take", take)
-    r.add_post("/dashboard/api/followups/{order_id}/release", release)
-    r.add_post("/dashboard/api/followups/{order_id}/note", add_note)
-    r.add_post("/dashboard/api/followups/{order_id}/resolve", resolve)
+    r = Routes(app)
+    r.get("/dashboard/api/followups", list_followups, READ)
+    r.get("/dashboard/api/followups/{order_id}", get_followup, READ)
+    r.post("/dashboard/api/followups/{order_id}/take", take, ACT)
+    r.post("/dashboard/api/followups/{order_id}/release", release, ACT)
+    r.post("/dashboard/api/followups/{order_id}/note", add_note, ACT)
+    r.post("/dashboard/api/followups/{order_id}/resolve", resolve, ACT)

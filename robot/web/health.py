@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -90,7 +90,9 @@ class HealthFacts:
     throttled: int = 0
 
 
-def _share(counts: dict[str, int], part: tuple[str, ...], whole: tuple[str, ...] | None) -> tuple:
+def _share(
+    counts: dict[str, int], part: tuple[str, ...], whole: tuple[str, ...] | None
+) -> tuple[int, int, float | None]:
     num = sum(counts.get(o, 0) for o in part)
     den = sum(counts.values()) if whole is None else sum(counts.get(o, 0) for o in whole)
     return num, den, (num / den if den else None)
@@ -254,7 +256,7 @@ class HealthChecks:
     def _k(self, *parts: str) -> str:
         return self.store.prefix + ":".join(parts)
 
-    async def check(self, now: datetime, overview: dict[str, Any] | None = None) -> dict:
+    async def check(self, now: datetime, overview: dict[str, Any] | None = None) -> dict[str, Any]:
         """The health summary; ``overview`` lends what it has already read (queue, workers,
         controls), else those are read here."""
         o = overview or {}
@@ -288,7 +290,9 @@ class HealthChecks:
     async def queued_languages(self) -> dict[str, int]:
         if time.monotonic() - self._langs_at < LANG_EVERY_S:
             return self._langs
-        ids = await self.redis.zrange(self._k("status", "queued"), 0, LANG_SCAN_CAP - 1)
+        ids = cast(
+            "list[str]", await self.redis.zrange(self._k("status", "queued"), 0, LANG_SCAN_CAP - 1)
+        )
         counts: dict[str, int] = {}
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -143,7 +143,7 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
 
 def render(snap: dict[str, Any]) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(snap))  # type: ignore[arg-type]
+    registry.register(SnapshotCollector(snap))
     return generate_latest(registry)
 
 

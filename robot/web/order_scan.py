@@ -16,7 +16,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -133,7 +133,7 @@ async def scan_orders(
     offset = 0
     while limit is None or offset < limit:
         n = CHUNK if limit is None else min(CHUNK, limit - offset)
-        ids = await redis.zrevrangebyscore(key, hi, lo, start=offset, num=n)
+        ids = cast("list[str]", await redis.zrevrangebyscore(key, hi, lo, start=offset, num=n))
         if not ids:
             return
         offset += len(ids)

@@ -28,7 +28,9 @@ from aiohttp import web
 
 from robot.core.models import SUPPORTED_LANGUAGES, OrderStatus, Outcome
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.web.access import principal_of
 from robot.web.context import WEB_KEY
+from robot.web.errors import json_error
 from robot.web.order_scan import BadQuery, StoredOrder, day_range, load_calls, scan_orders
 
 SCAN_CAP = 50_000
@@ -49,14 +51,17 @@ class OrderFilter:
     attempts: tuple[int, int] | None = None
     phone: str | None = None  # q as a full phone number
     suffix: str | None = None  # q as the last digits of a phone
+    allowed_shops: frozenset[str] | None = None  # the caller's shops (Principal.shops)
 
     @property
     def empty(self) -> bool:
         return not (self.q or self.status or self.outcome or self.shop or self.language
-                    or self.attempts)  # fmt: skip
+                    or self.attempts or self.allowed_shops is not None)  # fmt: skip
 
     def matches_fields(self, o: StoredOrder) -> bool:
         """Everything but the transcript part of ``q``."""
+        if self.allowed_shops is not None and o.order.get("shop_name") not in self.allowed_shops:
+            return False
         if self.status and o.status != self.status:
             return False
         if self.outcome and o.fields.get("last_outcome") != self.outcome:
@@ -110,7 +115,9 @@ def _choice(raw: str | None, name: str, allowed: list[str]) -> str | None:
     return raw
 
 
-def parse_filter(query: Any, default_region: str) -> OrderFilter:
+def parse_filter(
+    query: Any, default_region: str, allowed_shops: frozenset[str] | None = None
+) -> OrderFilter:
     q = str(query.get("q", "")).strip()[:200]
     phone = suffix = None
     if q:
@@ -130,6 +137,7 @@ def parse_filter(query: Any, default_region: str) -> OrderFilter:
         attempts=_attempts(query["attempts"]) if query.get("attempts") else None,
         phone=phone,
         suffix=suffix,
+        allowed_shops=allowed_shops,
     )
 
 
@@ -200,16 +208,14 @@ def _int(query: Any, name: str, default: int, lo: int, hi: int) -> int:
 
 
 def bad_query(e: BadQuery) -> web.Response:
-    return web.json_response(
-        {"error": "invalid_field", "field": e.field, "message": e.message}, status=422
-    )
+    return json_error(422, "invalid_field", e.message, field=e.field)
 
 
 async def orders_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[WEB_KEY]
     query = request.query
     try:
-        flt = parse_filter(query, ctx.settings.default_region)
+        flt = parse_filter(query, ctx.settings.default_region, principal_of(request).shops)
         offset = _int(query, "offset", 0, 0, 10**7)
         limit = _int(query, "limit", 50, 1, MAX_LIMIT)
         start = end = None

@@ -151,7 +151,9 @@ class DashboardQueries:
             "hours": [{"hour": h, **data["hours"].get(f"{h:02d}", {})} for h in range(24)],
         }
 
-    async def speech(self, workers: list[dict[str, Any]], fallback: dict[str, Any]) -> list:
+    async def speech(
+        self, workers: list[dict[str, Any]], fallback: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for w in workers:
             for m in w.get("speech", []):
@@ -176,6 +178,19 @@ class DashboardQueries:
         if self.health is not None:
             doc["health"] = await self.health.check(now, doc)
         return doc
+
+    async def shops_of(self, order_ids: list[str]) -> dict[str, str | None]:
+        """Each order's shop_name (None: no such order), for scoping the live board."""
+        if not order_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hget(self._k("order", oid), "order")
+            rows = await pipe.execute()
+        return {
+            oid: json.loads(raw).get("shop_name") if raw else None
+            for oid, raw in zip(order_ids, rows, strict=True)
+        }
 
     # -- orders (the list and its search: robot.web.orders_list) -------------------------------
 

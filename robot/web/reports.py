@@ -36,10 +36,11 @@ from typing import Any
 from aiohttp import web
 
 from robot.core.phones import mask_phone
+from robot.web.access import READ, Routes, principal_of
 from robot.web.context import WEB_KEY
+from robot.web.errors import json_error
 from robot.web.order_scan import BadQuery, DayRange, StoredOrder, day_range, scan_orders
 from robot.web.orders_list import OrderFilter, bad_query, parse_filter
-from robot.web.security import principal_of
 
 REACHED = frozenset({"confirmed", "rejected", "unclear", "dnc", "later", "operator", "changed",
                      "wrong_number", "not_ordered"})  # fmt: skip
@@ -217,7 +218,8 @@ async def report_handler(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     try:
         days = _days(request)
-        flt = parse_filter(request.query, request.app[WEB_KEY].settings.default_region)
+        flt = parse_filter(request.query, request.app[WEB_KEY].settings.default_region,
+                           principal_of(request).shops)  # fmt: skip
     except BadQuery as e:
         return bad_query(e)
     current = await _report(request, days, flt)
@@ -272,9 +274,11 @@ async def export_handler(request: web.Request) -> web.StreamResponse:
     full = principal_of(request).is_admin
     try:
         days = _days(request)
-        flt = parse_filter(request.query, ctx.settings.default_region)
+        flt = parse_filter(request.query, ctx.settings.default_region, principal_of(request).shops)
     except BadQuery as e:
         return bad_query(e)
+    if kind == "audit" and not principal_of(request).all_shops:
+        return json_error(403, "forbidden", "the audit log covers every shop")
     if kind == "audit":
         return await _export_audit(request, days)
     if kind not in ("orders", "calls"):
@@ -335,5 +339,6 @@ async def _export_audit(request: web.Request, days: DayRange) -> web.StreamRespo
 
 
 def add_report_routes(app: web.Application) -> None:
-    app.router.add_get("/dashboard/api/reports", report_handler)
-    app.router.add_get("/dashboard/api/export/{kind}.csv", export_handler)
+    r = Routes(app)
+    r.get("/dashboard/api/reports", report_handler, READ)
+    r.get("/dashboard/api/export/{kind}.csv", export_handler, READ)

@@ -1,4 +1,5 @@
-"""The dashboard's pages and JSON endpoints (auth and CSRF are the middleware's, see security).
+"""The dashboard's pages and JSON endpoints (auth and CSRF are the middleware's, see security;
+each route's role is declared in :func:`add_dashboard_routes`).
 
     GET  /login, POST /login, POST /logout       the login form (robot.web.signin)
     GET  /, /orders, /orders/{id}, /audit        pages: one shell, rendered by static/app.js
@@ -20,14 +21,14 @@
     GET  /dashboard/i18n.js                      server-side words for the browser (see i18n)
 
 Cancel, the don't-call list and explain are the CRM API's (``/api/v1/...``); the dashboard
-calls them with the session (see security).
+calls them with the session. An account limited to some shops sees only their orders: another
+shop's order answers 404 here as on the CRM API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +38,21 @@ from typing import Any
 from aiohttp import web
 
 from robot.adapters.redis_control import InvalidControl
-from robot.core.json_doc import InvalidJson, loads
+from robot.web.access import (
+    ACT,
+    AUDIT,
+    INSTALLATION,
+    METRICS,
+    PUBLIC,
+    READ,
+    READ_ALL,
+    Routes,
+    principal_of,
+)
 from robot.web.context import WEB_KEY, WebContext
+from robot.web.errors import invalid_field, json_error, not_found, read_json
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
-from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE
 from robot.web.signin import LANG_COOKIE
 
@@ -71,12 +82,18 @@ def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": error, "message": message, **extra}, status=status)
-
-
 def _ctx(request: web.Request) -> WebContext:
     return request.app[WEB_KEY]
+
+
+async def visible_order(request: web.Request, order_id: str) -> None:
+    """404 for an order the caller may not see (another shop's), as if it did not exist."""
+    principal = principal_of(request)
+    if principal.all_shops:
+        return
+    record = await _ctx(request).store.get_order(order_id)
+    if record is None or not principal.sees(record.order.shop_name):
+        raise not_found(f"no order {order_id!r}")
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -85,7 +102,7 @@ def _ctx(request: web.Request) -> WebContext:
 async def page(request: web.Request) -> web.StreamResponse:
     principal = principal_of(request)
     if principal.session is None:  # token callers use the JSON endpoints
-        return _error(400, "no_session", "pages are for logged-in supervisors")
+        return json_error(400, "no_session", "pages are for logged-in supervisors")
     name = PAGES.get(request.path, "order")
     body = _template("shell.html").substitute(
         v=STATIC_VERSION,
@@ -110,6 +127,7 @@ async def me(request: web.Request) -> web.StreamResponse:
             "role": p.role.value,
             "csrf": p.session.csrf if p.session else None,
             "lang": p.session.lang if p.session else "ru",
+            "shops": sorted(p.shops) if p.shops is not None else None,
         }
     )
 
@@ -118,7 +136,7 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
     p = principal_of(request)
     lang = str((await _json_body(request)).get("lang", ""))
     if lang not in LANGS:
-        return _error(422, "invalid_field", f"lang must be one of {', '.join(LANGS)}", field="lang")
+        raise invalid_field("lang", f"lang must be one of {', '.join(LANGS)}")
     if p.session is not None:
         await _ctx(request).sessions.set_lang(p.session, lang)
     resp = web.json_response({"lang": lang})
@@ -126,9 +144,39 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+class LiveScope:
+    """The live board as a principal limited to some shops may see it: only their calls (each
+    order's shop looked up once per connection). Counters stay the installation's."""
+
+    def __init__(self, ctx: WebContext, shops: frozenset[str] | None) -> None:
+        self.ctx, self.shops = ctx, shops
+        self._shop: dict[str, str | None] = {}
+
+    async def _visible(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.shops is None:
+            return calls
+        unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
+        self._shop.update(await self.ctx.queries.shops_of(unknown))
+        return [c for c in calls if self._shop.get(str(c.get("order_id"))) in self.shops]
+
+    async def summary(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if self.shops is None:
+            return doc
+        return {**doc, "live_calls": await self._visible(list(doc.get("live_calls") or []))}
+
+    async def event(self, name: str, data: Any) -> Any | None:
+        """The event as this principal sees it, or None to skip it."""
+        if name == "summary" and isinstance(data, dict):
+            return await self.summary(data)
+        if name == "call" and isinstance(data, dict) and self.shops is not None:
+            return data if await self._visible([data]) else None
+        return data
+
+
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
-    return web.json_response(await ctx.queries.overview(datetime.now(UTC), ctx.process_info))
+    doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
+    return web.json_response(await LiveScope(ctx, principal_of(request).shops).summary(doc))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -149,9 +197,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
+    scope = LiveScope(ctx, p.shops)
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-        await resp.write(sse_frame("summary", snap))
+        await resp.write(sse_frame("summary", await scope.summary(snap)))
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), SSE_PING_S)
@@ -165,7 +214,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if item is None:
                 break
-            await resp.write(sse_frame(*item))
+            data = await scope.event(*item)
+            if data is not None:
+                await resp.write(sse_frame(item[0], data))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -176,9 +227,10 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def order_timeline(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     oid = request.match_info["order_id"]
+    await visible_order(request, oid)
     doc = await ctx.queries.timeline(oid, full_phone=principal_of(request).is_admin)
     if doc is None:
-        return _error(404, "not_found", f"no order {oid!r}")
+        raise not_found(f"no order {oid!r}")
     return web.json_response(doc)
 
 
@@ -193,14 +245,15 @@ async def retry_now(request: web.Request) -> web.StreamResponse:
     raw = body.get("attempts", 1)
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_EXTRA_ATTEMPTS:
         msg = f"attempts must be a whole number from 1 to {MAX_EXTRA_ATTEMPTS}"
-        return _error(422, "invalid_field", msg, field="attempts")
+        raise invalid_field("attempts", msg)
+    await visible_order(request, oid)
     request[AUDIT] = {"action": "retry_now", "order_id": oid}
     try:
         done = await ctx.queries.retry_now(oid, datetime.now(UTC), by=p.name, attempts=raw)
     except NotReopenable as e:
         why = SERVER_EN.get(f"reopen.{e.why}", e.why)
         request[AUDIT].update(refused=e.why)
-        return _error(
+        return json_error(
             409,
             "not_reopenable",
             f"order is {e.status.value} and cannot be called again: {why}",
@@ -208,9 +261,9 @@ async def retry_now(request: web.Request) -> web.StreamResponse:
             why=e.why,
         )
     except KeyError:
-        return _error(404, "not_found", f"no order {oid!r}")
+        raise not_found(f"no order {oid!r}") from None
     except NotRetryable as e:
-        return _error(
+        return json_error(
             409, "not_retryable", f"a call of order {oid} is in flight", order_status=e.status
         )
     before = done["was"]
@@ -252,12 +305,12 @@ async def set_limits(request: web.Request) -> web.StreamResponse:
             if isinstance(raw, bool):
                 raise TypeError(name)
         except (TypeError, ValueError, OverflowError):
-            return _error(422, "invalid_field", f"{name} must be a number or null", field=name)
+            raise invalid_field(name, f"{name} must be a number or null") from None
     request[AUDIT] = {"action": "set_limits", **values}
     try:
         await ctx.control.set_limits(**values, by=principal_of(request).name, now=datetime.now(UTC))
     except InvalidControl as e:
-        return _error(422, "invalid_field", e.message, field=e.field)
+        raise invalid_field(e.field, e.message) from None
     ctx.hub.poke()
     return web.json_response(await ctx.control.details())
 
@@ -266,66 +319,55 @@ async def audit(request: web.Request) -> web.StreamResponse:
     try:
         limit = max(1, min(1000, int(request.query.get("limit", "200"))))
     except ValueError:
-        return _error(422, "invalid_field", "limit must be a number", field="limit")
+        raise invalid_field("limit", "limit must be a number") from None
     return web.json_response({"entries": await _ctx(request).control.audit_log(limit)})
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
+    await visible_order(request, request.match_info["order_id"])
     path = await ctx.queries.recording_path(
         request.match_info["order_id"], request.match_info["call_id"]
     )
     if path is None:
-        return _error(404, "not_found", "no recording for this call")
+        raise not_found("no recording for this call")
     return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The body if it is a JSON object, ``{}`` for none or another JSON value (400 if not JSON)."""
     if not request.can_read_body:
         return {}
-    try:
-        data = loads(await request.read())
-    except InvalidJson as e:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": e.message, "field": e.field}),
-            content_type="application/json",
-        ) from None
+    data = await read_json(request)
     return data if isinstance(data, dict) else {}
 
 
 def add_dashboard_routes(app: web.Application) -> None:
-    from robot.web.dnc_page import add_dnc_routes
-    from robot.web.followups import add_followup_routes
     from robot.web.metrics import metrics
     from robot.web.orders_list import orders_handler
-    from robot.web.reports import add_report_routes
-    from robot.web.signin import add_signin_routes
 
-    r = app.router
-    add_signin_routes(app)
-    add_followup_routes(app)
-    r.add_get("/", page)
-    r.add_get("/orders", page)
-    r.add_get("/audit", page)
-    r.add_get("/reports", page)
-    r.add_get("/dnc", page)
-    r.add_get("/followups", page)
-    r.add_get("/orders/{order_id}", page)
-    r.add_get("/dashboard/api/me", me)
-    r.add_post("/dashboard/api/lang", set_lang)
-    r.add_get("/dashboard/api/overview", overview)
-    r.add_get("/dashboard/api/events", events)
-    r.add_get("/dashboard/api/health", health)
-    r.add_get("/dashboard/api/orders", orders_handler)
-    r.add_get("/dashboard/api/orders/{order_id}", order_timeline)
-    r.add_post("/dashboard/api/orders/{order_id}/retry", retry_now)
-    r.add_post("/dashboard/api/control/pause", pause)
-    r.add_post("/dashboard/api/control/resume", resume)
-    r.add_post("/dashboard/api/control/limits", set_limits)
-    r.add_get("/dashboard/api/audit", audit)
-    r.add_get("/dashboard/recordings/{order_id}/{call_id}", recording)
-    r.add_get("/metrics", metrics)
-    r.add_get("/dashboard/i18n.js", i18n_script)
-    add_report_routes(app)
-    add_dnc_routes(app)
-    r.add_static("/static/", STATIC_DIR)
+    r = Routes(app)
+    for path in PAGES:
+        r.get(path, page, READ)
+    r.get("/orders/{order_id}", page, READ)
+    r.get("/dashboard/api/me", me, READ)
+    r.post("/dashboard/api/lang", set_lang, READ)
+    r.get("/dashboard/api/overview", overview, READ)
+    r.get("/dashboard/api/events", events, READ)
+    r.get("/dashboard/api/health", health, READ)
+    r.get("/dashboard/api/orders", orders_handler, READ)
+    r.get("/dashboard/api/orders/{order_id}", order_timeline, READ)
+    r.post("/dashboard/api/orders/{order_id}/retry", retry_now, ACT)
+    r.post("/dashboard/api/control/pause", pause, INSTALLATION)
+    r.post("/dashboard/api/control/resume", resume, INSTALLATION)
+    r.post("/dashboard/api/control/limits", set_limits, INSTALLATION)
+    r.get("/dashboard/api/audit", audit, READ_ALL)
+    r.get("/dashboard/recordings/{order_id}/{call_id}", recording, READ)
+    r.get("/metrics", metrics, METRICS)
+    r.get("/dashboard/i18n.js", i18n_script, READ)
+    r.static("/static/", STATIC_DIR)
+    r.get("/favicon.ico", _no_favicon, PUBLIC)
+
+
+async def _no_favicon(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()

@@ -28,10 +28,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
-from robot.core.json_doc import InvalidJson, loads
+from robot.web.access import AUDIT, INSTALLATION, PUBLIC, READ, READ_ALL, Routes, principal_of
 from robot.web.context import WEB_KEY, WebContext
+from robot.web.errors import invalid_field, read_json
 from robot.web.i18n import login_text, pick_lang
-from robot.web.security import AUDIT, principal_of
 from robot.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, csrf_matches
 from robot.web.throttle import KNOWN_COOKIE, is_known_device, known_device_value
 
@@ -194,12 +194,7 @@ async def throttled(request: web.Request) -> web.StreamResponse:
 
 async def unlock(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
-    try:
-        body = loads(await request.read()) if request.can_read_body else {}
-    except InvalidJson as e:
-        return web.json_response(
-            {"error": "invalid_json", "message": e.message, "field": e.field}, status=400
-        )
+    body = await read_json(request) if request.can_read_body else {}
     body = body if isinstance(body, dict) else {}
     name = body.get("name")
     address = body.get("address")
@@ -208,10 +203,7 @@ async def unlock(request: web.Request) -> web.StreamResponse:
         or not isinstance(address, str | None)
         or (not name and not address)
     ):
-        return web.json_response(
-            {"error": "invalid_field", "field": "name", "message": "give a name or an address"},
-            status=422,
-        )
+        raise invalid_field("name", "give a name or an address")
     assert ctx.throttle is not None
     cleared = await ctx.throttle.unlock(name=name or None, address=address or None)
     request[AUDIT] = {"action": "login_unlock", "name": name, "address": address,
@@ -220,9 +212,9 @@ async def unlock(request: web.Request) -> web.StreamResponse:
 
 
 def add_signin_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/login", login_form)
-    r.add_post("/login", login_submit)
-    r.add_post("/logout", logout)
-    r.add_get("/dashboard/api/signin/throttled", throttled)
-    r.add_post("/dashboard/api/signin/unlock", unlock)
+    r = Routes(app)
+    r.get("/login", login_form, PUBLIC)
+    r.post("/login", login_submit, PUBLIC)
+    r.post("/logout", logout, READ)
+    r.get("/dashboard/api/signin/throttled", throttled, READ_ALL)
+    r.post("/dashboard/api/signin/unlock", unlock, INSTALLATION)

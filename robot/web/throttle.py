@@ -33,7 +33,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -173,7 +173,7 @@ class LoginThrottle:
         """Buckets in a backoff window now: kind, name, address, failures, seconds left."""
         zkey = self._k("web", "throttled")
         await self.redis.zremrangebyscore(zkey, "-inf", now_ms)
-        keys = await self.redis.zrange(zkey, 0, 199)
+        keys = cast("list[str]", await self.redis.zrange(zkey, 0, 199))
         out = []
         for key in keys:
             h = await self.redis.hgetall(key)

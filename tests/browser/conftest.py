@@ -39,7 +39,7 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture
 async def box(redis_server, tmp_path):
-    from robot.web.sandbox import sandbox, supervisors_json
+    from robot.devtools.sandbox import sandbox, supervisors_json
 
     async with sandbox(
         redis_server.url, supervisors=supervisors_json(USERS), var_dir=tmp_path

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from robot.devtools.sandbox import sandbox, supervisors_json
 from robot.web.health import STALE_AFTER_S
-from robot.web.sandbox import sandbox, supervisors_json
 from tests.browser.conftest import USERS, log_in
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ async def web(redis_server, tmp_path):
 @pytest.fixture
 def worker(redis_server):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "robot.web.sandbox", redis_server.url, "frozen-w1"],
+        [sys.executable, "-m", "robot.devtools.sandbox", redis_server.url, "frozen-w1"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

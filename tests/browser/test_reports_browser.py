@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from robot.core.models import Outcome
-from robot.web.sandbox import add_history
+from robot.devtools.sandbox import add_history
 from tests.browser.conftest import USERS, log_in
 
 pytestmark = pytest.mark.browser

@@ -16,9 +16,9 @@ import uuid
 import pytest
 
 from robot.adapters.ami.connection import AmiConnection
-from robot.asterisk.runtime import AsteriskRuntime, environment_problem
 from robot.config import AsteriskServerConfig, Settings
-from robot.demo import free_port
+from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
+from robot.testing import free_port
 
 from .callstack import AMI_SECRET, TOKEN, call_stack, order
 

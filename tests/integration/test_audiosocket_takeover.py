@@ -14,9 +14,9 @@ import uuid
 import pytest
 
 from robot.adapters.audiosocket.codec import Kind
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import SCENARIOS, phone_for
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import SCENARIOS, phone_for
 from robot.testing import audiosocket_peer
 
 from .callstack import TOKEN, call_stack, order

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from robot.adapters.asr_models import ModelNotInstalled, resolve
-from robot.asterisk.runtime import environment_problem
-from robot.bench.runner import BenchOptions, run_bench
 from robot.config import Settings
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.bench.runner import BenchOptions, run_bench
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 import pytest_asyncio
 
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import SCENARIOS, phone_for, speech_language
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import SCENARIOS, phone_for, speech_language
 
 from .callstack import call_stack, order
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import speech_language
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import speech_language
 from robot.testing import ScriptedRecognizer
 
 from .callstack import call_stack, order

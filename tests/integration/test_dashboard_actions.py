@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from robot.adapters.redis_live import RedisCallBoard
 from robot.config import Settings
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
+from robot.devtools.sandbox import sandbox, supervisors_json
 from robot.ports import CallState, CallStateChange
 from robot.web.app import make_web_app
-from robot.web.sandbox import sandbox, supervisors_json
 
 TOKEN = "crm-token"
 CRM = {"Authorization": f"Bearer {TOKEN}"}
@@ -244,7 +244,7 @@ async def test_robot_serve_runs_the_http_side_alone(redis_server):
     import aiohttp
 
     from robot.commands.serve import serve
-    from robot.web.sandbox import free_port
+    from robot.testing import free_port
 
     port = free_port()
     stop = asyncio.Event()

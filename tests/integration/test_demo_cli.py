@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.demo import display_width, format_table
+from robot.devtools.demo import display_width, format_table
 
 REPO = Path(__file__).resolve().parents[2]
 ASTERISK_ROOT = Path(os.environ.get("DOZVON_ASTERISK_ROOT", "/var/cache/dozvon/asterisk-root"))

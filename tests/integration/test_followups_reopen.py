@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from robot.core.models import OrderStatus, Outcome
-from robot.web.sandbox import sandbox, supervisors_json
+from robot.devtools.sandbox import sandbox, supervisors_json
 
 USERS = {
     "anna": ("admin", "anna-pass-1"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from robot.adapters.http_api import make_intake_app
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
+from robot.web.app import make_web_app
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -17,7 +17,7 @@ ORDER = {"order_id": "A-1", "phone": "8 916 123-45-67", "amount": "2490.50", "sh
 @pytest.fixture
 async def client(store: RedisOrderStore):
     settings = Settings(api_token=TOKEN, default_region="RU")
-    async with TestClient(TestServer(make_intake_app(store, settings))) as c:
+    async with TestClient(TestServer(make_web_app(settings, store))) as c:
         yield c
 
 
@@ -99,7 +99,7 @@ async def test_healthz(client):
 
 async def test_store_down_is_503_json():
     store = RedisOrderStore.from_url("redis://127.0.0.1:1/0", retries=0)  # nothing on port 1
-    app = make_intake_app(store, Settings(api_token=TOKEN))
+    app = make_web_app(Settings(api_token=TOKEN), store)
     try:
         async with TestClient(TestServer(app)) as c:
             resp = await c.post("/api/v1/orders", json=ORDER, headers=AUTH)

@@ -8,13 +8,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from robot.adapters.dnc_store import DncStore
-from robot.adapters.http_api import make_intake_app
-from robot.adapters.http_policy import PolicyServices, add_policy_routes
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import CallAttempt, OrderStatus, Outcome
 from robot.core.policy_config import PolicyConfig
+from robot.web.api.policy import PolicyServices
+from robot.web.app import make_web_app
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -25,9 +25,8 @@ ORDER = {"order_id": "A-1", "phone": PHONE, "amount": "2490", "shop_name": "Ро
 @pytest.fixture
 async def client(store: RedisOrderStore):
     settings = Settings(api_token=TOKEN, default_region="RU")
-    app = make_intake_app(store, settings)
-    add_policy_routes(app, PolicyServices(DncStore(store.redis), OrderControl(store),
-                                          PolicyConfig()))  # fmt: skip
+    policy = PolicyServices(DncStore(store.redis), OrderControl(store), PolicyConfig())
+    app = make_web_app(settings, store, policy=policy)
     async with TestClient(TestServer(app)) as c:
         yield c
 

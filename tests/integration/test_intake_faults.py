@@ -11,11 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from robot.adapters.http_api import runner_options
 from robot.adapters.intake_stream import GROUP, REJECTED_STREAM, STREAM, IntakeStreamConsumer
 from robot.config import Settings
 from robot.supervision import TASKS_KEY, TaskBoard, run_with_restarts
-from robot.web.app import make_web_app
+from robot.web.app import make_web_app, runner_options
 
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
+from robot.devtools.asterisk.runtime import environment_problem
 
 from .callstack import call_stack, order
 

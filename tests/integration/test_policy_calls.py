@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import SCENARIOS, phone_for
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import SCENARIOS, phone_for
 
 from .callstack import TOKEN, CallStack, call_stack, order
 

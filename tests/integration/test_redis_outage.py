@@ -22,7 +22,7 @@ import time
 
 from robot.adapters.finish_journal import fold
 from robot.core.models import OrderStatus
-from robot.demo import phone_for
+from robot.devtools.demo import phone_for
 
 from . import test_durability as durability
 from .test_durability import SCENARIO, Rig, digits

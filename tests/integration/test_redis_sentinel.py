@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from robot.adapters.http_api import make_intake_app
 from robot.adapters.intake_stream import IntakeStreamConsumer
-from robot.adapters.redis_sentinel_set import SentinelSet, _command
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import parse_order
-from robot.demo import free_port
+from robot.devtools.redis_sentinel_set import SentinelSet, _command
+from robot.testing import free_port
+from robot.web.app import make_web_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -128,7 +128,7 @@ async def test_a_replica_that_does_not_answer_means_not_acknowledged(sentinels: 
     503 not_replicated; once it answers again, the CRM's retry is a confirmed duplicate."""
     store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
     settings = Settings(redis_url=sentinels.url, api_token="t")
-    runner = web.AppRunner(make_intake_app(store, settings), access_log=None)
+    runner = web.AppRunner(make_web_app(settings, store), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

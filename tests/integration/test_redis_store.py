@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from robot.adapters.redis_server import RedisServer
 from robot.adapters.redis_store import RedisOrderStore
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.records import OrderRecord
+from robot.devtools.redis_server import RedisServer
 from robot.ports import DuplicateOrder
 from robot.testing import finished_call
 

@@ -14,8 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from robot.config import Settings
+from robot.devtools.sandbox import supervisors_json
 from robot.web.app import make_web_app
-from robot.web.sandbox import supervisors_json
 from robot.web.sessions import LOGIN_CSRF_COOKIE
 from robot.web.signin import safe_next
 from robot.web.throttle import BUCKETS, KNOWN_COOKIE, LoginThrottle

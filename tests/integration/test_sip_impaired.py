@@ -1,6 +1,6 @@
 """The SIP trunk over a network that misbehaves: the carrier's Asterisk runs in a network
 namespace of our own, reached over a link that loses 2 % of the packets each way and delays
-each by 40 ms +- 40 ms (robot/asterisk/impaired_link.py: a user-space stand-in for
+each by 40 ms +- 40 ms (robot/devtools/asterisk/impaired_link.py: a user-space stand-in for
 ``tc netem loss 2% delay 40ms 40ms``, since this kernel has no sch_netem). SIP signalling,
 RTP in PCMA and RFC 4733 DTMF all cross it. The test shows what still comes through: the
 robot's prompts (the customer waits to hear the question before answering), key presses and
@@ -24,11 +24,12 @@ from collections import Counter
 
 import pytest
 
-from robot.asterisk import impaired_link
-from robot.asterisk.carrier import TrunkSpec, dial_template, free_udp_port, running_carrier
-from robot.asterisk.runtime import environment_problem
 from robot.config import Settings
-from robot.demo import speech_language
+from robot.devtools.asterisk import impaired_link
+from robot.devtools.asterisk.carrier import TrunkSpec, dial_template, running_carrier
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.devtools.demo import speech_language
+from robot.testing import free_udp_port
 
 from .callstack import call_stack, order
 

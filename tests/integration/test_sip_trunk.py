@@ -14,15 +14,14 @@ import logging
 
 import pytest
 
-from robot.asterisk.carrier import (
+from robot.config import AsteriskServerConfig, Settings
+from robot.devtools.asterisk.carrier import (
     TrunkSpec,
     dial_template,
-    free_udp_port,
     running_carrier,
 )
-from robot.asterisk.runtime import environment_problem
-from robot.config import AsteriskServerConfig, Settings
-from robot.demo import free_port
+from robot.devtools.asterisk.runtime import environment_problem
+from robot.testing import free_port, free_udp_port
 
 from .callstack import AMI_SECRET, call_stack, order
 
@@ -166,4 +165,3 @@ async def test_every_carrier_answer_over_the_sip_trunk() -> None:
             assert seen.codec == ("alaw" if trunk == "pcma" else "ulaw"), (trunk, seen)
             codecs.add(seen.codec)
         assert codecs == {"alaw", "ulaw"}, codecs
-

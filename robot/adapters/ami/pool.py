@@ -30,7 +30,7 @@ from robot.adapters.ami.mapping import AmiOriginator
 from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest, Trunk
 
 if TYPE_CHECKING:
-    from robot.config import Settings
+    from robot.config import AmiSettings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class AsteriskPool:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, sink: CallEventSink, *, events: str = "call,system"
+        cls, settings: AmiSettings, sink: CallEventSink, *, events: str = "call,system"
     ) -> AsteriskPool:
         servers = []
         for cfg in settings.asterisk_server_list():

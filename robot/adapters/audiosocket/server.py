@@ -35,6 +35,7 @@ from typing import Protocol
 from robot.adapters.audiosocket.codec import (
     FRAME_MS,
     SILENCE_FRAME,
+    Frame,
     FrameDecoder,
     Kind,
     encode_audio,
@@ -270,7 +271,7 @@ class AudioSocketServer:
             writer.close()
             return
         call_id: str | None = None
-        pending = []
+        pending: list[Frame] = []
         try:
             async with asyncio.timeout(UUID_TIMEOUT_S):
                 while call_id is None:
@@ -303,11 +304,15 @@ class AudioSocketServer:
                 await reader_task
 
     async def _read(
-        self, ch: MediaChannel, reader: asyncio.StreamReader, decoder: FrameDecoder, pending: list
+        self,
+        ch: MediaChannel,
+        reader: asyncio.StreamReader,
+        decoder: FrameDecoder,
+        pending: list[Frame],
     ) -> None:
         loop = asyncio.get_running_loop()
 
-        def deliver(frame) -> bool:
+        def deliver(frame: Frame) -> bool:
             now = loop.time()
             if frame.kind is Kind.AUDIO:
                 ch.events.put_nowait(MediaEvent(MediaKind.AUDIO, now, pcm=frame.payload))

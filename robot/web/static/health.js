@@ -135,7 +135,7 @@
     if (w.dead && D.isAdmin) deadLetters();
   }
 
-  // Dead letters (robot/adapters/http_webhooks.py): what was given up on, retry or drop.
+  // Dead letters (robot/web/api/webhooks.py): what was given up on, retry or drop.
   async function deadLetters() {
     const r = await D.api("GET", "/api/v1/webhooks/failed?limit=20");
     const box = document.getElementById("webhooks-failed");
