@@ -353,6 +353,7 @@ class CallRun:
             announce_recording=d.config.announce_recording_for(order.shop_name),
             operator_available=d.features.transfer is not None,
             machine_message=d.config.machine_message,
+            purpose=d.config.purposes(order),
         )
         result = await session.run()
         if stream is not None:  # recognizer load, for capacity planning (robot bench)

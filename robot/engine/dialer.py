@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import Order
+from robot.core.purposes import Purpose, purpose_for
 from robot.core.records import OrderRecord
 from robot.engine.call_features import CallFeatures
 from robot.engine.call_run import CallResult, CallRun, RunEnd
@@ -76,6 +77,9 @@ class DialerConfig:
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
     # The registry (robot.ports.ShopLookup) in the service, read at each call.
     shops: Mapping[str, ShopCallSettings] | ShopLookup = field(default_factory=dict)
+    # The purpose of an order's call (robot.core.purposes; a shop's own files over the built-in
+    # ones in the service: robot.adapters.purpose_book).
+    purposes: Callable[[Order], Purpose] = purpose_for
 
     def caller_id_for(self, shop_name: str, trunk_caller_id: str | None = None) -> str:
         """The caller ID a shop's call goes out with: the shop's, else the trunk's, else ours."""

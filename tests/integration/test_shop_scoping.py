@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +16,7 @@ from robot.adapters.shop_registry import ShopRegistry
 from robot.config import Settings
 from robot.core.shops import ShopConfig
 from robot.ports import CallState, CallStateChange
+from robot.testing.web import login, sse_event
 from robot.web.app import make_web_app
 from robot.web.auth import hash_password
 
@@ -50,15 +50,6 @@ async def client(store, tmp_path):
     })  # fmt: skip
     async with TestClient(TestServer(make_web_app(settings, store, shops=shops))) as c:
         yield c
-
-
-async def login(client: TestClient, name: str, password: str) -> str:
-    page = await client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-    form = {"username": name, "password": password, "csrf": csrf}
-    resp = await client.post("/login", data=form, allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    return (await (await client.get("/dashboard/api/me")).json())["csrf"]
 
 
 async def create(client: TestClient, doc: dict, headers: dict) -> tuple[int, dict]:
@@ -207,35 +198,21 @@ async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client
     board.publish(_call("ca", "A-1", CallState.LISTENING))
     board.publish(_call("cb", "B-1", CallState.LISTENING))
     await board.flush()
-    await login(client, "anna", "anna-pass-1")
+    csrf = await login(client, "anna", "anna-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()
     assert [c["call_id"] for c in doc["live_calls"]] == ["ca"]
     resp = await client.get("/dashboard/api/events")
-
-    async def next_event() -> tuple[str, dict]:
-        event = ""
-        while True:
-            line = (await resp.content.readline()).decode().rstrip("\n")
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event:
-                return event, json.loads(line[6:])
-
-    name, data = await asyncio.wait_for(next_event(), 10)
+    name, data = await asyncio.wait_for(sse_event(resp), 10)
     assert name == "summary" and [c["call_id"] for c in data["live_calls"]] == ["ca"]
     board.publish(_call("cb", "B-1", CallState.SPEAKING))  # another shop's: never shown
     board.publish(_call("ca", "A-1", CallState.SPEAKING))
     async with asyncio.timeout(10):
-        while (ev := await next_event())[0] != "call":
+        while (ev := await sse_event(resp))[0] != "call":
             pass
     assert ev[1]["call_id"] == "ca" and ev[1]["state"] == "speaking"
     resp.close()
     await board.stop()
-    await client.post("/logout", headers={"X-CSRF-Token": (await me_of(client))["csrf"]})
+    await client.post("/logout", headers={"X-CSRF-Token": csrf})
     await login(client, "oleg", "oleg-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()
     assert sorted(c["call_id"] for c in doc["live_calls"]) == ["ca", "cb"]
-
-
-async def me_of(client: TestClient) -> dict:
-    return await (await client.get("/dashboard/api/me")).json()

@@ -64,7 +64,7 @@ _DNC_LINKS = {
 E = m.ApiError
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/orders", "Submit an order for confirmation by phone",
-       {201: m.OrderAccepted, 200: m.OrderAccepted, 400: E, 413: E, 422: E, 503: E},
+       {201: m.OrderAccepted, 200: m.OrderAccepted, 400: E, 409: E, 413: E, 422: E, 503: E},
        body=Order, links={201: _ORDER_LINKS, 200: _ORDER_LINKS}),
     Op("get", "/api/v1/orders/{order_id}", "An order, its status and its calls",
        {200: OrderRecord, 404: E}),
@@ -155,8 +155,9 @@ def build_document(title: str = "Dozvon CRM API", version: str = "1") -> dict[st
                 resp["links"] = op.links[status]
             responses[str(status)] = resp
         if not op.public:
-            responses["401"] = {"description": "no or wrong bearer token",
-                                "content": _content(refs[(E, "serialization")])}  # fmt: skip
+            error = _content(refs[(E, "serialization")])
+            responses["401"] = {"description": "no or wrong bearer token", "content": error}
+            responses["403"] = {"description": _FORBIDDEN, "content": error}
         doc: dict[str, Any] = {"operationId": _operation_id(op), "summary": op.summary,
                                "responses": responses}  # fmt: skip
         if params:
@@ -187,9 +188,14 @@ def build_document(title: str = "Dozvon CRM API", version: str = "1") -> dict[st
     }
 
 
+_FORBIDDEN = (
+    "the token may not do this: a shop's token on another shop's order (field "
+    "shop_name), or on what covers every shop (don't-call list, dead letters)"
+)
 _STATUS_TEXT = {
     200: "OK", 201: "created", 400: "malformed body (not JSON, too deep, bad number)",
-    401: "no or wrong bearer token", 404: "not found", 409: "the order is already final",
+    401: "no or wrong bearer token", 404: "not found (also another shop's order, for a shop's "
+    "token)", 409: "the order is already final (POST /orders: the id is another shop's order)",
     413: "body too large", 422: "a field is invalid (named in field)",
     503: "the store is unreachable: retry later",
 }  # fmt: skip
