@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from robot.adapters.asr_models import ModelError
     from robot.adapters.vosk_asr import VoskRecognizer
     from robot.config import load_settings
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
     clock = AudioClock()

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.models import CallAttempt, Intent, OrderStatus, Outcome
 from robot.core.phones import mask_phone
 from robot.core.policy import FINAL_BY_OUTCOME, Action, Decision

@@ -147,6 +147,10 @@ async def test_a_supervisor_limited_to_one_shop_sees_only_it(client):
     assert [o["order_id"] for o in listed["orders"]] == ["A-1"] and listed["total"] == 1
     searched = await (await client.get("/dashboard/api/orders?q=B-1")).json()
     assert searched["orders"] == [] and searched["total"] == 0
+    report = await (await client.get("/dashboard/api/reports")).json()
+    assert report["funnel"]["orders"] == 1
+    export = await (await client.get("/dashboard/api/export/orders.csv")).text()
+    assert "A-1" in export and "B-1" not in export
     assert (await client.get("/dashboard/api/orders/A-1")).status == 200
     assert (await client.get("/dashboard/api/orders/B-1")).status == 404
     # The CRM API from the dashboard: the same scope.
@@ -170,6 +174,8 @@ async def test_an_unlimited_supervisor_sees_every_shop(client):
     await login(client, "oleg", "oleg-pass-1")
     listed = await (await client.get("/dashboard/api/orders")).json()
     assert sorted(o["order_id"] for o in listed["orders"]) == ["A-1", "B-1"]
+    report = await (await client.get("/dashboard/api/reports")).json()
+    assert report["funnel"]["orders"] == 2
     assert (await client.get("/dashboard/api/orders/B-1")).status == 200
     assert (await client.get("/dashboard/api/audit")).status == 200
 

@@ -242,7 +242,7 @@ def test_recognize_command_resamples_stereo_16k(
     capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     pack = _korean_pack()
-    monkeypatch.setattr("robot.core.langpack.get_pack", lambda code: pack)
+    monkeypatch.setattr("robot.core.languages.get_pack", lambda code: pack)
     wav = speak("네", rate=16000, channels=2)
     assert main(["recognize", "--lang", "ko", str(wav)]) == 0
     out, err = capsys.readouterr()
