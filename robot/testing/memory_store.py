@@ -17,25 +17,17 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from robot.adapters.redis_store import UnknownOrder
+from robot.core import lifecycle
+from robot.core.lifecycle import Move, check_move
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.records import OrderRecord, ResultEvent
-from robot.core.reopen import final_delivery_id
 from robot.ports import DuplicateOrder
 
 
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _final_details(status: OrderStatus, call: CallAttempt) -> dict[str, Any]:
-    if status is OrderStatus.CHANGED:
-        return {"requested_change": call.requested_change}
-    if status is OrderStatus.NOT_ORDERED:
-        return {"suspected_fake": True}
-    return {}
 
 
 @dataclass
@@ -91,6 +83,7 @@ class InMemoryOrderStore:
         self.leases: dict[str, tuple[str, float]] = {}  # order id -> (worker, expiry epoch)
         self.phone_locks: dict[str, tuple[str, float]] = {}  # phone -> (order id, monotonic)
         self.outbox: dict[str, _Delivery] = {}
+        self.final_sent: dict[str, str] = {}  # order id -> delivery id of its last order.final
         self.waiters = 0  # dialers inside wait_for_work now
         self._wakeup = asyncio.Event()
 
@@ -115,11 +108,8 @@ class InMemoryOrderStore:
             reason = "phone on the do-not-call list"
         if reason:
             rec.status, rec.status_reason = OrderStatus.DNC, reason
-            self._deliver(ResultEvent(
-                event="order.final", delivery_id=f"{oid}:final", order_id=oid,
-                status=OrderStatus.DNC, final=True, attempts=0,
-                callback_url=order.callback_url, occurred_at=_utc(now),
-            ), now)  # fmt: skip
+            self._deliver(lifecycle.order_final(order, OrderStatus.DNC, attempts=0, history=[],
+                                                now=now), now)  # fmt: skip
             return self._copy(oid)
         rec.status, rec.due_at = OrderStatus.QUEUED, due
         self._schedule(oid, due)
@@ -203,19 +193,18 @@ class InMemoryOrderStore:
         old = rec.status
         late = old.is_final  # e.g. cancelled while the call was in flight
         new = old if late else status
+        check_move(Move.FINISH, old, new)
         final = new.is_final and not late
         if late:
             reason = rec.status_reason
-        history = []
         if final:
             history = [c for c in self._history(oid) if c.call_id != call.call_id] + [call]
-        self._deliver(ResultEvent(
-            event="order.final" if final else "call.finished",
-            delivery_id=final_delivery_id(oid, rec.reopened) if final else f"{oid}:{call.call_id}",
-            reopened=rec.reopened, order_id=oid, status=new, final=final, call=call,
-            attempts=rec.attempts, history=history, callback_url=rec.order.callback_url,
-            occurred_at=_utc(now), **_final_details(new, call) if final else {},
-        ), now)  # fmt: skip
+            event = lifecycle.order_final(rec.order, new, attempts=rec.attempts, history=history,
+                                          now=now, reopened=rec.reopened, call=call)  # fmt: skip
+        else:
+            event = lifecycle.call_finished(rec.order, call, new, attempts=rec.attempts, now=now,
+                                            reopened=rec.reopened)  # fmt: skip
+        self._deliver(event, now)
         self.calls[oid][call.call_id] = call.model_copy(deep=True)
         rec.status, rec.status_reason, rec.updated_at = new, reason, _utc(now)
         if call.outcome is not None:
@@ -241,13 +230,11 @@ class InMemoryOrderStore:
         lease = self.leases.get(order_id)
         if rec.status.is_final or lease is None or lease[0] != worker_id:
             return False
+        check_move(Move.FINALIZE, rec.status, status)
         rec.attempts -= 1
-        self._deliver(ResultEvent(
-            event="order.final", delivery_id=final_delivery_id(order_id, rec.reopened),
-            order_id=order_id, status=status, final=True, attempts=rec.attempts,
-            history=self._history(order_id), callback_url=rec.order.callback_url,
-            occurred_at=_utc(now), reopened=rec.reopened,
-        ), now)  # fmt: skip
+        self._deliver(lifecycle.order_final(rec.order, status, attempts=rec.attempts,
+                                            history=self._history(order_id), now=now,
+                                            reopened=rec.reopened), now)  # fmt: skip
         rec.status, rec.status_reason, rec.updated_at, rec.due_at = status, reason, _utc(now), None
         self.due.pop(order_id, None)
         self.leases.pop(order_id, None)
@@ -352,4 +339,9 @@ class InMemoryOrderStore:
         self._schedule(oid, due)
 
     def _deliver(self, event: ResultEvent, now: datetime) -> None:
+        """Like the Redis store's one outbox writer: a cycle's order.final is written once."""
+        if event.final:
+            if not lifecycle.may_send_final(self.final_sent.get(event.order_id), event.delivery_id):
+                return
+            self.final_sent[event.order_id] = event.delivery_id
         self.outbox[event.delivery_id] = _Delivery(event, _utc(now).timestamp())

@@ -14,7 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.shop_registry import ShopRegistry
 from robot.config import Settings
+from robot.core.models import Outcome
 from robot.core.shops import ShopConfig
+from robot.devtools.sandbox import add_history
 from robot.ports import CallState, CallStateChange
 from robot.testing.web import login, sse_event
 from robot.web.app import make_web_app
@@ -164,6 +166,7 @@ async def test_a_supervisor_limited_to_one_shop_sees_only_it(client):
     resp = await client.post("/dashboard/api/control/pause", **post)
     assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
     assert (await client.get("/dashboard/api/audit")).status == 403
+    assert (await client.get("/metrics")).status == 403  # counts of every shop
     doc = await (await client.get("/api/v1/orders/B-1", headers=ADMIN)).json()
     assert doc["status"] == "queued"
 
@@ -222,3 +225,17 @@ async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client
     await login(client, "oleg", "oleg-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()
     assert sorted(c["call_id"] for c in doc["live_calls"]) == ["ca", "cb"]
+
+
+async def test_follow_ups_of_a_limited_supervisor_are_its_shops_only(client, store):
+    now = datetime.now(UTC)
+    for oid, shop in (("A-9", "Alfa"), ("B-9", "Beta")):
+        await add_history(store, order(oid, shop), now, [(Outcome.OPERATOR, 20.0, ["оператор"])])
+    csrf = await login(client, "anna", "anna-pass-1")
+    doc = await (await client.get("/dashboard/api/followups")).json()
+    assert [f["order_id"] for f in doc["followups"]] == ["A-9"]
+    assert (await client.get("/dashboard/api/followups/A-9")).status == 200
+    assert (await client.get("/dashboard/api/followups/B-9")).status == 404
+    post = {"headers": {"X-CSRF-Token": csrf}, "json": {}}
+    assert (await client.post("/dashboard/api/followups/B-9/take", **post)).status == 404
+    assert (await client.post("/dashboard/api/followups/A-9/take", **post)).status == 200
