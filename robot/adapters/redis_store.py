@@ -453,15 +453,17 @@ class RedisOrderStore:
                     holder = await pipe.get(lock_key)
                     old = snap.status
                     earlier = lifecycle.of_earlier_cycle(call, snap.cycle_after)
-                    # This call's claim is the order's current one (no claim came after it).
-                    holds = old is OrderStatus.CALLING and snap.num("attempts") == call.attempt
+                    # No claim came after this call's: its lease and phone lock are the ones
+                    # the order holds, and go with it.
+                    holds = snap.num("attempts") == call.attempt
                     new, final, end_due = status, False, due_at
                     if earlier:
-                        new = OrderStatus.QUEUED if holds else old
-                        reason = ("its cycle ended during the call: queued for "
-                                  f"{snap.order.purpose}") if holds else snap.h.get(
-                                      "status_reason", "")  # fmt: skip
-                        end_due = now
+                        new = old
+                        reason = snap.h.get("status_reason", "")
+                        if holds and old is OrderStatus.CALLING:
+                            new, end_due = OrderStatus.QUEUED, now
+                            reason = f"a new cycle began during the call: {snap.order.purpose}"
+                        holds = holds and old is not OrderStatus.QUEUED  # reaped: not held
                     elif old.is_final:  # e.g. cancelled while the call was in flight
                         new, reason = old, snap.h.get("status_reason", "")
                     else:

@@ -201,3 +201,40 @@ async def test_the_claim_never_dials_a_purpose_its_status_no_longer_selects(stor
     assert await store.redis.zscore(store.keys.due, "Q-1") is None
     rec = await store.get_order("Q-1")
     assert rec.status is S.QUEUED and "picked_up" in rec.status_reason
+
+
+async def test_purpose_then_stop_during_one_call(store, control):
+    """A new purpose, then a stop, while the first call still runs: the stop ends the new
+    cycle (its one order.final), and the call, ending last, is recorded and frees its lease."""
+    await store.add_order(order("Z-1"), T0)
+    rec = await store.claim_due(T0, "w", 30)
+    t = T0 + timedelta(minutes=1)
+    moved = await control.apply_status(status("Z-1", "ready_for_pickup", t), t)
+    assert moved.order.status is S.CALLING and moved.order.order.purpose == "pickup_ready"
+    stopped = await control.apply_status(status("Z-1", "picked_up", t + timedelta(seconds=1)), t)
+    assert stopped.order.status is S.STOPPED
+    await store.finish_call(finished_call(rec, Outcome.NO_ANSWER, t), S.EXHAUSTED, t)
+    rec = await store.get_order("Z-1")
+    assert rec.status is S.STOPPED and rec.calls[0].outcome is Outcome.NO_ANSWER
+    assert await store.redis.hget(store.keys.lease_owner, "Z-1") is None
+    assert await store.redis.get(store.keys.phone(rec.order.phone)) is None
+    events = await outbox(store)
+    finals = [(d, e.status, e.purpose, e.crm_status) for d, e in events.items() if e.final]
+    assert finals == [("Z-1:final:c1", S.STOPPED, "pickup_ready", "picked_up")]
+    assert events["Z-1:Z-1-c1"].event == "call.finished"
+
+
+async def test_a_new_purpose_during_a_call_requeues_the_order_when_it_ends(store, control):
+    await store.add_order(order("Z-2"), T0)
+    rec = await store.claim_due(T0, "w", 30)
+    t = T0 + timedelta(minutes=1)
+    applied = await control.apply_status(status("Z-2", "courier_assigned", t), t)
+    assert applied.action == "courier_slot" and applied.order.status is S.CALLING
+    # The confirm call's answer comes in after the order moved on: reported, not final.
+    await store.finish_call(finished_call(rec, Outcome.CONFIRMED, t), S.CONFIRMED, t)
+    rec = await store.get_order("Z-2")
+    assert rec.status is S.QUEUED and rec.due_at == t and rec.order.purpose == "courier_slot"
+    assert await store.redis.hget(store.keys.lease_owner, "Z-2") is None
+    assert [e.event for e in (await outbox(store)).values()] == ["call.finished"]
+    again = await store.claim_due(t, "w", 30)
+    assert again.order.purpose == "courier_slot" and again.attempts == 2
