@@ -252,10 +252,10 @@ class Service:
         pool = AsteriskPool.from_settings(ami, tracker, events=events)
         limits = RedisCallLimits(store.redis, limit_settings(settings.limits))
         recognizer = build_recognizer(settings.asr)
-        dnc, control = DncStore(store.redis), OrderControl(store)
-        policy = PolicyServices(dnc, control, load_policy(settings.policy))
         # A bad shops file stops the start.
         shops = ShopRegistry.from_settings(settings.tenants, store.redis)
+        dnc, control = DncStore(store.redis), OrderControl(store, shops)
+        policy = PolicyServices(dnc, control, load_policy(settings.policy))
         purposes = PurposeBook(shops)  # each shop's purposes and clips
         prompts = PromptLibrary(
             files.audio_dir, files.var_dir / "tts-cache",

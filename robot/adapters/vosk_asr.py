@@ -274,6 +274,9 @@ class VoskStream:
             self.last_speech_end = self._last_voiced_at
         return merged
 
+    def close(self) -> None:
+        """Nothing to free: the decoder goes with the stream (ports.RecognizerStream)."""
+
     def reset(self) -> None:
         self._generation += 1
         self._gate.reset()

@@ -44,7 +44,7 @@ from robot.core.langpack import Reply
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import Intent, Order, Outcome
 from robot.core.purposes import Purpose, purpose_for
-from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
+from robot.ports import CallState, MediaKind, MediaSession, PromptSource, RecognizerStream
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class CallSession:
         timing: SessionTiming | None = None,
         max_reprompts: int = 2,
         announce_recording: bool = False,
-        on_state: Callable[[str], None] | None = None,
+        on_state: Callable[[CallState], None] | None = None,
         remote_hangup: asyncio.Event | None = None,
         asterisk_lost: asyncio.Event | None = None,
         on_decided: Callable[[Outcome], Awaitable[None]] | None = None,
@@ -184,7 +184,7 @@ class CallSession:
             self._preroll.clear()
             self._voiced_run = 0
             self._barged = False
-            self.on_state("speaking")
+            self.on_state(CallState.SPEAKING)
             text = self.prompts.prompt_text(cmd.prompt, self.order, self.today, cmd.change)
             self.transcript.append(f"robot: {text}")
             pcm = await asyncio.to_thread(
@@ -199,14 +199,14 @@ class CallSession:
         elif isinstance(cmd, Listen):
             await self._start_listening(cmd.barge_in)
         else:  # Hangup, Transfer: the media handler hangs up when the session returns
-            self.on_state("closing")
+            self.on_state(CallState.CLOSING)
 
     async def _play(self, pcm: bytes) -> None:
         if await self.media.play(pcm):
             self._events.put_nowait(PromptDone())
 
     async def _start_listening(self, barge_in: bool) -> None:
-        self.on_state("listening")
+        self.on_state(CallState.LISTENING)
         self._listen_started = self._loop.time()
         self._pcm_batch.clear()
         self._speech_started = barge_in

@@ -115,6 +115,9 @@ class FakeRecognizerStream:
         self.after_bytes = after_bytes
         self.fed = 0
         self.resets = 0
+        self.decoded_audio_s = 0.0  # nothing is decoded: no recognizer load to report
+        self.decode_s = 0.0
+        self.closed = False
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         self.fed += len(pcm)
@@ -128,6 +131,9 @@ class FakeRecognizerStream:
     def reset(self) -> None:
         self.resets += 1
         self.fed = 0
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class ScriptedRecognizer:

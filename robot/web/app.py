@@ -26,6 +26,7 @@ from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
 from robot.web.api.orders import add_order_routes
 from robot.web.api.policy import POLICY_KEY, PolicyServices, add_policy_routes
+from robot.web.api.status import add_status_routes
 from robot.web.api.webhooks import OUTBOX_KEY, add_webhook_routes
 from robot.web.auth import Accounts
 from robot.web.context import SETTINGS_KEY, STORE_KEY, WEB_KEY, WebContext
@@ -47,6 +48,7 @@ from robot.web.throttle import LoginThrottle
 ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
     add_order_routes,
     add_policy_routes,
+    add_status_routes,
     add_webhook_routes,
     add_openapi_route,
     add_signin_routes,
@@ -85,7 +87,7 @@ def web_context(
     info = process_info or {}
     throttle = LoginThrottle(redis, prefix=store.prefix)
     queries.health = HealthChecks(store, board, control, throttle)
-    queries.orders, queries.dnc = OrderControl(store), DncStore(redis)
+    queries.dnc = DncStore(redis)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -134,7 +136,7 @@ def make_web_app(
     if tasks is not None:
         app[TASKS_KEY] = tasks
     app[POLICY_KEY] = policy or PolicyServices(
-        DncStore(store.redis), OrderControl(store), load_policy(settings)
+        DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
     )
     app[OUTBOX_KEY] = store.failed
     if shops is None:

@@ -138,7 +138,7 @@ async def test_kept_results_survive_a_restart_and_are_written_once(
     journal = FileFinishJournal(tmp_path, "w1")
     dialer = dialer_on(flaky, journal)
     call = finished_call(rec, Outcome.CONFIRMED, T0)
-    await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
+    await dialer.results.finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
     assert dialer.unsaved_results == 1 and flaky.refused == 1
     assert not await dialer.settle_before_reap()  # the reaper must wait
     # The worker dies (its lock goes with it); a new one starts while Redis is still away.

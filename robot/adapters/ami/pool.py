@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 from robot.adapters.ami.codec import AmiMessage
 from robot.adapters.ami.connection import AmiConnection, AmiError
 from robot.adapters.ami.originator import AmiOriginator
-from robot.adapters.redis_limits import Trunk
-from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest
+from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest, Trunk
 
 if TYPE_CHECKING:
     from robot.config import AmiSettings
