@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.core.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class DncStore:
         first entry's time and source."""
         meta = _meta(now, source, reason, by)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.keys.dnc, {phone: _utc(now).timestamp()}, nx=True)
+            pipe.zadd(self.keys.dnc, {phone: as_utc(now).timestamp()}, nx=True)
             pipe.hsetnx(self.keys.dnc_meta, phone, meta)
             added, _ = await pipe.execute()
         if added:
@@ -173,7 +174,7 @@ class DncStore:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for _, phone, reason in chunk:
                     meta = _meta(now, source, reason, by)
-                    pipe.zadd(self.keys.dnc, {phone: _utc(now).timestamp()}, nx=True)
+                    pipe.zadd(self.keys.dnc, {phone: as_utc(now).timestamp()}, nx=True)
                     pipe.hsetnx(self.keys.dnc_meta, phone, meta)
                 results = await pipe.execute()
             added = sum(int(r) for r in results[0::2])
@@ -188,7 +189,7 @@ class DncStore:
     async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
         """Record that a call to ``phone`` is being placed now (before the Originate)."""
         key = self.keys.phone_calls(phone)
-        t = _utc(at).timestamp()
+        t = as_utc(at).timestamp()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {call_id: t})
             pipe.zremrangebyscore(key, "-inf", t - PHONE_LOG_KEEP.total_seconds())
@@ -202,21 +203,17 @@ class DncStore:
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]:
         """When calls to ``phone`` were placed since ``since`` (for any order)."""
         rows: list[Any] = await self.redis.zrange(
-            self.keys.phone_calls(phone), _utc(since).timestamp(), "+inf", byscore=True,
+            self.keys.phone_calls(phone), as_utc(since).timestamp(), "+inf", byscore=True,
             withscores=True,
         )  # fmt: skip
         return [datetime.fromtimestamp(score, UTC) for _, score in rows]
 
 
 def _meta(now: datetime, source: str, reason: str, by: str) -> str:
-    doc = {"added_at": _utc(now).isoformat(), "source": source, "reason": reason[:500]}
+    doc = {"added_at": as_utc(now).isoformat(), "source": source, "reason": reason[:500]}
     if by:
         doc["by"] = by
     return json.dumps(doc, ensure_ascii=False)
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _entry(phone: str, score: float, meta: str | None) -> DncEntry:

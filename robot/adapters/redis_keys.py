@@ -44,8 +44,10 @@ Live board and statistics (``redis_live``): ``live:call:{id}`` (STRING JSON, TTL
 ``stats:total`` (HASH), ``stats:5m:{slice}`` (HASH).
 
 Admission (``redis_limits``): ``limits:...`` (its script builds them from the prefix),
-``limits:backoff:{trunk}``, ``limits:calls[:{trunk}]``; per shop ``shop:{name}:limits`` (HASH
-paused, max_calls, cps: written by the shops registry, read by the admission script).
+``limits:backoff:{trunk}``, ``limits:calls[:{trunk}]``, ``limits:shop:{name}`` (ZSET: the
+shop's calls in flight) and ``limits:shop:{name}:bucket`` (HASH: its calls-per-second tokens);
+per shop ``shop:{name}:limits`` (HASH paused, max_calls, cps: written by the shops registry,
+read by the admission script).
 
 Shops (``shop_registry``): ``shops`` (HASH name -> JSON saved by the API), ``shops:paused``
 (HASH name -> "1"/"0"), ``shops:version`` (STRING, INCR per change), ``shops:events``
@@ -213,6 +215,9 @@ class RedisKeys:
 
     def limits_calls(self, trunk: str = "") -> str:
         return self._k("limits", "calls", trunk) if trunk else self._k("limits", "calls")
+
+    def limits_shop_calls(self, shop: str) -> str:
+        return self._k("limits", "shop", shop)
 
     def shop_limits(self, shop: str) -> str:
         return self._k("shop", shop, "limits")

@@ -2,7 +2,8 @@
 calls-per-second token bucket, and per-trunk caps (a trunk is an Asterisk server or a named
 trunk behind one), all checked and taken in one Lua script.
 
-Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the prefix):
+Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the prefix; the
+names are listed in ``adapters/redis_keys``):
 
     limits:calls            ZSET  call id -> slot expiry (epoch s): every call in flight
     limits:calls:{trunk}    ZSET  the same, per trunk
@@ -52,11 +53,11 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.ports import Admitted, Refusal, Refused, Trunk
 
 log = logging.getLogger(__name__)
 
-PREFIX = "dozvon:"
 UNLIMITED = -1
 FULL_RETRY_S = 0.25  # how soon to ask again when every slot is taken (no cross-worker signal)
 PAUSED_RETRY_S = 1.0
@@ -64,12 +65,6 @@ PAUSED_RETRY_S = 1.0
 # shop's orders come round less often, so a big paused shop does not keep the workers busy.
 SHOP_FULL_RETRY_S = 1.0
 SHOP_PAUSED_RETRY_S = 5.0
-
-
-def shop_limits(name: str, prefix: str = PREFIX) -> str:
-    """The hash of a shop's own limits (written by adapters/shop_registry, read here).
-    Moves to ``adapters/redis_keys`` when that module lands."""
-    return f"{prefix}shop:{name}:limits"
 
 
 # ARGV: prefix, call id, now ('' = Redis TIME), slot ttl s, cap (-1 none), cps (<=0 none),
@@ -264,6 +259,7 @@ class RedisCallLimits:
         self.redis = redis
         self.settings = settings or LimitSettings()
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.clock = clock
         self._held: dict[str, Trunk | None] = {}
         self._shops: dict[str, str] = {}  # call id -> the shop whose slot it holds
@@ -330,7 +326,7 @@ class RedisCallLimits:
                 self._now(),
                 self.settings.slot_ttl_s,
                 shop_name,
-                shop_limits(shop_name, self.prefix),
+                self.keys.shop_limits(shop_name),
                 int(SHOP_PAUSED_RETRY_S * 1000),
                 int(SHOP_FULL_RETRY_S * 1000),
             ]
@@ -357,7 +353,7 @@ class RedisCallLimits:
 
     async def trunk_rate(self, trunk: str) -> float | None:
         """The trunk's reduced calls per second while it is backed off, else None."""
-        value = await self.redis.get(self.prefix + "limits:backoff:" + trunk)
+        value = await self.redis.get(self.keys.limits_backoff(trunk))
         return float(value) if value is not None else None
 
     async def release(self, call_id: str, *, placed: bool = True) -> None:
@@ -375,7 +371,7 @@ class RedisCallLimits:
                 max(1, self.settings.burst),
                 max(1, trunk.burst) if trunk else 1,
                 shop,
-                shop_limits(shop, self.prefix) if shop else "",
+                self.keys.shop_limits(shop) if shop else "",
             ],
         )
 
@@ -393,9 +389,8 @@ class RedisCallLimits:
         """Calls holding a slot now, on all workers (on one trunk, or of one shop, if given);
         expired slots of dead workers still count until the next acquire sweeps them."""
         if shop is not None:
-            return int(await self.redis.zcard(f"{self.prefix}limits:shop:{shop}"))
-        key = self.prefix + "limits:calls" + (f":{trunk}" if trunk else "")
-        return int(await self.redis.zcard(key))
+            return int(await self.redis.zcard(self.keys.limits_shop_calls(shop)))
+        return int(await self.redis.zcard(self.keys.limits_calls(trunk or "")))
 
     # -- the heartbeat task --------------------------------------------------------------------
 

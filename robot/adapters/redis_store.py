@@ -44,6 +44,7 @@ from robot.core.reopen import (
     why_not_reopenable,
 )
 from robot.core.shops import STOP
+from robot.core.utc import as_utc
 from robot.ports import DuplicateOrder
 
 log = logging.getLogger(__name__)
@@ -73,17 +74,12 @@ class UnknownOrder(LookupError):
         self.order_id = order_id
 
 
-def _utc(dt: datetime) -> datetime:
-    """Naive datetimes are taken as UTC: the store never guesses a local zone."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _epoch(dt: datetime) -> float:
-    return _utc(dt).timestamp()
+    return as_utc(dt).timestamp()
 
 
 def _iso(dt: datetime) -> str:
-    return _utc(dt).isoformat()
+    return as_utc(dt).isoformat()
 
 
 class OrderFinal(Exception):
@@ -247,7 +243,7 @@ class RedisOrderStore:
         """Store and schedule ``order`` (due ``due_at`` or now); DNC orders go straight to the
         CRM outbox. Atomic and idempotent: a known id raises DuplicateOrder, schedules nothing."""
         if order.received_at is None:
-            order = order.model_copy(update={"received_at": _utc(now)})
+            order = order.model_copy(update={"received_at": as_utc(now)})
         oid = order.order_id
         due = due_at or now
         event = lifecycle.order_final(
@@ -319,7 +315,7 @@ class RedisOrderStore:
     @staticmethod
     def _sorted_calls(calls_json: list[str] | list[bytes | str]) -> list[CallAttempt]:
         calls = [CallAttempt.model_validate_json(c) for c in calls_json]
-        return sorted(calls, key=lambda c: (c.attempt, _utc(c.created_at)))
+        return sorted(calls, key=lambda c: (c.attempt, as_utc(c.created_at)))
 
     async def list_calls(self, order_id: str) -> list[CallAttempt]:
         return self._sorted_calls(
@@ -769,7 +765,7 @@ class RedisOrderStore:
         its purpose) equals ``acting_status`` (the last status with an action)."""
         oid = event.order_id
         okey, calls_key = self.keys.order(oid), self.keys.calls(oid)
-        at = _utc(event.occurred_at or now)
+        at = as_utc(event.occurred_at or now)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -780,7 +776,7 @@ class RedisOrderStore:
                         return StatusChange("unknown_order", action)
                     snap = Snapshot(oid, h)
                     old, order = snap.status, snap.order
-                    if order.crm_status_at is not None and at < _utc(order.crm_status_at):
+                    if order.crm_status_at is not None and at < as_utc(order.crm_status_at):
                         await pipe.reset()
                         return StatusChange("stale", action, old, old)
                     repeat = order.crm_status == event.status

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.core.records import ResultEvent
+from robot.core.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,6 @@ return 1
 """
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 class WebhookOutbox:
     """The failed list of the CRM outbox (see the module docstring)."""
 
@@ -83,8 +80,8 @@ class WebhookOutbox:
         """Move a delivery (due or in flight) to the failed list; False if it is gone."""
         ok = await self._fail(
             keys=[self.keys.outbox_due, self.keys.outbox_inflight, self.failed_key],
-            args=[self.prefix, delivery_id, _utc(now).timestamp(), error[:1000],
-                  _utc(now).isoformat(), url or ""],
+            args=[self.prefix, delivery_id, as_utc(now).timestamp(), error[:1000],
+                  as_utc(now).isoformat(), url or ""],
         )  # fmt: skip
         if ok:
             log.warning("delivery %s failed for good: %s", delivery_id, error[:300])
@@ -134,7 +131,7 @@ class WebhookOutbox:
         """Back to the outbox, due now, attempts from 1 again; False if not in the list."""
         ok = await self._retry(
             keys=[self.keys.outbox_due, self.failed_key],
-            args=[self.prefix, delivery_id, _utc(now).timestamp()],
+            args=[self.prefix, delivery_id, as_utc(now).timestamp()],
         )
         return bool(ok)
 

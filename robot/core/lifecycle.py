@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.records import ResultEvent
 from robot.core.reopen import REOPENABLE
+from robot.core.utc import as_utc
 
 S = OrderStatus
 ACTIVE = frozenset({S.QUEUED, S.CALLING})
@@ -164,10 +165,6 @@ def of_earlier_cycle(call: CallAttempt, cycle_after: int) -> bool:
 # -- the one builder of result events ----------------------------------------------------------
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _about(order: Order) -> dict[str, Any]:
     """What every event says about the order: where results go (its shop's webhook or its
     own callback URL), the purpose and the CRM status."""
@@ -197,7 +194,7 @@ def call_finished(
     """One call's result, with the order's status after it (not final for this cycle)."""
     return ResultEvent(
         event="call.finished", delivery_id=f"{order.order_id}:{call.call_id}", status=status,
-        final=False, call=call, attempts=attempts, occurred_at=_utc(now), reopened=reopened,
+        final=False, call=call, attempts=attempts, occurred_at=as_utc(now), reopened=reopened,
         **_about(order),
     )  # fmt: skip
 
@@ -217,7 +214,7 @@ def order_final(
     return ResultEvent(
         event="order.final", delivery_id=final_delivery_id(order.order_id, reopened, cycle),
         status=status, final=True, call=call, attempts=attempts, history=history,
-        occurred_at=_utc(now), reopened=reopened, **_about(order), **final_details(status, call),
+        occurred_at=as_utc(now), reopened=reopened, **_about(order), **final_details(status, call),
     )  # fmt: skip
 
 
@@ -225,6 +222,6 @@ def order_reopened(order: Order, *, attempts: int, now: datetime, reopened: int)
     """A supervisor reopened a final order (robot.core.reopen): not final."""
     return ResultEvent(
         event="order.reopened", delivery_id=f"{order.order_id}:reopened:{reopened}",
-        status=OrderStatus.QUEUED, final=False, attempts=attempts, occurred_at=_utc(now),
+        status=OrderStatus.QUEUED, final=False, attempts=attempts, occurred_at=as_utc(now),
         reopened=reopened, **_about(order),
     )  # fmt: skip

@@ -96,9 +96,19 @@ def check_template(template: str) -> None:
     for name in TEMPLATE_FIELD.findall(template):
         if name not in FIELDS:
             raise ValueError(f"unknown field {{{name}}}; the fields are {', '.join(FIELDS)}")
-    rest = TEMPLATE_FIELD.sub("", template)
-    if "{" in rest or "}" in rest:
+    rest = TEMPLATE_FIELD.sub("{}", template)
+    if "{" in rest.replace("{}", "") or "}" in rest.replace("{}", ""):
         raise ValueError("a brace without its pair: fields are written {name}")
+    depth = 0
+    for ch in rest:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if depth not in (0, 1):
+            raise ValueError("brackets do not nest and close what they open: [ ... {field} ]")
+    if depth:
+        raise ValueError("a bracket without its pair: an optional part is [ ... {field} ]")
+    for group in re.findall(r"\[([^\[\]]*)\]", rest):
+        if "{}" not in group:
+            raise ValueError("an optional part [ ... ] must hold a field")
 
 
 class PurposeError(ValueError):

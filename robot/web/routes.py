@@ -155,6 +155,9 @@ class LiveScope:
     async def _visible(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.shops is None:
             return calls
+        for c in calls:  # the board names the shop when the worker wrote it; else look it up
+            if c.get("shop_name") is not None:
+                self._shop[str(c.get("order_id"))] = str(c["shop_name"])
         unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
         self._shop.update(await self.ctx.queries.shops_of(unknown))
         return [c for c in calls if self._shop.get(str(c.get("order_id"))) in self.shops]

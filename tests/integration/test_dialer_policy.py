@@ -266,7 +266,8 @@ async def test_a_lost_lease_ends_the_call_and_leaves_the_order_to_its_new_holder
 
 @pytest.mark.parametrize("store", ["redis"], indirect=True)  # the gate is a Redis script
 async def test_a_paused_shop_holds_back_only_its_own_orders(store, running):
-    from robot.adapters.redis_limits import RedisCallLimits, shop_limits
+    from robot.adapters.redis_keys import shop_limits
+    from robot.adapters.redis_limits import RedisCallLimits
     from robot.engine.routing import CallRouter
     from robot.ports import Trunk
 

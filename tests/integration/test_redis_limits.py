@@ -10,12 +10,12 @@ import random
 
 from redis.asyncio import Redis
 
+from robot.adapters.redis_keys import shop_limits
 from robot.adapters.redis_limits import (
     SHOP_FULL_RETRY_S,
     SHOP_PAUSED_RETRY_S,
     LimitSettings,
     RedisCallLimits,
-    shop_limits,
 )
 from robot.adapters.redis_store import RedisOrderStore
 from robot.ports import Admitted, Refusal, Refused, Trunk

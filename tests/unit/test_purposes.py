@@ -122,6 +122,14 @@ def test_yaml_yes_and_no_keys_need_no_quotes(tmp_path: Path) -> None:
         ("kind: confirm\nanswers: {}\n", "name", "is required"),
         ("name: x\nanswers: {}\n", "x.kind", "is required"),
         ("name: x\nkind: confirm\nanswers: {machine: confirmed}\n", "x.answers", "machine"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a [b] c']}}\n",
+         "x.say", "must hold a field"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a [{order_id} c']}}\n",
+         "x.say", "bracket without its pair"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['[a [{order_id}]]']}}\n",
+         "x.say", "do not nest"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a {order_id']}}\n",
+         "x.say", "brace without its pair"),
     ],
 )  # fmt: skip
 def test_bad_files_name_the_file_purpose_and_key(
