@@ -45,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     from robot.logsafe import install
 
     install(logging.DEBUG if args.verbose else logging.INFO)
-    return int(args.func(args) or 0)
+    from robot.config import DefaultSecretError
+
+    try:
+        return int(args.func(args) or 0)
+    except DefaultSecretError as e:  # a refusal at startup, not a crash: no traceback
+        print(f"robot {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from robot.config import Settings
+from robot.config import PolicySettings, WebhookSettings
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.policy_config import PolicyConfig, merge_policy
 
@@ -18,7 +18,7 @@ class PolicyConfigError(ValueError):
     """The policy configuration cannot be read or is invalid; the message says where."""
 
 
-def load_policy(settings: Settings) -> PolicyConfig:
+def load_policy(settings: PolicySettings) -> PolicyConfig:
     docs: list[dict[str, Any]] = []
     if settings.policy_file is not None:
         try:
@@ -50,7 +50,7 @@ def _object(doc: Any) -> dict[str, Any]:
     return doc
 
 
-def webhook_hosts(settings: Settings) -> WebhookHostPolicy:
+def webhook_hosts(settings: WebhookSettings) -> WebhookHostPolicy:
     """Where ``callback_url`` may point, from ``webhook_allowed_hosts`` (see callback_url)."""
     return _host_policy(tuple(settings.webhook_allowed_hosts), settings.webhook_url)
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,23 +25,34 @@ from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
+from robot.adapters.purpose_book import PurposeBook
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
 from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
-from robot.config import Settings
+from robot.config import (
+    AmiSettings,
+    AsrSettings,
+    DialerSettings,
+    FilesSettings,
+    LimitsSettings,
+    MediaSettings,
+    Settings,
+    refuse_default_secrets,
+)
 from robot.core.vad import EnergyVad
 from robot.engine.call_features import CallFeatures
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
-from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.dialer import Dialer, DialerConfig, ShopCallSettings
 from robot.engine.policy_gate import PolicyGate
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
 from robot.policy_settings import load_policy, webhook_hosts
+from robot.ports import ShopLookup
 from robot.supervision import TaskBoard, run_with_restarts
 from robot.web.api.policy import PolicyServices
 from robot.web.app import make_web_app, runner_options
@@ -65,51 +76,55 @@ def speech_detector() -> Callable[[bytes], bool]:
     return detect
 
 
-def call_features(settings: Settings, pool: AsteriskPool) -> CallFeatures:
+def call_features(
+    dialer: DialerSettings, files: FilesSettings, ami: AmiSettings, pool: AsteriskPool
+) -> CallFeatures:
     """Recording and operator transfer, as configured (issue 4)."""
+    from robot.adapters.ami.originator import AmiOriginator
     from robot.adapters.ami.transfer import OperatorTransfer
 
-    def originator_for(name: str):  # type: ignore[no-untyped-def]
+    def originator_for(name: str) -> AmiOriginator | None:
         server = pool.servers.get(name)
         return server.originator if server is not None else None
 
-    transfer = OperatorTransfer(originator_for, settings.robot_context)
+    transfer = OperatorTransfer(originator_for, ami.robot_context)
     return CallFeatures(
-        recordings_dir=settings.var_dir / "recordings" if settings.record_calls else None,
-        transfer=transfer.transfer if settings.operator_target else None,
+        recordings_dir=files.var_dir / "recordings" if dialer.record_calls else None,
+        transfer=transfer.transfer if dialer.operator_target else None,
     )
 
 
-def add_retention_job(scheduler: object, settings: Settings) -> None:
+def add_retention_job(scheduler: object, dialer: DialerSettings, files: FilesSettings) -> None:
     """Daily deletion of recordings older than ``recordings_retention_days``."""
     from datetime import UTC, datetime
 
     from robot.engine.recording import purge_recordings
 
-    if scheduler is None or settings.recordings_retention_days <= 0:
+    days = dialer.recordings_retention_days
+    if scheduler is None or days <= 0:
         return
-    root = settings.var_dir / "recordings"
+    root = files.var_dir / "recordings"
 
     async def purge() -> None:
         today = datetime.now(UTC).date()
-        await asyncio.to_thread(purge_recordings, root, settings.recordings_retention_days, today)
+        await asyncio.to_thread(purge_recordings, root, days, today)
 
     scheduler.add_job(  # type: ignore[attr-defined]
         purge, "interval", hours=6, id="recordings-retention", next_run_time=datetime.now(UTC)
     )
 
 
-def build_recognizer(settings: Settings) -> VoskRecognizer | ProcessPoolRecognizer | None:
+def build_recognizer(asr: AsrSettings) -> VoskRecognizer | ProcessPoolRecognizer | None:
     """The Vosk recognizer for the installed models, or None (keys only), said out loud."""
     from robot.adapters.vosk_asr import VoskRecognizer
 
     rec: VoskRecognizer | ProcessPoolRecognizer
-    if settings.asr_processes > 0:
+    if asr.asr_processes > 0:
         from robot.adapters.asr_pool import ProcessPoolRecognizer
 
-        rec = ProcessPoolRecognizer.from_settings(settings, processes=settings.asr_processes)
+        rec = ProcessPoolRecognizer.from_settings(asr, processes=asr.asr_processes)
     else:
-        rec = VoskRecognizer.from_settings(settings)
+        rec = VoskRecognizer.from_settings(asr)
     if not rec.languages():
         log.warning(
             "no speech model installed: calls will understand key presses only "
@@ -128,25 +143,64 @@ def speech_info(recognizer: Any) -> dict[str, Any]:
     return {"speech": [{k: str(v) for k, v in m.items()} for m in speech]}
 
 
-def audiosocket_peers(settings: Settings) -> PeerPolicy | None:
+def audiosocket_peers(media: MediaSettings, ami: AmiSettings) -> PeerPolicy | None:
     """The addresses AudioSocket accepts connections from (see Settings.audiosocket_peers)."""
-    spec = settings.audiosocket_peers.strip()
+    spec = media.audiosocket_peers.strip()
     if spec.lower() == "any":
         return None
     if spec.lower() != "asterisk":
         return PeerPolicy(networks=spec.split(","))
-    return PeerPolicy(hosts=[s.host for s in settings.asterisk_server_list()])
+    return PeerPolicy(hosts=[s.host for s in ami.asterisk_server_list()])
 
 
-def advertised_audiosocket(settings: Settings, bound_port: int) -> str | None:
+def advertised_audiosocket(media: MediaSettings, bound_port: int) -> str | None:
     """What Asterisk is told to connect to for this worker's calls (see Settings)."""
-    if settings.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
+    if media.audiosocket_advertise == "auto":  # this host's address, e.g. in a container
         return f"{socket.gethostbyname(socket.gethostname())}:{bound_port}"
-    if settings.audiosocket_advertise:
-        return settings.audiosocket_advertise
-    if settings.audiosocket_host in ("", "0.0.0.0", "::"):
+    if media.audiosocket_advertise:
+        return media.audiosocket_advertise
+    if media.audiosocket_host in ("", "0.0.0.0", "::"):
         return None
-    return f"{settings.audiosocket_host}:{bound_port}"
+    return f"{media.audiosocket_host}:{bound_port}"
+
+
+def limit_settings(limits: LimitsSettings) -> LimitSettings:
+    """The admission gate's configuration, from its settings group."""
+    return LimitSettings(
+        max_calls=limits.global_max_calls,
+        cps=limits.calls_per_second,
+        burst=limits.cps_burst,
+        slot_ttl_s=limits.call_slot_ttl_s,
+        backoff_min_cps=limits.trunk_backoff_min_cps,
+        backoff_hold_s=limits.trunk_backoff_hold_s,
+    )
+
+
+def dialer_config(
+    dialer: DialerSettings,
+    shops: Mapping[str, ShopCallSettings] | ShopLookup,
+    purposes: PurposeBook | None = None,
+) -> DialerConfig:
+    """The dialer's configuration, from its settings group (and the shops' caller IDs, the
+    registry in the service, read at each call)."""
+    return DialerConfig(
+        worker_id=dialer.worker_id,
+        dial_template=dialer.dial_template,
+        caller_id=dialer.caller_id,
+        ring_timeout_s=dialer.ring_timeout_s,
+        max_concurrent_calls=dialer.max_concurrent_calls,
+        lease_s=dialer.lease_s,
+        amd=dialer.amd,
+        max_reprompts=dialer.max_reprompts,
+        announce_recording=dialer.announce_recording,
+        machine_message=dialer.machine_message,
+        operator_target=dialer.operator_target,
+        shops=shops,
+        purposes=(purposes or PurposeBook()).for_order,
+        timing=SessionTiming(
+            listen_timeout_s=dialer.listen_timeout_s, max_call_s=dialer.max_call_s
+        ),
+    )
 
 
 def asterisk_state(pool: AsteriskPool) -> dict[str, Any]:
@@ -181,34 +235,33 @@ class Service:
     shops: ShopRegistry | None = None  # robot.adapters.shop_registry
 
     @classmethod
-    def build(cls, settings: Settings) -> Service:
+    def build(cls, settings: Settings, *, with_http: bool = True) -> Service:
+        """Every component from its own settings group; ``with_http`` False: a dialing worker.
+        Refuses the shipped placeholder secrets unless everything is on loopback."""
+        refuse_default_secrets(settings, http=with_http)
+        dialing, files, ami = settings.dialer, settings.files, settings.ami
         # A claimed delivery may wait for its CRM's slot before its own attempt (webhook.py).
-        visibility = max(60.0, (PARK_PER_SLOT + 2) * settings.webhook_timeout_s)
-        store = RedisOrderStore.from_settings(settings, delivery_visibility_s=visibility)
-        store.answered_reap_grace_s = settings.answered_reap_grace_s
+        visibility = max(60.0, (PARK_PER_SLOT + 2) * settings.webhook.webhook_timeout_s)
+        store = RedisOrderStore.from_settings(settings.redis, delivery_visibility_s=visibility)
+        store.answered_reap_grace_s = dialing.answered_reap_grace_s
         board = RedisCallBoard(
-            store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
+            store.redis, worker_id=dialing.worker_id, timezone=settings.web.dashboard_timezone
         )
         tracker = CallTracker(events=board)
         # AMD results arrive as UserEvents: the "user" class must be in the AMI login.
-        events = "call,system,user" if settings.amd else "call,system"
-        pool = AsteriskPool.from_settings(settings, tracker, events=events)
-        limits = RedisCallLimits(
-            store.redis,
-            LimitSettings(
-                max_calls=settings.global_max_calls,
-                cps=settings.calls_per_second,
-                burst=settings.cps_burst,
-                slot_ttl_s=settings.call_slot_ttl_s,
-                backoff_min_cps=settings.trunk_backoff_min_cps,
-                backoff_hold_s=settings.trunk_backoff_hold_s,
-            ),
-        )
-        recognizer = build_recognizer(settings)
-        prompts = PromptLibrary(settings.audio_dir, settings.var_dir / "tts-cache")
-        dnc, control = DncStore(store.redis), OrderControl(store)
-        policy = PolicyServices(dnc, control, load_policy(settings))
-        shops = ShopRegistry.from_settings(settings, store.redis)  # a bad file stops the start
+        events = "call,system,user" if dialing.amd else "call,system"
+        pool = AsteriskPool.from_settings(ami, tracker, events=events)
+        limits = RedisCallLimits(store.redis, limit_settings(settings.limits))
+        recognizer = build_recognizer(settings.asr)
+        # A bad shops file stops the start.
+        shops = ShopRegistry.from_settings(settings.tenants, store.redis)
+        dnc, control = DncStore(store.redis), OrderControl(store, shops)
+        policy = PolicyServices(dnc, control, load_policy(settings.policy))
+        purposes = PurposeBook(shops)  # each shop's purposes and clips
+        prompts = PromptLibrary(
+            files.audio_dir, files.var_dir / "tts-cache",
+            purposes=purposes.for_order, clips_dirs=purposes.clips_dir,
+        )  # fmt: skip
         dialer = Dialer(
             gate=PolicyGate(
                 policy.config,
@@ -217,6 +270,7 @@ class Service:
                 finalizer=control,
                 reopens=control,
                 shops=shops,
+                purposes=purposes.for_order,
             ),
             store=store,
             originator=pool,
@@ -225,23 +279,7 @@ class Service:
             prompts=prompts,
             recognizer=recognizer,
             is_speech_factory=speech_detector,
-            config=DialerConfig(
-                worker_id=settings.worker_id,
-                dial_template=settings.dial_template,
-                caller_id=settings.caller_id,
-                ring_timeout_s=settings.ring_timeout_s,
-                max_concurrent_calls=settings.max_concurrent_calls,
-                lease_s=settings.lease_s,
-                amd=settings.amd,
-                max_reprompts=settings.max_reprompts,
-                announce_recording=settings.announce_recording,
-                machine_message=settings.machine_message,
-                operator_target=settings.operator_target,
-                shops=shops,
-                timing=SessionTiming(
-                    listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
-                ),
-            ),
+            config=dialer_config(dialing, shops, purposes),
             control=DialerControl(
                 RedisRunControl(
                     store.redis,
@@ -249,18 +287,20 @@ class Service:
                     probe=lambda: asterisk_state(pool),
                 )
             ),
-            features=call_features(settings, pool),
+            features=call_features(dialing, files, ami, pool),
             journal=FileFinishJournal(
-                settings.finish_journal_dir or settings.var_dir / "journal", settings.worker_id
+                dialing.finish_journal_dir or files.var_dir / "journal", dialing.worker_id
             ),
         )
+        media_settings = settings.media
         media = AudioSocketServer(
-            settings.audiosocket_host, settings.audiosocket_port, tracker,
-            allowed_peers=audiosocket_peers(settings),
+            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(media_settings, ami),
         )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy, shops=shops,
+            with_http=with_http,
         )  # fmt: skip
 
     def http_app(self) -> web.Application:
@@ -275,7 +315,7 @@ class Service:
             # Load the model before the first call, not during it (about a second).
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
-        self.dialer.config.audiosocket_advertise = advertised_audiosocket(s, self.media.port)
+        self.dialer.config.audiosocket_advertise = advertised_audiosocket(s.media, self.media.port)
         if self.shops is not None:
             await self.shops.start()  # the API's shops and every shop's limits, before dialing
         if self.limits is not None:
@@ -285,17 +325,18 @@ class Service:
         else:
             await self.ami.start()
         if self.with_http:
-            self.runner = web.AppRunner(self.http_app(), **runner_options(s))
+            self.runner = web.AppRunner(self.http_app(), **runner_options(s.web))
             await self.runner.setup()
             await web.TCPSite(self.runner, s.http_host, s.http_port).start()
             log.info("HTTP API on http://%s:%s", s.http_host, s.http_port)
         board = self.task_board
         self.consumer = IntakeStreamConsumer(
-            self.store.redis, self.store, consumer=s.worker_id, default_region=s.default_region,
+            self.store.redis, self.store, consumer=s.worker_id,
+            default_region=s.policy.default_region,
             control=self.policy.control if self.policy else None,
-            webhook_hosts=webhook_hosts(s), tasks=board,
+            webhook_hosts=webhook_hosts(s.webhook), tasks=board,
         )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s, tasks=board, shops=self.shops)
+        self.deliverer = WebhookDeliverer(self.store, s.webhook, tasks=board, shops=self.shops)
         self.consumer.start()
         self.deliverer.start()
         # Results kept through a Redis outage before a restart: written before any dial and
@@ -303,7 +344,7 @@ class Service:
         await self.dialer.restore_finishes()
         self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
         self.housekeeping.start()
-        add_retention_job(self.housekeeping.scheduler, s)
+        add_retention_job(self.housekeeping.scheduler, s.dialer, s.files)
         if self.policy is not None:
             self.hangups = HangupListener(self.policy.control, self.dialer.hang_up_order)
             self.hangups.start()

@@ -4,7 +4,9 @@
     .venv/bin/python scripts/build_audio.py [--lang ru ko] [--force] [--verify]
 
 1. Writes ``audio/prompts/<lang>.tsv`` (key<TAB>text) from ``robot.core.prompts.clip_texts``:
-   the recording script of every clip the planner can ask for.
+   the recording script of every clip the planner can ask for, and
+   ``audio/prompts/<lang>.purposes.tsv`` from ``robot.core.purpose_prompts.purpose_clip_texts``:
+   the built-in purposes' own wording (``robot/core/purpose_files``).
 2. Synthesizes every clip of the TSV to ``audio/<key>.wav`` (8 kHz mono 16-bit, trimmed,
    inner pauses shortened, loudness normalized): Russian with festival
    (``voice_msu_ru_nsh_clunits``), espeak-ng if festival fails (reported); Korean with
@@ -32,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from robot.adapters.prompt_audio import read_wav, silence, synthesize, write_wav  # noqa: E402
 from robot.core.prompts import clip_texts  # noqa: E402
+from robot.core.purpose_prompts import purpose_clip_texts  # noqa: E402
 
 # Bump when synthesis or post-processing changes, to rebuild every clip.
 SETTINGS = "v2 festival msu_ru_nsh tempo1.25; espeak-ng ko s150; 8k trim clamp300 rms-18"
@@ -69,9 +72,10 @@ CUSTOMER = {
 }
 
 
-def write_tsv(audio_dir: Path, lang: str) -> dict[str, str]:
-    texts = clip_texts(lang)
-    path = audio_dir / "prompts" / f"{lang}.tsv"
+def write_tsv(audio_dir: Path, lang: str, *, purposes: bool = False) -> dict[str, str]:
+    """``purposes``: the built-in purposes' own wording (``<lang>.purposes.tsv``)."""
+    texts = purpose_clip_texts(lang) if purposes else clip_texts(lang)
+    path = audio_dir / "prompts" / f"{lang}{'.purposes' if purposes else ''}.tsv"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "".join(f"{key}\t{text}\n" for key, text in texts.items())
     if not path.exists() or path.read_text(encoding="utf-8") != body:
@@ -156,7 +160,7 @@ def verify_korean(audio_dir: Path) -> bool:
 
     from robot.adapters.asr_models import REGISTRY, resolve
     from robot.adapters.vosk_asr import listening_phrases, prepare_grammar, to_result
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     vosk.SetLogLevel(-1)
     pack = get_pack("ko")
@@ -202,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs: dict[str, tuple[str, str]] = {}
     for lang in args.lang:
         jobs.update({key: (lang, text) for key, text in write_tsv(audio_dir, lang).items()})
+        purposes = write_tsv(audio_dir, lang, purposes=True)
+        jobs.update({key: (lang, text) for key, text in purposes.items()})
         for name, text in CUSTOMER[lang].items():
             jobs[f"customer/{lang}/{name}"] = (lang, text)
     build(audio_dir, jobs, args.force, args.jobs)

@@ -26,8 +26,8 @@ from aiohttp import web
 
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
-from robot.devtools.demo import free_port
 from robot.devtools.redis_sentinel_set import SentinelSet
+from robot.testing import free_port
 from robot.web.app import make_web_app
 
 TOKEN = "measure-token"

@@ -9,6 +9,7 @@ tests/unit/test_readme_settings.py checks the README against the same rendering:
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from robot.config import REPO_ROOT, Settings  # noqa: E402
+from robot.config import GROUPS, REPO_ROOT, Settings  # noqa: E402
 
 # Defaults that depend on the machine, shown as what they are.
 COMPUTED = {"worker_id": "`<host name>-<pid>`"}
@@ -44,9 +45,10 @@ def render_default(name: str) -> str:
 
 def field_comments() -> dict[str, str]:
     """The comment on each field's line, else the comment block above its group (a blank
-    line ends a group)."""
-    source = (ROOT / "robot" / "config.py").read_text(encoding="utf-8")
-    body = source[source.index("class Settings(") :].splitlines()
+    line ends a group), read from the settings groups' classes and Settings itself."""
+    body: list[str] = []
+    for cls in [*GROUPS.values(), Settings]:
+        body += ["", *inspect.getsource(cls).splitlines()]
     comments: dict[str, str] = {}
     block: list[str] = []
     after_comment = False
@@ -67,18 +69,26 @@ def field_comments() -> dict[str, str]:
     return comments
 
 
-def rows() -> list[tuple[str, str, str]]:
+def group_of(name: str) -> str:
+    """The group a setting belongs to (``Settings.<group>``), or "" for the process's own."""
+    return next((g for g, model in GROUPS.items() if name in model.model_fields), "")
+
+
+def rows() -> list[tuple[str, str, str, str]]:
     notes = field_comments()
     out = []
     for name in Settings.model_fields:
         note = re.sub(r"\s+", " ", notes.get(name, "")).replace("|", "\\|")
-        out.append((f"DOZVON_{name.upper()}", render_default(name), note))
+        group = group_of(name)
+        out.append(
+            (f"DOZVON_{name.upper()}", render_default(name), f"`{group}`" if group else "", note)
+        )
     return out
 
 
 def table() -> str:
-    lines = ["| variable | default | what it is |", "|---|---|---|"]
-    lines += [f"| `{v}` | {d} | {n} |" for v, d, n in rows()]
+    lines = ["| variable | default | group | what it is |", "|---|---|---|---|"]
+    lines += [f"| `{v}` | {d} | {g} | {n} |" for v, d, g, n in rows()]
     return "\n".join(lines)
 
 

@@ -46,41 +46,13 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from robot.adapters import redis_keys
 from robot.adapters.redis_store import join_task
 from robot.core.shops import ShopConfig, parse_shops
 
 log = logging.getLogger(__name__)
 
 READ_S = 0.5  # longest wait on the change channel between checks of the stop flag
-
-
-class redis_keys:  # moves to robot.adapters.redis_keys once that module lands
-    PREFIX = "dozvon:"
-
-    @staticmethod
-    def shops(prefix: str = PREFIX) -> str:
-        return prefix + "shops"
-
-    @staticmethod
-    def shops_paused(prefix: str = PREFIX) -> str:
-        return prefix + "shops:paused"
-
-    @staticmethod
-    def shops_version(prefix: str = PREFIX) -> str:
-        return prefix + "shops:version"
-
-    @staticmethod
-    def shops_channel(prefix: str = PREFIX) -> str:
-        return prefix + "shops:events"
-
-    @staticmethod
-    def shops_limited(prefix: str = PREFIX) -> str:
-        return prefix + "shops:limited"
-
-    @staticmethod
-    def shop_limits(name: str, prefix: str = PREFIX) -> str:
-        """The admission gate's per-shop hash: paused, max_calls, cps."""
-        return f"{prefix}shop:{name}:limits"
 
 
 SOURCES = ("env", "file", "api")

@@ -161,7 +161,7 @@ def _result(words: Iterable[tuple[str, float]]) -> RecognitionResult:
 
 
 def _garbage(language: str) -> frozenset[str]:
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     try:
         garbage = get_pack(language).vosk_garbage
@@ -173,7 +173,7 @@ def _garbage(language: str) -> frozenset[str]:
 def listening_phrases(language: str) -> tuple[str, ...]:
     """The grammar a call listens with: the pack's phrases, then the reply words (without the
     model's filler syllables, which must keep absorbing speech outside the grammar)."""
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     known = REGISTRY.get(language)
     fillers = set(known.unk_fillers) if known else set()
@@ -255,7 +255,7 @@ class VoskStream:
     def _holding(self) -> bool:
         """Keep a yes back until ``yes_hold_s`` of silence: "네? 뭐라고요?" and "да... нет,
         подождите" are one answer with a pause in it, and the second half decides."""
-        from robot.core.langpack import get_pack
+        from robot.core.languages import get_pack
 
         last = self._pending[-1]
         if get_pack(self.language).classify(last.text) is not Intent.YES:
@@ -273,6 +273,9 @@ class VoskStream:
         if merged.text:
             self.last_speech_end = self._last_voiced_at
         return merged
+
+    def close(self) -> None:
+        """Nothing to free: the decoder goes with the stream (ports.RecognizerStream)."""
 
     def reset(self) -> None:
         self._generation += 1
@@ -342,7 +345,7 @@ class VoskStream:
         """A yes that fails the trust rules (``robot.core.trust``) comes back as [unk]."""
         if not result.words:
             return result
-        from robot.core.langpack import get_pack
+        from robot.core.languages import get_pack
 
         verdict = check_yes(result.words, get_pack(self.language).classify, self._trust)
         if not verdict.distrusted:

@@ -53,7 +53,7 @@ from redis.exceptions import RedisError
 
 from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook_target import TargetGuard, refusal
-from robot.config import Settings
+from robot.config import WebhookSettings
 from robot.core.callback_url import CallbackUrlError, WebhookHostPolicy
 from robot.core.records import ResultEvent
 from robot.logsafe import clean
@@ -104,7 +104,7 @@ def backoff_delay(
 ) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based). With the +-20 %
     jitter each step still exceeds the previous one (2 * 0.8 > 1.2) until the cap."""
-    raw = min(base_s * 2 ** max(0, attempt - 1), max_s)
+    raw = min(base_s * 2.0 ** max(0, attempt - 1), max_s)
     return min(raw * (1 - jitter + 2 * jitter * rand()), max_s)
 
 
@@ -142,7 +142,7 @@ class WebhookDeliverer:
     def __init__(
         self,
         outbox: ResultOutbox,
-        settings: Settings,
+        settings: WebhookSettings,
         *,
         session: aiohttp.ClientSession | None = None,
         base_backoff_s: float = 1.0,

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(f"stdin is not JSON: {e}")
     try:
-        result = explain(doc, now, load_settings())
+        result = explain(doc, now, load_settings().policy)
     except PolicyConfigError as e:
         return _fail(str(e))
     except (ValueError, KeyError, TypeError) as e:

@@ -136,12 +136,12 @@ def run(args: argparse.Namespace) -> int:
     from robot.adapters.asr_models import ModelError
     from robot.adapters.vosk_asr import VoskRecognizer
     from robot.config import load_settings
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
     clock = AudioClock()
     try:
-        recognizer = VoskRecognizer.from_settings(settings, languages=[args.lang], clock=clock)
+        recognizer = VoskRecognizer.from_settings(settings.asr, languages=[args.lang], clock=clock)
         pack = get_pack(args.lang)
     except (ModelError, KeyError, ImportError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

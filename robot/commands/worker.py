@@ -22,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from robot.config import load_settings
     from robot.service import Service
 
-    service = Service.build(load_settings())
-    service.with_http = False
+    service = Service.build(load_settings(), with_http=False)
     asyncio.run(service.run_until_signalled())
     return 0

@@ -26,6 +26,15 @@ Replies beyond yes and no:
 - **machine**, heard at any point (its greeting usually talks over the intro): the order's
   question is never put to it. An assistant gets one sentence (``MACHINE_MESSAGE``), a voicemail
   a hangup (``machine_message`` setting); outcome ``machine``, retried like no answer.
+
+The call's purpose (``robot.core.purposes``, chosen by ``Order.purpose``; ``confirm`` when not
+given) says which keys mean what and what each reply does: end the call with an outcome, repeat,
+answer a question, or read a change back. The ``confirm`` purpose is the call described above.
+An **inform** purpose (pickup_ready, storage_ending) says a message instead of asking: once the
+message (the intro, the repeat or a reprompt, which says it again) has played to its end, the
+call is ``informed`` whatever follows (silence, an answer it cannot use, a hangup), unless the
+reply ends it otherwise (operator, dnc, ...) or asks to hear it again; the confirming key
+(``keys``) is ``informed`` at any moment.
 """
 
 from __future__ import annotations
@@ -38,19 +47,25 @@ from robot.core.langpack import RequestedChange
 from robot.core.machine_kind import MachineMessage, leaves_message, machine_kind
 from robot.core.models import Intent, Outcome
 from robot.core.prompts import Prompt
+from robot.core.purposes import Purpose, confirm_purpose
 from robot.core.question_topic import Topic, question_topic
 
-DTMF_INTENTS = {"1": Intent.YES, "2": Intent.NO, "0": Intent.OPERATOR, "9": Intent.DNC}
-
+# The goodbye (or hand-over) each outcome of a reply is closed with.
 _GOODBYE = {
-    Intent.YES: (Outcome.CONFIRMED, Prompt.GOODBYE_CONFIRMED),
-    Intent.NO: (Outcome.REJECTED, Prompt.GOODBYE_REJECTED),
-    Intent.DNC: (Outcome.DNC, Prompt.GOODBYE_DNC),
-    Intent.LATER: (Outcome.LATER, Prompt.GOODBYE_LATER),
-    Intent.OPERATOR: (Outcome.OPERATOR, Prompt.TRANSFER),
-    Intent.WRONG_NUMBER: (Outcome.WRONG_NUMBER, Prompt.GOODBYE_WRONG_NUMBER),
-    Intent.NOT_ORDERED: (Outcome.NOT_ORDERED, Prompt.GOODBYE_NOT_ORDERED),
+    Outcome.CONFIRMED: Prompt.GOODBYE_CONFIRMED,
+    Outcome.REJECTED: Prompt.GOODBYE_REJECTED,
+    Outcome.DNC: Prompt.GOODBYE_DNC,
+    Outcome.LATER: Prompt.GOODBYE_LATER,
+    Outcome.OPERATOR: Prompt.TRANSFER,
+    Outcome.WRONG_NUMBER: Prompt.GOODBYE_WRONG_NUMBER,
+    Outcome.NOT_ORDERED: Prompt.GOODBYE_NOT_ORDERED,
+    Outcome.INFORMED: Prompt.GOODBYE_INFORMED,
+    Outcome.CHANGED: Prompt.GOODBYE_CHANGED,
+    Outcome.UNCLEAR: Prompt.GOODBYE_UNCLEAR,
 }
+# What an inform purpose's message is said in: heard to its end, the customer is informed.
+_MESSAGE = (Prompt.INTRO, Prompt.INTRO_RECORDED, Prompt.REPEAT_ORDER, Prompt.REPROMPT,
+            Prompt.REPROMPT_2)  # fmt: skip
 _ANSWERS = {
     Topic.DELIVERY: Prompt.ANSWER_DELIVERY,
     Topic.AMOUNT: Prompt.ANSWER_AMOUNT,
@@ -58,6 +73,7 @@ _ANSWERS = {
     Topic.SHOP: Prompt.ANSWER_SHOP,
 }
 _REPROMPTS = (Prompt.REPROMPT, Prompt.REPROMPT_2)
+_OUTCOMES = frozenset(o.value for o in _GOODBYE)
 
 
 # Events ---------------------------------------------------------------------------------
@@ -167,7 +183,10 @@ class Dialog:
     max_questions: int = 3  # questions answered before one more counts as an unclear answer
     max_readbacks: int = 2  # change read-backs before the change is handed over as words
     delivery_date: date | None = None  # the order's: "да, привозите завтра" then is a yes
+    purpose: Purpose = field(default_factory=confirm_purpose)  # what the call is about
     phase: Phase = Phase.IDLE
+    asking: Prompt | None = None  # the prompt playing or last played before listening
+    heard: bool = False  # an inform purpose's message has played to its end
     reprompts: int = 0
     repeats: int = 0
     questions: int = 0
@@ -188,7 +207,7 @@ class Dialog:
                 return self._prompt_done()
             case KeyPressed(digit=digit):
                 self.log.append(f"dtmf {digit}")
-                intent = DTMF_INTENTS.get(digit)
+                intent = self.purpose.keys.get(digit)
                 if intent is None or self.phase is Phase.CLOSING:
                     return []
                 stop: list[Command] = [StopPrompt()] if self.phase is Phase.ASKING else []
@@ -217,10 +236,13 @@ class Dialog:
     # Internals ------------------------------------------------------------------------------
     def _ask(self, prompt: Prompt) -> list[Command]:
         self.phase = Phase.ASKING
+        self.asking = prompt
         return [Play(prompt)]
 
     def _prompt_done(self) -> list[Command]:
         if self.phase is Phase.ASKING:
+            if self.purpose.informing and self.asking in _MESSAGE:
+                self.heard = True
             self.phase = Phase.LISTENING
             return [Listen(self.listen_timeout_s)]
         if self.phase is Phase.CLOSING:
@@ -255,9 +277,10 @@ class Dialog:
         """A spoken reply: the replies beyond yes and no, then the read-back's yes or no."""
         if intent is Intent.MACHINE:
             return self._machine(reason, text)
-        if intent is Intent.CHANGE:
+        action = self.purpose.answer(intent)
+        if intent is Intent.CHANGE and action == "change":
             return self._change(change or RequestedChange(text=text), reason)
-        if intent is Intent.QUESTION and self.questions < self.max_questions:
+        if action == "question" and self.questions < self.max_questions:
             self.questions += 1
             topic = question_topic(text)
             if topic is not None:
@@ -304,11 +327,12 @@ class Dialog:
         return [Hangup(), self._finish()]
 
     def _answer(self, intent: Intent, reason: str) -> list[Command]:
-        if intent in _GOODBYE:
+        action = self.purpose.answer(intent)
+        if action is not None and action in _OUTCOMES:
             self.confirming = None
-            outcome, prompt = _GOODBYE[intent]
-            return self._decide(outcome, intent, reason, prompt)
-        if intent is Intent.REPEAT and self.repeats < self.max_repeats:
+            outcome = Outcome(action)
+            return self._decide(outcome, intent, reason, _GOODBYE[outcome])
+        if action == "repeat" and self.repeats < self.max_repeats:
             self.repeats += 1
             if self.confirming is not None:
                 return self._ask_confirm()
@@ -320,6 +344,8 @@ class Dialog:
         return [Play(Prompt.CONFIRM_CHANGE, self.confirming)]
 
     def _unusable(self, reason: str) -> list[Command]:
+        if self.heard and self.confirming is None:
+            return self._informed(reason)
         if self.reprompts < self.max_reprompts:
             self.reprompts += 1
             if self.confirming is not None:  # the read-back again, word for word
@@ -331,11 +357,17 @@ class Dialog:
             return self._hand_over(change, f"{reason} (read-back not confirmed)")
         return self._decide(Outcome.UNCLEAR, Intent.UNKNOWN, reason, Prompt.GOODBYE_UNCLEAR)
 
+    def _informed(self, reason: str) -> list[Command]:
+        why = f"heard the message to its end, then {reason}"
+        return self._decide(Outcome.INFORMED, None, why, Prompt.GOODBYE_INFORMED)
+
     def _end(self, why: str, *, lost: bool = False) -> list[Command]:
         self.phase = Phase.DONE
         if self.decided is not None:
             # The answer was given; the goodbye was cut short, which changes nothing.
             return [self._finish()]
+        if self.heard:
+            return [Finish(Outcome.INFORMED, None, f"heard the message to its end, then {why}")]
         if lost:
             return [Finish(Outcome.FAILED, None, why)]
         return [Finish(Outcome.UNCLEAR, None, why)]

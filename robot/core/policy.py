@@ -49,6 +49,7 @@ FINAL_BY_OUTCOME = {
     Outcome.WRONG_NUMBER: OrderStatus.WRONG_NUMBER,
     Outcome.NOT_ORDERED: OrderStatus.NOT_ORDERED,
     Outcome.INVALID_NUMBER: OrderStatus.INVALID_NUMBER,
+    Outcome.INFORMED: OrderStatus.INFORMED,
 }
 
 
@@ -148,6 +149,9 @@ def decide(
     """
     now = _aware(now)
     order = subject.order if isinstance(subject, OrderRecord) else subject
+    # Only the calls about the order's current purpose: an order confirmed last week and ready
+    # for pickup today gets its pickup calls (the phone's gap and daily cap still count all).
+    attempts = [a for a in attempts if not isinstance(a, CallAttempt) or a.purpose == order.purpose]
     calls = sorted((as_past_call(a) for a in attempts), key=lambda c: c.at)
     if isinstance(subject, OrderRecord):
         if subject.status.is_final:

@@ -61,6 +61,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "machine_hello": "Здравствуйте! Это магазин",
         "machine_about_order": "по заказу номер",
         "machine_call_back": "Мы перезвоним позже. До свидания!",
+        # Informing purposes (robot.core.purposes): the message was heard.
+        "goodbye_informed": "Спасибо, что выслушали. Хорошего дня, до свидания!",
     },
     "ko": {
         "hello": "안녕하세요",
@@ -108,5 +110,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "goodbye_not_ordered": "알려 주셔서 감사합니다. 가게에 전달하겠습니다. 안녕히 계세요.",
         "from_shop": "에서",
         "machine_call_back": "건으로 전화드렸습니다. 다시 전화드리겠습니다.",
+        # Informing purposes (robot.core.purposes): the message was heard.
+        "goodbye_informed": "들어 주셔서 감사합니다. 좋은 하루 보내세요.",
     },
 }

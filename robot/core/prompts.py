@@ -13,63 +13,29 @@ Pure: no I/O; ``today`` is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, time
-from enum import Enum
-from typing import Literal
+from datetime import date
 
 from robot.core import numerals, numerals_ko
 from robot.core.langpack import RequestedChange
 from robot.core.models import Order
 from robot.core.prompt_phrases import PHRASES
+from robot.core.prompt_pieces import (  # Piece and Prompt are used from here too
+    GLUE,
+    Glue,
+    Item,
+    Piece,
+    Prompt,
+    id_keys,
+    ko_day,
+    ko_time,
+    ko_words,
+    phrase,
+    when_ru,
+    words,
+)
+from robot.core.purpose_prompts import plan_purpose, purpose_clip_texts
+from robot.core.purposes import Purpose, builtin_purposes
 from robot.core.speech_text import order_id_runs, speakable_name, speakable_summary
-
-
-class Prompt(str, Enum):
-    """Everything the robot can say during a call."""
-
-    INTRO = "intro"  # greeting, who is calling, the order, the question
-    INTRO_RECORDED = "intro_recorded"  # the intro, opened by "this call is recorded"
-    REPROMPT = "reprompt"  # the question again, in other words, after silence/noise
-    REPROMPT_2 = "reprompt_2"  # the last try: spells out what to say or press
-    GOODBYE_CONFIRMED = "goodbye_confirmed"  # thanks, the order is confirmed
-    GOODBYE_REJECTED = "goodbye_rejected"  # the order will be cancelled
-    GOODBYE_UNCLEAR = "goodbye_unclear"  # no usable answer; the shop will follow up
-    GOODBYE_DNC = "goodbye_dnc"  # we will not call again
-    REPEAT_ORDER = "repeat_order"  # the order details again, then the question
-    TRANSFER = "transfer"  # connecting to a human
-    GOODBYE_LATER = "goodbye_later"  # we will call back later
-    # Replies beyond yes and no.
-    CONFIRM_CHANGE = "confirm_change"  # the requested day/time read back: "Верно?"
-    GOODBYE_CHANGED = "goodbye_changed"  # the change is passed to the shop
-    CHANGE_HANDOVER = "change_handover"  # an address / unreadable change, no operator: noted
-    CHANGE_TRANSFER = "change_transfer"  # an address / unreadable change: to the operator
-    CHANGE_DECLINED = "change_declined"  # "no" to the read-back: sorry, the question again
-    ANSWER_DELIVERY = "answer_delivery"  # a question answered from the order, then the question
-    ANSWER_AMOUNT = "answer_amount"
-    ANSWER_ITEMS = "answer_items"
-    ANSWER_SHOP = "answer_shop"
-    ANSWER_OPERATOR = "answer_operator"  # not answerable from the order: offer the operator
-    ANSWER_SHOP_LATER = "answer_shop_later"  # not answerable, no operator: the shop will
-    GOODBYE_WRONG_NUMBER = "goodbye_wrong_number"  # sorry for the trouble
-    GOODBYE_NOT_ORDERED = "goodbye_not_ordered"  # thanks, the shop will be told
-    MACHINE_MESSAGE = "machine_message"  # one sentence for an answering assistant
-
-
-@dataclass(frozen=True)
-class Piece:
-    kind: Literal["clip", "tts"]  # clip: a pre-recorded file key; tts: text to synthesize
-    value: str
-
-
-class _Glue:
-    """Joins the neighbouring words without a space (Korean particles, number words)."""
-
-
-_GLUE = _Glue()
-# A plan under construction: pieces, punctuation marks (text only) and glue (text only).
-_Item = Piece | str | _Glue
 
 _WORDS = {"ru": numerals.RU_WORDS, "ko": numerals_ko.KO_WORDS}
 _GOODBYES = {
@@ -84,6 +50,7 @@ _GOODBYES = {
     Prompt.CHANGE_TRANSFER: "change_transfer",
     Prompt.GOODBYE_WRONG_NUMBER: "goodbye_wrong_number",
     Prompt.GOODBYE_NOT_ORDERED: "goodbye_not_ordered",
+    Prompt.GOODBYE_INFORMED: "goodbye_informed",
 }
 
 
@@ -96,24 +63,6 @@ def clip_texts(lang: str) -> dict[str, str]:
     return dict(sorted(texts.items()))
 
 
-def _phrase(lang: str, name: str) -> Piece:
-    return Piece("clip", f"{lang}/phrase/{name}")
-
-
-def _words(lang: str, keys: list[str]) -> list[_Item]:
-    return [Piece("clip", f"{lang}/{k}") for k in keys]
-
-
-def _ko_words(words: list[list[str]]) -> list[_Item]:
-    out: list[_Item] = []
-    for word in words:
-        for i, key in enumerate(word):
-            if i:
-                out.append(_GLUE)
-            out.append(Piece("clip", f"ko/{key}"))
-    return out
-
-
 # Order fields enter the plan only through robot.core.speech_text: markup, emoji and control
 # characters never reach the synthesizer, and what cannot be said is left out.
 _NO_NUMBER_LEAD = {
@@ -123,248 +72,216 @@ _NO_NUMBER_LEAD = {
 }
 
 
-def _id_keys(order: Order, reader: Callable[[str], list[str]]) -> list[str] | None:
-    runs = order_id_runs(order.order_id)
-    return None if runs is None else [k for run in runs for k in reader(run)]
-
-
-def _details_ru(order: Order, today: date, lead: str) -> list[_Item]:
+def _details_ru(order: Order, today: date, lead: str) -> list[Item]:
     """ "заказ номер 12 34 на сумму 2 490 рублей, доставка завтра"."""
-    number = _id_keys(order, numerals.ru_order_number_keys)
-    items: list[_Item] = [_phrase("ru", lead if number else _NO_NUMBER_LEAD[lead])]
-    items += _words("ru", number or [])
-    items += [_phrase("ru", "for_amount")]
-    items += _words("ru", numerals.ru_amount_keys(order.amount, order.currency))
+    number = id_keys(order.order_id, numerals.ru_order_number_keys)
+    items: list[Item] = [phrase("ru", lead if number else _NO_NUMBER_LEAD[lead])]
+    items += words("ru", number or [])
+    items += [phrase("ru", "for_amount")]
+    items += words("ru", numerals.ru_amount_keys(order.amount, order.currency))
     if order.delivery_date:
-        items += [",", _phrase("ru", "delivery")]
-        items += _words("ru", numerals.ru_date_keys(order.delivery_date, today))
+        items += [",", phrase("ru", "delivery")]
+        items += words("ru", numerals.ru_date_keys(order.delivery_date, today))
     return [*items, "."]
 
 
-def _details_ko(order: Order, today: date) -> list[_Item]:
+def _details_ko(order: Order, today: date) -> list[Item]:
     """ "주문 번호 일이 삼사, 금액 이천사백구십 원, 배송은 내일입니다"."""
-    items: list[_Item] = []
+    items: list[Item] = []
     if (runs := order_id_runs(order.order_id)) is not None:
-        items += [_phrase("ko", "order_number")]
+        items += [phrase("ko", "order_number")]
         for run in runs:
-            items += _ko_words(numerals_ko.ko_order_number_words(run))
+            items += ko_words(numerals_ko.ko_order_number_words(run))
         items += [","]
-    items += [_phrase("ko", "amount")]
-    items += _ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
+    items += [phrase("ko", "amount")]
+    items += ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
     if order.delivery_date:
-        items += [",", _phrase("ko", "delivery")]
-        items += _ko_words(numerals_ko.ko_date_words(order.delivery_date, today))
-    return [*items, _GLUE, _phrase("ko", "is"), "."]
+        items += [",", phrase("ko", "delivery")]
+        items += ko_words(numerals_ko.ko_date_words(order.delivery_date, today))
+    return [*items, GLUE, phrase("ko", "is"), "."]
 
 
-def _when_ru(change: RequestedChange, order: Order, today: date) -> list[_Item]:
-    """ "в воскресенье, шестого декабря, после двадцати часов" (the day: the requested one,
-    else the order's own delivery date)."""
-    items: list[_Item] = []
-    day = change.date or order.delivery_date
-    if day is not None:
-        keys = numerals.ru_date_keys(day, today)
-        if keys[0].startswith("date/"):  # завтра, послезавтра
-            items += _words("ru", keys)
-        else:
-            items += [*_words("ru", [numerals.ru_weekday_key(day)]), ","]
-            items += _words("ru", keys)
-    if change.after and change.before:
-        items += [
-            ",",
-            _phrase("ru", "time_from"),
-            *_words("ru", numerals.ru_time_keys(change.after)),
-        ]
-        items += [_phrase("ru", "time_before"), *_hours_ru(change.before)]
-    elif change.after:
-        items += [",", _phrase("ru", "time_after"), *_hours_ru(change.after)]
-    elif change.before:
-        items += [",", _phrase("ru", "time_before"), *_hours_ru(change.before)]
-    return items
+def _when_ru(change: RequestedChange, order: Order, today: date) -> list[Item]:
+    """The day (the requested one, else the order's own delivery date) and time read back."""
+    return when_ru(change.date or order.delivery_date, change.after, change.before, today)
 
 
-def _hours_ru(moment: time) -> list[_Item]:
-    items = _words("ru", numerals.ru_time_keys(moment))
-    if moment.minute:
-        return items
-    return [
-        *items,
-        _phrase("ru", "hours_1" if moment.hour % 10 == 1 and moment.hour != 11 else "hours_5"),
-    ]
+def _question_ru() -> list[Item]:
+    return [phrase("ru", "question"), phrase("ru", "say_yes_no")]
 
 
-def _question_ru() -> list[_Item]:
-    return [_phrase("ru", "question"), _phrase("ru", "say_yes_no")]
-
-
-def _answer_ru(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+def _answer_ru(prompt: Prompt, order: Order, today: date) -> list[Item]:
     if prompt is Prompt.ANSWER_DELIVERY:
         if order.delivery_date is None:
-            return [_phrase("ru", "delivery_unknown"), *_question_ru()]
+            return [phrase("ru", "delivery_unknown"), *_question_ru()]
         days = numerals.ru_date_keys(order.delivery_date, today)
-        return [_phrase("ru", "delivery_is"), *_words("ru", days), ".", *_question_ru()]
+        return [phrase("ru", "delivery_is"), *words("ru", days), ".", *_question_ru()]
     if prompt is Prompt.ANSWER_AMOUNT:
         amount = numerals.ru_amount_keys(order.amount, order.currency)
-        return [_phrase("ru", "amount_is"), ":", *_words("ru", amount), ".", *_question_ru()]
+        return [phrase("ru", "amount_is"), ":", *words("ru", amount), ".", *_question_ru()]
     if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ru")):
-        return [_phrase("ru", "items"), ":", Piece("tts", summary), ".", *_question_ru()]
+        return [phrase("ru", "items"), ":", Piece("tts", summary), ".", *_question_ru()]
     if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
-        items: list[_Item] = []
+        items: list[Item] = []
         if shop := speakable_name(order.shop_name, "ru"):
-            items += [_phrase("ru", "shop_is"), Piece("tts", shop), ","]
+            items += [phrase("ru", "shop_is"), Piece("tts", shop), ","]
         items += _details_ru(order, today, "order_number")
         return [*items, *_question_ru()]
     lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
-    return [_phrase("ru", lead), *_question_ru()]
+    return [phrase("ru", lead), *_question_ru()]
 
 
 def _plan_ru(
     prompt: Prompt, order: Order, today: date, change: RequestedChange | None
-) -> list[_Item]:
+) -> list[Item]:
     if prompt is Prompt.CONFIRM_CHANGE:
         when = _when_ru(change or RequestedChange(), order, today)
-        return [_phrase("ru", "deliver_order"), *when, "?", _phrase("ru", "yes_or_no")]
+        return [phrase("ru", "deliver_order"), *when, "?", phrase("ru", "yes_or_no")]
     if prompt is Prompt.CHANGE_DECLINED:
         return [
-            _phrase("ru", "sorry_misunderstood"),
+            phrase("ru", "sorry_misunderstood"),
             *_plan_ru(Prompt.REPROMPT, order, today, None),
         ]
     if prompt.value.startswith("answer_"):
         return _answer_ru(prompt, order, today)
     if prompt is Prompt.MACHINE_MESSAGE:
-        items: list[_Item] = [_phrase("ru", "machine_hello")]
+        items: list[Item] = [phrase("ru", "machine_hello")]
         if shop := speakable_name(order.shop_name, "ru"):
             items += [Piece("tts", shop)]
-        if number := _id_keys(order, numerals.ru_order_number_keys):
-            items += [",", _phrase("ru", "machine_about_order"), *_words("ru", number)]
-        return [*items, ".", _phrase("ru", "machine_call_back")]
+        if number := id_keys(order.order_id, numerals.ru_order_number_keys):
+            items += [",", phrase("ru", "machine_about_order"), *words("ru", number)]
+        return [*items, ".", phrase("ru", "machine_call_back")]
     if prompt is Prompt.INTRO:
-        items = [_phrase("ru", "hello")]
+        items = [phrase("ru", "hello")]
         if name := speakable_name(order.customer_name, "ru"):
             items += [",", Piece("tts", name)]
         items += ["!"]
         if shop := speakable_name(order.shop_name, "ru"):
-            items += [_phrase("ru", "this_is_shop"), Piece("tts", shop), "."]
+            items += [phrase("ru", "this_is_shop"), Piece("tts", shop), "."]
         items += _details_ru(order, today, "calling_to_confirm")
         if summary := speakable_summary(order.items_summary, "ru"):
-            items += [_phrase("ru", "items"), ":", Piece("tts", summary), "."]
-        return [*items, _phrase("ru", "question"), _phrase("ru", "say_yes_no")]
+            items += [phrase("ru", "items"), ":", Piece("tts", summary), "."]
+        return [*items, phrase("ru", "question"), phrase("ru", "say_yes_no")]
     if prompt is Prompt.REPROMPT:
         items = _details_ru(order, today, "confirm_order_number")[:-1]
-        return [*items, "?", _phrase("ru", "please_say_yes_no")]
+        return [*items, "?", phrase("ru", "please_say_yes_no")]
     if prompt is Prompt.REPROMPT_2:
-        return [_phrase("ru", "reprompt_2")]
+        return [phrase("ru", "reprompt_2")]
     if prompt is Prompt.REPEAT_ORDER:
-        items = [_phrase("ru", "repeating"), ":", *_details_ru(order, today, "order_number")]
-        return [*items, _phrase("ru", "question"), _phrase("ru", "say_yes_no")]
-    return [_phrase("ru", _GOODBYES[prompt])]
+        items = [phrase("ru", "repeating"), ":", *_details_ru(order, today, "order_number")]
+        return [*items, phrase("ru", "question"), phrase("ru", "say_yes_no")]
+    return [phrase("ru", _GOODBYES[prompt])]
 
 
-def _when_ko(change: RequestedChange, order: Order, today: date) -> list[_Item]:
+def _when_ko(change: RequestedChange, order: Order, today: date) -> list[Item]:
     """ "십이월 육일 일요일 오후 여덟 시 이후로"."""
-    items: list[_Item] = []
+    items: list[Item] = []
     day = change.date or order.delivery_date
     if day is not None:
-        words = numerals_ko.ko_date_words(day, today)
-        items += _ko_words(words)
-        if not words[0][0].startswith("date/"):
-            items += _words("ko", [numerals_ko.ko_weekday_key(day)])
-    after = _ko_words(numerals_ko.ko_time_words(change.after)) if change.after else []
-    before = _ko_words(numerals_ko.ko_time_words(change.before)) if change.before else []
+        items += ko_day(day, today)
+    after = ko_time(change.after) if change.after else []
+    before = ko_time(change.before) if change.before else []
     if after and before:
-        items += [*after, _GLUE, _phrase("ko", "time_from"), *before, _GLUE]
-        items += [_phrase("ko", "time_until")]
+        items += [*after, GLUE, phrase("ko", "time_from"), *before, GLUE]
+        items += [phrase("ko", "time_until")]
     elif after:
-        items += [*after, _phrase("ko", "time_after")]
+        items += [*after, phrase("ko", "time_after")]
     elif before:
-        items += [*before, _phrase("ko", "time_before")]
+        items += [*before, phrase("ko", "time_before")]
     return items
 
 
-def _question_ko() -> list[_Item]:
-    return [_phrase("ko", "question"), _phrase("ko", "say_yes_no")]
+def _question_ko() -> list[Item]:
+    return [phrase("ko", "question"), phrase("ko", "say_yes_no")]
 
 
-def _answer_ko(prompt: Prompt, order: Order, today: date) -> list[_Item]:
+def _answer_ko(prompt: Prompt, order: Order, today: date) -> list[Item]:
     if prompt is Prompt.ANSWER_DELIVERY:
         if order.delivery_date is None:
-            return [_phrase("ko", "delivery_unknown"), *_question_ko()]
-        days = _ko_words(numerals_ko.ko_date_words(order.delivery_date, today))
-        return [_phrase("ko", "delivery"), *days, _GLUE, _phrase("ko", "is"), ".", *_question_ko()]
+            return [phrase("ko", "delivery_unknown"), *_question_ko()]
+        days = ko_words(numerals_ko.ko_date_words(order.delivery_date, today))
+        return [phrase("ko", "delivery"), *days, GLUE, phrase("ko", "is"), ".", *_question_ko()]
     if prompt is Prompt.ANSWER_AMOUNT:
-        amount = _ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
+        amount = ko_words(numerals_ko.ko_amount_words(order.amount, order.currency))
         return [
-            _phrase("ko", "amount_is"),
+            phrase("ko", "amount_is"),
             *amount,
-            _GLUE,
-            _phrase("ko", "is"),
+            GLUE,
+            phrase("ko", "is"),
             ".",
             *_question_ko(),
         ]
     if prompt is Prompt.ANSWER_ITEMS and (summary := speakable_summary(order.items_summary, "ko")):
-        items: list[_Item] = [_phrase("ko", "items"), Piece("tts", summary), _GLUE]
-        return [*items, _phrase("ko", "is"), ".", *_question_ko()]
+        items: list[Item] = [phrase("ko", "items"), Piece("tts", summary), GLUE]
+        return [*items, phrase("ko", "is"), ".", *_question_ko()]
     if prompt in (Prompt.ANSWER_ITEMS, Prompt.ANSWER_SHOP):
         items = []
         if shop := speakable_name(order.shop_name, "ko"):
-            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
+            items += [Piece("tts", shop), GLUE, phrase("ko", "calling_from"), "."]
         return [*items, *_details_ko(order, today), *_question_ko()]
     lead = "ask_operator" if prompt is Prompt.ANSWER_OPERATOR else "ask_shop"
-    return [_phrase("ko", lead), *_question_ko()]
+    return [phrase("ko", lead), *_question_ko()]
 
 
 def _plan_ko(
     prompt: Prompt, order: Order, today: date, change: RequestedChange | None
-) -> list[_Item]:
+) -> list[Item]:
     if prompt is Prompt.CONFIRM_CHANGE:
         when = _when_ko(change or RequestedChange(), order, today)
-        lead, ask = _phrase("ko", "change_delivery"), _phrase("ko", "change_question")
-        return [lead, *when, ask, _phrase("ko", "please_say_yes_no")]
+        lead, ask = phrase("ko", "change_delivery"), phrase("ko", "change_question")
+        return [lead, *when, ask, phrase("ko", "please_say_yes_no")]
     if prompt is Prompt.CHANGE_DECLINED:
         return [
-            _phrase("ko", "sorry_misunderstood"),
+            phrase("ko", "sorry_misunderstood"),
             *_plan_ko(Prompt.REPROMPT, order, today, None),
         ]
     if prompt.value.startswith("answer_"):
         return _answer_ko(prompt, order, today)
-    items: list[_Item] = []
+    items: list[Item] = []
     if prompt is Prompt.MACHINE_MESSAGE:
         if shop := speakable_name(order.shop_name, "ko"):
-            items += [Piece("tts", shop), _GLUE, _phrase("ko", "from_shop")]
+            items += [Piece("tts", shop), GLUE, phrase("ko", "from_shop")]
         if (runs := order_id_runs(order.order_id)) is not None:
-            items += [_phrase("ko", "order_number")]
+            items += [phrase("ko", "order_number")]
             for run in runs:
-                items += _ko_words(numerals_ko.ko_order_number_words(run))
-        return [*items, _phrase("ko", "machine_call_back")]
+                items += ko_words(numerals_ko.ko_order_number_words(run))
+        return [*items, phrase("ko", "machine_call_back")]
     if prompt is Prompt.INTRO:
         if name := speakable_name(order.customer_name, "ko"):
-            items += [Piece("tts", name), _phrase("ko", "customer"), ","]
-        items += [_phrase("ko", "hello"), "."]
+            items += [Piece("tts", name), phrase("ko", "customer"), ","]
+        items += [phrase("ko", "hello"), "."]
         if shop := speakable_name(order.shop_name, "ko"):
-            items += [Piece("tts", shop), _GLUE, _phrase("ko", "calling_from"), "."]
+            items += [Piece("tts", shop), GLUE, phrase("ko", "calling_from"), "."]
         items += _details_ko(order, today)
         if summary := speakable_summary(order.items_summary, "ko"):
-            items += [_phrase("ko", "items"), Piece("tts", summary), _GLUE, _phrase("ko", "is")]
+            items += [phrase("ko", "items"), Piece("tts", summary), GLUE, phrase("ko", "is")]
             items += ["."]
-        return [*items, _phrase("ko", "question"), _phrase("ko", "say_yes_no")]
+        return [*items, phrase("ko", "question"), phrase("ko", "say_yes_no")]
     if prompt is Prompt.REPROMPT:
         items = _details_ko(order, today)
-        return [*items, _phrase("ko", "confirm_question"), _phrase("ko", "please_say_yes_no")]
+        return [*items, phrase("ko", "confirm_question"), phrase("ko", "please_say_yes_no")]
     if prompt is Prompt.REPROMPT_2:
-        return [_phrase("ko", "reprompt_2")]
+        return [phrase("ko", "reprompt_2")]
     if prompt is Prompt.REPEAT_ORDER:
-        items = [_phrase("ko", "repeating"), ".", *_details_ko(order, today)]
-        return [*items, _phrase("ko", "question"), _phrase("ko", "say_yes_no")]
-    return [_phrase("ko", _GOODBYES[prompt])]
+        items = [phrase("ko", "repeating"), ".", *_details_ko(order, today)]
+        return [*items, phrase("ko", "question"), phrase("ko", "say_yes_no")]
+    return [phrase("ko", _GOODBYES[prompt])]
 
 
 def _build(
-    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
-) -> tuple[str, list[_Item]]:
+    prompt: Prompt,
+    order: Order,
+    today: date,
+    change: RequestedChange | None = None,
+    purpose: Purpose | None = None,
+) -> tuple[str, list[Item]]:
     lang = order.language
     if prompt is Prompt.INTRO_RECORDED:
-        _, intro = _build(Prompt.INTRO, order, today)
-        return lang, [_phrase(lang, "recording_notice"), *intro]
+        _, intro = _build(Prompt.INTRO, order, today, None, purpose)
+        return lang, [phrase(lang, "recording_notice"), *intro]
+    purpose = purpose or builtin_purposes().get(order.purpose)
+    if purpose is not None and (own := plan_purpose(purpose, prompt, order, today)) is not None:
+        return lang, own
     if lang == "ru":
         return lang, _plan_ru(prompt, order, today, change)
     if lang == "ko":
@@ -373,24 +290,33 @@ def _build(
 
 
 def plan_prompt(
-    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    prompt: Prompt,
+    order: Order,
+    today: date,
+    change: RequestedChange | None = None,
+    purpose: Purpose | None = None,
 ) -> list[Piece]:
     """The audio pieces of ``prompt`` for ``order``, in the order's language. ``change``: what
-    ``CONFIRM_CHANGE`` reads back."""
-    _, items = _build(prompt, order, today, change)
+    ``CONFIRM_CHANGE`` reads back; ``purpose``: the call's (default: the built-in one the order
+    names), whose own wording replaces the built-in one where it has some."""
+    _, items = _build(prompt, order, today, change, purpose)
     return [item for item in items if isinstance(item, Piece)]
 
 
 def prompt_text(
-    prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
+    prompt: Prompt,
+    order: Order,
+    today: date,
+    change: RequestedChange | None = None,
+    purpose: Purpose | None = None,
 ) -> str:
     """The sentence the pieces say, punctuated."""
-    lang, items = _build(prompt, order, today, change)
-    texts = clip_texts(lang)
+    lang, items = _build(prompt, order, today, change, purpose)
+    texts = {**clip_texts(lang), **purpose_clip_texts(lang)}
     out = ""
     glue = False
     for item in items:
-        if isinstance(item, _Glue):
+        if isinstance(item, Glue):
             glue = True
             continue
         if isinstance(item, str):

@@ -33,10 +33,10 @@ from robot.devtools.redis_server import (
     OwnedDirectory,
     RedisServer,
     RedisServerError,
-    _free_port,
     _ping,
     reap,
 )
+from robot.testing import free_port
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class SentinelProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "sentinel.conf"
         for _ in range(5):
-            self.port = self.port or _free_port()
+            self.port = self.port or free_port()
             if not conf.exists():  # a restart keeps what the sentinel learned
                 conf.write_text(
                     f"port {self.port}\nbind 127.0.0.1\nprotected-mode yes\ndaemonize no\n"

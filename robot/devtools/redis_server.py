@@ -29,17 +29,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from robot.testing import free_port
+
 log = logging.getLogger(__name__)
 
 
 class RedisServerError(RuntimeError):
     """redis-server would not start or answer."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ping(port: int, timeout_s: float = 0.5) -> bool:
@@ -156,7 +152,7 @@ class RedisServer(OwnedDirectory):
         # A free port can be taken between probing and binding; retry with a new one.
         for _ in range(1 if fixed_port else 5):
             if not fixed_port:
-                self.port = _free_port()
+                self.port = free_port()
             if self._spawn_and_wait():
                 log.info(
                     "redis-server pid=%s listening on %s (dir %s)",

@@ -3,8 +3,8 @@
 For the browser tests and ``scripts/screenshots.py``: the whole HTTP application (intake API,
 dashboard, metrics) on a local port, and a :class:`~robot.engine.dialer.Dialer` wired exactly
 as in ``robot run`` (live call board, run-time controls) except that its originator is
-:class:`ScriptedOriginator`: the caller decides when a call rings out, is busy, or is answered,
-and then presses keys as the customer (``robot.testing.FakeMedia``).
+:class:`robot.testing.FakeOriginator`: the caller decides when a call rings out, is busy, or
+is answered, and then presses keys as the customer (``robot.testing.FakeMedia``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from aiohttp import web
 
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_limits import RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore, join_task
 from robot.config import Settings
@@ -31,9 +31,10 @@ from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate, permissive_policy
+from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
-from robot.ports import OriginateOutcome, OriginateRequest, RunControls, WorkerReport
-from robot.testing import FakeMedia, FakePrompts
+from robot.ports import OriginateRequest, RunControls, Trunk, WorkerReport
+from robot.testing import FakeOriginator, FakePrompts, free_port
 from robot.web.app import make_web_app
 
 log = logging.getLogger(__name__)
@@ -41,42 +42,11 @@ log = logging.getLogger(__name__)
 API_TOKEN = "sandbox-token"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class _OneServer:
+    """The sandbox's single simulated Asterisk server, always up."""
 
-
-class ScriptedOriginator:
-    """An Originator whose calls do what the test says (see module docstring)."""
-
-    def __init__(self, tracker: CallTracker) -> None:
-        self.tracker = tracker
-        self.requests: list[OriginateRequest] = []
-        self.dialed: asyncio.Queue[OriginateRequest] = asyncio.Queue()
-        self.media: dict[str, FakeMedia] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def originate(self, req: OriginateRequest) -> None:
-        self.requests.append(req)
-        self.dialed.put_nowait(req)
-
-    def answer(self, call_id: str) -> FakeMedia:
-        # Presents the call's media key, as the dialplan does for a real call.
-        media = FakeMedia(self.tracker.media_key(call_id) or call_id, play_s=0.3)
-        self.media[call_id] = media
-        task = asyncio.create_task(self.tracker.handle_media(media))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return media
-
-    def fail(self, call_id: str, outcome: Outcome, reason: str) -> None:
-        self.tracker.originate_result(call_id, OriginateOutcome(False, outcome, reason))
-
-    def press(self, call_id: str, digit: str) -> None:
-        from robot.ports import MediaKind
-
-        self.media[call_id].send(MediaKind.DTMF, digit=digit)
+    def available(self) -> list[Trunk]:
+        return [Trunk("default")]
 
 
 class CountingControl(RedisRunControl):
@@ -105,7 +75,7 @@ class Sandbox:
     store: RedisOrderStore
     tracker: CallTracker
     board: RedisCallBoard
-    originator: ScriptedOriginator
+    originator: FakeOriginator
     control: CountingControl
     dialer: Dialer
     runner: web.AppRunner
@@ -172,7 +142,7 @@ async def start_sandbox(
         store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
     )
     tracker = CallTracker(events=board)
-    originator = ScriptedOriginator(tracker)
+    originator = FakeOriginator(tracker)
     speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}
     control = CountingControl(store.redis, worker_info=speech)
     orders = OrderControl(store)
@@ -194,6 +164,8 @@ async def start_sandbox(
             ),
         ),
         control=DialerControl(control),
+        # The one admission gate, as in ``robot run``: the dashboard's pause and limits.
+        admission=CallRouter(RedisCallLimits(store.redis), _OneServer()),
     )
     app = make_web_app(settings, store, speech)
     runner = web.AppRunner(app, access_log=None)

@@ -43,7 +43,8 @@ from robot.core.dialog import (
 from robot.core.langpack import Reply
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import Intent, Order, Outcome
-from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
+from robot.core.purposes import Purpose, purpose_for
+from robot.ports import CallState, MediaKind, MediaSession, PromptSource, RecognizerStream
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +86,14 @@ class CallSession:
         timing: SessionTiming | None = None,
         max_reprompts: int = 2,
         announce_recording: bool = False,
-        on_state: Callable[[str], None] | None = None,
+        on_state: Callable[[CallState], None] | None = None,
         remote_hangup: asyncio.Event | None = None,
         asterisk_lost: asyncio.Event | None = None,
         on_decided: Callable[[Outcome], Awaitable[None]] | None = None,
         understand: Callable[[str, date], Reply] | None = None,
         operator_available: bool = False,
         machine_message: MachineMessage = MachineMessage.ASSISTANT,
+        purpose: Purpose | None = None,
     ) -> None:
         self.call_id = call_id
         # Awaited once the dialog has decided, before the goodbye plays (e.g. a do-not-call
@@ -109,13 +111,16 @@ class CallSession:
         self.is_speech = is_speech
         self.today = today
         self.timing = timing or SessionTiming()
+        # What the call is about (robot.core.purposes): the order's, built-in unless given.
+        self.purpose = purpose or purpose_for(order)
         self.dialog = Dialog(
             listen_timeout_s=self.timing.listen_timeout_s,
             max_reprompts=max_reprompts,
             announce_recording=announce_recording,
             operator_available=operator_available,
             machine_message=machine_message,
-            delivery_date=order.delivery_date,
+            delivery_date=self.purpose.day_of(order),
+            purpose=self.purpose,
         )
         self.on_state = on_state or (lambda s: None)
         self.transcript: list[str] = []
@@ -179,7 +184,7 @@ class CallSession:
             self._preroll.clear()
             self._voiced_run = 0
             self._barged = False
-            self.on_state("speaking")
+            self.on_state(CallState.SPEAKING)
             text = self.prompts.prompt_text(cmd.prompt, self.order, self.today, cmd.change)
             self.transcript.append(f"robot: {text}")
             pcm = await asyncio.to_thread(
@@ -194,14 +199,14 @@ class CallSession:
         elif isinstance(cmd, Listen):
             await self._start_listening(cmd.barge_in)
         else:  # Hangup, Transfer: the media handler hangs up when the session returns
-            self.on_state("closing")
+            self.on_state(CallState.CLOSING)
 
     async def _play(self, pcm: bytes) -> None:
         if await self.media.play(pcm):
             self._events.put_nowait(PromptDone())
 
     async def _start_listening(self, barge_in: bool) -> None:
-        self.on_state("listening")
+        self.on_state(CallState.LISTENING)
         self._listen_started = self._loop.time()
         self._pcm_batch.clear()
         self._speech_started = barge_in

@@ -19,13 +19,15 @@ from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import LiveBoardReader
 from robot.adapters.redis_store import RedisOrderStore
-from robot.config import Settings
+from robot.adapters.shop_registry import ShopRegistry
+from robot.config import Settings, WebSettings
 from robot.policy_settings import load_policy
 from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
 from robot.web.api.orders import add_order_routes
 from robot.web.api.policy import POLICY_KEY, PolicyServices, add_policy_routes
 from robot.web.api.shops import add_shop_routes
+from robot.web.api.status import add_status_routes
 from robot.web.api.webhooks import OUTBOX_KEY, add_webhook_routes
 from robot.web.auth import Accounts
 from robot.web.context import SETTINGS_KEY, STORE_KEY, WEB_KEY, WebContext
@@ -48,6 +50,7 @@ from robot.web.throttle import LoginThrottle
 ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
     add_order_routes,
     add_policy_routes,
+    add_status_routes,
     add_webhook_routes,
     add_shop_routes,
     add_openapi_route,
@@ -60,7 +63,7 @@ ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
 )
 
 
-def runner_options(settings: Settings) -> dict[str, Any]:
+def runner_options(settings: WebSettings) -> dict[str, Any]:
     """``web.AppRunner`` options of every server we run: no access log (ours masks phones),
     and a connection that has not sent complete request headers within
     ``http_header_timeout_s`` is closed (aiohttp arms its keep-alive timer when a connection
@@ -72,7 +75,7 @@ def web_context(
     settings: Settings,
     store: RedisOrderStore,
     process_info: dict[str, Any] | None = None,
-    shops: Any = None,
+    shops: ShopRegistry | None = None,
 ) -> WebContext:
     redis = store.redis
     board = LiveBoardReader(redis, timezone=settings.dashboard_timezone, prefix=store.prefix)
@@ -88,7 +91,7 @@ def web_context(
     info = process_info or {}
     throttle = LoginThrottle(redis, prefix=store.prefix)
     queries.health = HealthChecks(store, board, control, throttle)
-    queries.orders, queries.dnc = OrderControl(store), DncStore(redis)
+    queries.dnc = DncStore(redis)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -125,22 +128,23 @@ def make_web_app(
     *,
     policy: PolicyServices | None = None,
     tasks: TaskBoard | None = None,
-    shops: Any = None,
+    shops: ShopRegistry | None = None,
 ) -> web.Application:
     """The whole HTTP side: CRM API, dashboard, metrics. ``policy`` defaults to the one the
     settings describe; ``tasks`` (a dialing process's background tasks) feeds /healthz and
-    /metrics; ``shops`` is the shop registry whose tokens open their shop's orders."""
+    /metrics; ``shops`` is the shop registry whose tokens open their shop's orders (the
+    caller starts and stops it; by default one read from the settings' env and file only)."""
     app = web.Application(middlewares=[translate_middleware, error_middleware, security_middleware])
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
     if tasks is not None:
         app[TASKS_KEY] = tasks
-    app[POLICY_KEY] = policy or PolicyServices(
-        DncStore(store.redis), OrderControl(store), load_policy(settings)
-    )
-    app[OUTBOX_KEY] = store.failed
     if shops is None:  # robot serve: a registry of its own (a bad shops file stops it here)
         shops = own_registry(app, settings, store.redis)
+    app[POLICY_KEY] = policy or PolicyServices(
+        DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
+    )
+    app[OUTBOX_KEY] = store.failed
     ctx = app[WEB_KEY] = web_context(settings, store, process_info, shops)
     for add_routes in ROUTE_MODULES:
         add_routes(app)

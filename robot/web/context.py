@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from robot.adapters.redis_control import RedisRunControl
     from robot.adapters.redis_live import LiveBoardReader
     from robot.adapters.redis_store import RedisOrderStore
+    from robot.adapters.shop_registry import ShopRegistry
     from robot.web.auth import Accounts
     from robot.web.live import LiveHub
     from robot.web.queries import DashboardQueries
@@ -49,7 +50,7 @@ class WebContext:
     # This process's own view of speech models, shown when no dialing worker reports one.
     process_info: dict[str, Any] = field(default_factory=dict)
     throttle: LoginThrottle | None = None  # sign-in backoff (robot.web.throttle)
-    shops: Any = None  # the shop registry (by_token: a shop's API token -> its ShopConfig)
+    shops: ShopRegistry | None = None  # the shop registry: a shop's API token -> its shop
 
 
 WEB_KEY = web.AppKey("dozvon.web", WebContext)

@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from robot.core.carrier_outcomes import CARRIER_TABLE
 from robot.core.messages import EN, Catalog, Formats, Text, describe_local
@@ -413,7 +414,7 @@ def _dicts(doc: Any) -> Iterator[dict[str, Any]]:
 
 
 @web.middleware
-async def translate_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def translate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Supervisors' JSON answers get ``*_i18n`` texts (see the module docstring)."""
     resp = await handler(request)
     if (

@@ -54,7 +54,7 @@ from robot.web.errors import invalid_field, json_error, not_found, read_json
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.sessions import COOKIE
-from robot.web.shops import call_visible, live_scope, scope_live
+from robot.web.shops import live_scope
 from robot.web.signin import LANG_COOKIE
 
 log = logging.getLogger(__name__)
@@ -145,10 +145,42 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+class LiveScope:
+    """The live board as a principal limited to some shops may see it: only their calls (each
+    order's shop looked up once per connection). Counters stay the installation's."""
+
+    def __init__(self, ctx: WebContext, shops: frozenset[str] | None) -> None:
+        self.ctx, self.shops = ctx, shops
+        self._shop: dict[str, str | None] = {}
+
+    async def _visible(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.shops is None:
+            return calls
+        for c in calls:  # the board names the shop when the worker wrote it; else look it up
+            if c.get("shop_name") is not None:
+                self._shop[str(c.get("order_id"))] = str(c["shop_name"])
+        unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
+        self._shop.update(await self.ctx.queries.shops_of(unknown))
+        return [c for c in calls if self._shop.get(str(c.get("order_id"))) in self.shops]
+
+    async def summary(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if self.shops is None:
+            return doc
+        return {**doc, "live_calls": await self._visible(list(doc.get("live_calls") or []))}
+
+    async def event(self, name: str, data: Any) -> Any | None:
+        """The event as this principal sees it, or None to skip it."""
+        if name == "summary" and isinstance(data, dict):
+            return await self.summary(data)
+        if name == "call" and isinstance(data, dict) and self.shops is not None:
+            return data if await self._visible([data]) else None
+        return data
+
+
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-    return web.json_response(scope_live(doc, live_scope(request)))
+    return web.json_response(await LiveScope(ctx, live_scope(request)).summary(doc))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -169,10 +201,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
-    scope = live_scope(request)  # ?shop= and the caller's shops (robot.web.shops)
+    scope = LiveScope(ctx, live_scope(request))  # ?shop= within the caller's shops
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-        await resp.write(sse_frame("summary", scope_live(snap, scope)))
+        await resp.write(sse_frame("summary", await scope.summary(snap)))
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), SSE_PING_S)
@@ -186,12 +218,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if item is None:
                 break
-            kind, data = item
-            if kind == "summary":
-                data = scope_live(data, scope)
-            elif kind == "call" and not call_visible(data, scope):
-                continue
-            await resp.write(sse_frame(kind, data))
+            data = await scope.event(*item)
+            if data is not None:
+                await resp.write(sse_frame(item[0], data))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

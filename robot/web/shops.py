@@ -9,13 +9,13 @@ the live view.
                                                   404 for a shop the caller may not see
 
 The live view (``/dashboard/api/overview`` and the event stream) takes ``?shop=``; both it and
-the caller's shops (``Principal.shops``) narrow the live calls shown (:func:`live_scope`).
+the caller's shops (``Principal.shops``) narrow the live calls shown (:func:`live_scope`, used
+by ``robot.web.routes.LiveScope``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -59,19 +59,6 @@ def live_scope(request: web.Request) -> frozenset[str] | None:
     """The shops the live view shows: ``?shop=`` (exact name) within the caller's shops."""
     wanted = request.query.get("shop", "").strip()[:MAX_SHOP_PARAM]
     return principal_of(request).visible([wanted] if wanted else None)
-
-
-def scope_live(doc: dict[str, Any], shops: frozenset[str] | None) -> dict[str, Any]:
-    """An overview with only the live calls of ``shops`` (None: all)."""
-    if shops is None or "live_calls" not in doc:
-        return doc
-    calls = [c for c in doc["live_calls"] if c.get("shop_name") in shops]
-    return {**doc, "live_calls": calls, "shops": sorted(shops)}
-
-
-def call_visible(data: Any, shops: frozenset[str] | None) -> bool:
-    """Whether one live call event belongs on a stream scoped to ``shops``."""
-    return shops is None or (isinstance(data, dict) and data.get("shop_name") in shops)
 
 
 async def list_shops(request: web.Request) -> web.StreamResponse:

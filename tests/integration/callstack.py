@@ -16,9 +16,10 @@ from aiohttp import web
 from robot.config import Settings
 from robot.devtools.asterisk.carrier import TrunkSpec, robot_trunk_overlay, wait_registered
 from robot.devtools.asterisk.runtime import AsteriskRuntime
-from robot.devtools.demo import DEMO_POLICY, Crm, free_port
+from robot.devtools.demo import DEMO_POLICY, Crm
 from robot.devtools.redis_server import RedisServer
 from robot.service import Service
+from robot.testing import free_port
 
 TOKEN, SECRET, AMI_SECRET = "test-token", "test-secret", "test-ami-secret"
 

@@ -29,6 +29,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from robot.config import Settings
+from robot.testing import free_port
 from robot.web.api.openapi import OPERATIONS, build_document
 from robot.web.app import make_web_app
 
@@ -39,14 +40,6 @@ EXAMPLES_PER_OPERATION = 80
 STATEFUL_EXAMPLES = 60
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api_redis_url(redis_server) -> str:
     return redis_server.url.rsplit("/", 1)[0] + "/9"  # a database of its own
@@ -54,7 +47,7 @@ def api_redis_url(redis_server) -> str:
 
 @pytest.fixture(scope="module")
 def api_url(api_redis_url, tmp_path_factory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOZVON_")}
     env.update(
         DOZVON_REDIS_URL=api_redis_url,

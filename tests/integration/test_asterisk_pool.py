@@ -4,7 +4,6 @@ and it comes back when AMI reconnects."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from robot.adapters.ami.pool import AsteriskPool
@@ -12,17 +11,11 @@ from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import AsteriskServerConfig, Settings
 from robot.core.models import CallAttempt, Outcome
-from robot.devtools.bench.fake_ami import FakeAsterisk, OriginatedCall
-from robot.devtools.demo import free_port
 from robot.engine.calls import CallTracker
 from robot.engine.routing import CallRouter
 from robot.ports import Admitted, OriginateOutcome, OriginateRequest, Refused
-
-
-async def wait_until(predicate, timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.02)
+from robot.testing import free_port, wait_until
+from robot.testing.fake_ami import FakeAsterisk, OriginatedCall
 
 
 def call(call_id: str, server: str) -> CallAttempt:
@@ -58,7 +51,7 @@ async def test_pool_spreads_by_free_capacity_and_drops_a_dead_server(
     router = CallRouter(RedisCallLimits(store.redis, LimitSettings()), pool)
     await pool.start()
     try:
-        await wait_until(lambda: len(pool.available()) == 2)
+        await wait_until(lambda: len(pool.available()) == 2, 10)
         first = await router.admit("c1")
         assert isinstance(first, Admitted) and first.server == "b"
         assert first.dial_template == "PJSIP/{number}@b-trunk"
@@ -68,10 +61,10 @@ async def test_pool_spreads_by_free_capacity_and_drops_a_dead_server(
             tracker.register(call(cid, server))
             req = OriginateRequest(cid, f"o-{cid}", "Local/1@x", "", 5, {}, server=server)
             await pool.originate(req)
-        await wait_until(lambda: len(originated["a"]) == 1 and len(originated["b"]) == 1)
+        await wait_until(lambda: len(originated["a"]) == 1 and len(originated["b"]) == 1, 10)
 
         await fakes["a"].stop()  # server a goes down with a call on it
-        await wait_until(lambda: [t.name for t in pool.available()] == ["b"])
+        await wait_until(lambda: [t.name for t in pool.available()] == ["b"], 10)
         lost = {live.call.call_id: live for live in tracker.live()}
         assert lost["c2"].started.done()
         result = lost["c2"].started.result()
@@ -86,7 +79,7 @@ async def test_pool_spreads_by_free_capacity_and_drops_a_dead_server(
         await router.release("c2", placed=True)
         fakes["a"] = FakeAsterisk("127.0.0.1", ports["a"], originated["a"].append)
         await fakes["a"].start()  # back up: AMI reconnects, the server rejoins
-        await wait_until(lambda: len(pool.available()) == 2)
+        await wait_until(lambda: len(pool.available()) == 2, 10)
         back = await router.admit("c4")
         assert isinstance(back, Admitted) and back.server == "a"
     finally:

@@ -16,7 +16,6 @@ import contextlib
 import math
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -28,6 +27,7 @@ import pytest
 from robot.config import REPO_ROOT
 from robot.devtools.asterisk.chroot import is_mountpoint
 from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
+from robot.testing import free_port
 
 ROOT = Path(os.environ.get("DOZVON_ASTERISK_ROOT", "/var/cache/dozvon/asterisk-root"))
 PROBLEM = environment_problem(ROOT)
@@ -42,12 +42,6 @@ CUSTOMER_PHRASES = {
     "ru": {"yes": "да", "no": "нет", "other": "какая сегодня погода"},
     "ko": {"yes": "네", "no": "아니요", "other": "오늘 날씨가 어때요"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tone_frame(index: int, hz: float = 440.0, amplitude: int = 8000) -> bytes:

@@ -18,7 +18,7 @@ import pytest
 from robot.adapters.ami.connection import AmiConnection
 from robot.config import AsteriskServerConfig, Settings
 from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
-from robot.devtools.demo import free_port
+from robot.testing import free_port
 
 from .callstack import AMI_SECRET, TOKEN, call_stack, order
 

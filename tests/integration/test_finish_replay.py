@@ -1,7 +1,7 @@
 """Writing a call's result is safe to replay (issue 12 item 4): ``finish_call`` applies a call
 id once, and is accepted after the lease ran out and the order was requeued (an answer beats
 a retry). The dialer keeps results the store refuses and writes them before it claims again.
-Real Redis; a fake originator."""
+Real Redis; a fake originator. The dialer's replay runs on the in-memory store too (no Redis)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.redis_store import RedisOrderStore
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.engine.calls import CallTracker
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.ports import PendingFinish
-from robot.testing import FakePrompts, finished_call
+from robot.testing import FakePrompts, InMemoryOrderStore, finished_call
 
 T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -25,7 +27,9 @@ def order(oid: str, phone: str = "+79161234567"):
     return parse_order({"order_id": oid, "phone": phone, "amount": "100", "shop_name": "Ромашка"})
 
 
-async def finals_in_outbox(store: RedisOrderStore) -> list[str]:
+async def finals_in_outbox(store: RedisOrderStore | InMemoryOrderStore) -> list[str]:
+    if isinstance(store, InMemoryOrderStore):
+        return sorted(i for i, d in store.outbox.items() if d.inflight_until is None)
     ids = await store.redis.zrange("dozvon:outbox:due", 0, -1)
     return sorted(str(i) for i in ids)
 
@@ -84,7 +88,7 @@ async def test_an_answered_call_that_lost_its_lease_waits_for_a_kept_answer(
 class FlakyStore:
     """The real store, with finish_call failing while ``down`` (Redis unreachable)."""
 
-    def __init__(self, store: RedisOrderStore) -> None:
+    def __init__(self, store: RedisOrderStore | InMemoryOrderStore) -> None:
         self.store = store
         self.down = True
         self.refused = 0
@@ -115,9 +119,18 @@ def dialer_on(store: object, journal: FileFinishJournal) -> Dialer:
     )  # fmt: skip
 
 
+@pytest.fixture(params=["memory", "redis"])
+def any_store(request: pytest.FixtureRequest) -> RedisOrderStore | InMemoryOrderStore:
+    """The dialer's tests run on the in-memory store and on tests/conftest.py's Redis one."""
+    if request.param == "memory":
+        return InMemoryOrderStore()
+    return request.getfixturevalue("store")
+
+
 async def test_kept_results_survive_a_restart_and_are_written_once(
-    store: RedisOrderStore, tmp_path: Path
+    any_store: RedisOrderStore | InMemoryOrderStore, tmp_path: Path
 ) -> None:
+    store = any_store
     await store.add_order(order("F-3"), T0)
     rec = await store.claim_due(T0, "w1", 60)
     assert rec is not None
@@ -125,7 +138,7 @@ async def test_kept_results_survive_a_restart_and_are_written_once(
     journal = FileFinishJournal(tmp_path, "w1")
     dialer = dialer_on(flaky, journal)
     call = finished_call(rec, Outcome.CONFIRMED, T0)
-    await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
+    await dialer.results.finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
     assert dialer.unsaved_results == 1 and flaky.refused == 1
     assert not await dialer.settle_before_reap()  # the reaper must wait
     # The worker dies (its lock goes with it); a new one starts while Redis is still away.

@@ -35,8 +35,9 @@ from robot.adapters.redis_store import RedisOrderStore
 from robot.config import REPO_ROOT, Settings
 from robot.core.models import parse_order
 from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
-from robot.devtools.demo import SCENARIOS, Crm, free_port, phone_for
+from robot.devtools.demo import SCENARIOS, Crm, phone_for
 from robot.devtools.redis_sentinel_set import SentinelSet
+from robot.testing import free_port
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(300)]
 

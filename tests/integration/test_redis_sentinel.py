@@ -18,8 +18,8 @@ from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import parse_order
-from robot.devtools.demo import free_port
 from robot.devtools.redis_sentinel_set import SentinelSet, _command
+from robot.testing import free_port
 from robot.web.app import make_web_app
 
 pytestmark = pytest.mark.timeout(120)
@@ -183,7 +183,7 @@ async def test_a_result_the_replica_did_not_confirm_is_journaled_and_replayed(
         call = finished_call(record, Outcome.CONFIRMED, now)
         os.kill(replica.pid, signal.SIGSTOP)
         try:
-            await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
+            await dialer.results.finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
             assert dialer.unsaved_results == 1
             assert (tmp_path / "w1.jsonl").read_text().count(call.call_id) == 1
         finally:

@@ -26,9 +26,10 @@ import pytest
 
 from robot.config import Settings
 from robot.devtools.asterisk import impaired_link
-from robot.devtools.asterisk.carrier import TrunkSpec, dial_template, free_udp_port, running_carrier
+from robot.devtools.asterisk.carrier import TrunkSpec, dial_template, running_carrier
 from robot.devtools.asterisk.runtime import environment_problem
 from robot.devtools.demo import speech_language
+from robot.testing import free_udp_port
 
 from .callstack import call_stack, order
 

@@ -18,11 +18,10 @@ from robot.config import AsteriskServerConfig, Settings
 from robot.devtools.asterisk.carrier import (
     TrunkSpec,
     dial_template,
-    free_udp_port,
     running_carrier,
 )
 from robot.devtools.asterisk.runtime import environment_problem
-from robot.devtools.demo import free_port
+from robot.testing import free_port, free_udp_port
 
 from .callstack import AMI_SECRET, call_stack, order
 

@@ -12,7 +12,7 @@ import pytest
 
 from robot.config import AsteriskServerConfig, Settings
 from robot.devtools.asterisk.runtime import AsteriskRuntime, environment_problem
-from robot.devtools.demo import free_port
+from robot.testing import free_port, wait_until
 
 from .callstack import AMI_SECRET, call_stack, order
 
@@ -23,12 +23,6 @@ if _problem:
     pytestmark.append(pytest.mark.skip(reason=f"Asterisk root unusable: {_problem}"))
 
 PRESSES_1 = "+7916555{:02d}04"  # scenario 04: the customer presses 1
-
-
-async def wait_until(predicate, timeout_s: float = 30.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.1)
 
 
 async def test_calls_spread_over_two_asterisks_and_survive_one_going_down() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -17,6 +14,7 @@ from robot.config import Settings
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import OrderStatus, parse_order
 from robot.core.records import ResultEvent
+from robot.testing import free_port, wait_until
 
 SECRET = "crm-shared-secret"
 
@@ -83,13 +81,6 @@ def deliverer(
                             clock=spy.clock, rand=lambda: 0.5)  # fmt: skip
 
 
-async def until(cond: Callable[[], bool], limit_s: float = 30.0) -> None:
-    """Wait for ``cond``; the limit is a hang guard, not a timing assertion."""
-    async with asyncio.timeout(limit_s):
-        while not cond():
-            await asyncio.sleep(0.01)
-
-
 async def test_signed_delivery_is_acked(store: RedisOrderStore):
     crm = CRM()
     spy = SpyOutbox(store)
@@ -113,7 +104,7 @@ async def test_server_errors_are_retried_with_growing_backoff(store: RedisOrderS
         d = deliverer(spy, str(server.make_url("/hook")))
         await dnc_result(store)
         d.start()
-        await until(lambda: bool(spy.acks))
+        await wait_until(lambda: bool(spy.acks))
         await d.stop()
     assert len(crm.requests) == 3
     assert len({h[DELIVERY_HEADER] for _, h in crm.requests}) == 1
@@ -125,19 +116,17 @@ async def test_server_errors_are_retried_with_growing_backoff(store: RedisOrderS
 
 
 async def test_crm_down_then_up_gets_the_result_later(store: RedisOrderStore):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens there
     crm = CRM()
     spy = SpyOutbox(store)
     d = deliverer(spy, f"http://127.0.0.1:{port}/hook")
     await dnc_result(store)
     d.start()
     try:
-        await until(lambda: len(spy.retries) >= 3)
+        await wait_until(lambda: len(spy.retries) >= 3)
         assert crm.requests == [] and await store.outbox_size() == 1
         async with TestServer(crm.app, port=port):
-            await until(lambda: bool(spy.acks))
+            await wait_until(lambda: bool(spy.acks))
     finally:
         await d.stop()
     assert len(crm.requests) == 1 and await store.outbox_size() == 0

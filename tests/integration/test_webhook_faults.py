@@ -11,7 +11,6 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -23,6 +22,7 @@ from robot.adapters.webhook import DELIVERY_HEADER, WebhookDeliverer
 from robot.config import Settings
 from robot.core.models import Order
 from robot.supervision import TaskBoard
+from robot.testing import wait_until
 from robot.web.app import make_web_app
 
 SECRET = "s"
@@ -126,13 +126,6 @@ async def final_for(store: RedisOrderStore, order_id: str, url: str | None) -> N
     await store.add_order(order, datetime.now(UTC))
 
 
-async def until(cond: Callable[[], bool], limit_s: float = 60.0) -> None:
-    """Wait for ``cond``; the limit is a hang guard, not a timing assertion."""
-    async with asyncio.timeout(limit_s):
-        while not cond():
-            await asyncio.sleep(0.02)
-
-
 async def failed_ids(store: RedisOrderStore) -> set[str]:
     _, items = await store.failed.page(0, 1000)
     return {i["delivery_id"] for i in items}
@@ -152,7 +145,7 @@ async def test_poison_urls_go_to_the_failed_list_and_the_rest_is_delivered(store
         board = TaskBoard()
         d = deliverer(store, settings(), tasks=board)
         task = d.start()
-        await until(lambda: len(crm.deliveries) == len(poisons))
+        await wait_until(lambda: len(crm.deliveries) == len(poisons), 60)
         async with asyncio.timeout(30):
             while len(await failed_ids(store)) < len(poisons):
                 await asyncio.sleep(0.02)
@@ -220,7 +213,7 @@ async def test_bounded_attempts_then_the_failed_list_api_retries_and_deletes(sto
             crm.status = 200
             resp = await client.post("/api/v1/webhooks/failed/F-1:final/retry", headers=AUTH)
             assert resp.status == 200 and (await resp.json())["done"] is True
-            await until(lambda: crm.deliveries.count("F-1:final") == 4)
+            await wait_until(lambda: crm.deliveries.count("F-1:final") == 4, 60)
             resp = await client.delete("/api/v1/webhooks/failed/F-2:final", headers=AUTH)
             assert resp.status == 200
             for method, path in (("post", "/api/v1/webhooks/failed/F-2:final/retry"),
@@ -272,7 +265,7 @@ async def test_ssrf_internal_targets_are_refused_at_the_url_and_after_dns(store)
         d = deliverer(store, settings(webhook_allowed_hosts=["crm.rebound.example"]),
                       resolver=LoopbackDns())  # fmt: skip
         d.start()
-        await until(lambda: crm.deliveries == ["S-4:final"])
+        await wait_until(lambda: crm.deliveries == ["S-4:final"], 60)
         await d.stop()
 
 
@@ -290,7 +283,7 @@ async def test_a_tarpit_crm_delays_only_itself(store):
         d = deliverer(store, s)
         started = time.monotonic()
         d.start()
-        await until(lambda: len(crm.deliveries) == 10)
+        await wait_until(lambda: len(crm.deliveries) == 10, 60)
         good_delay = time.monotonic() - started
         assert sorted(crm.deliveries) == sorted(f"G-{i}:final" for i in range(10))
         assert await store.outbox_size() == 30  # every tarpit delivery still pending
@@ -324,7 +317,7 @@ async def test_one_failing_delivery_does_not_stop_the_others(store):
         async with asyncio.timeout(30):
             while len(await failed_ids(flaky)) < 3:
                 await asyncio.sleep(0.02)
-        await until(lambda: {f"G-{i}:final" for i in range(3)} <= set(crm.deliveries))
+        await wait_until(lambda: {f"G-{i}:final" for i in range(3)} <= set(crm.deliveries), 60)
         assert not task.done()
         await d.stop()
     _, items = await flaky.failed.page()

@@ -44,12 +44,13 @@ def test_peer_allowed() -> None:
 
 async def test_settings_to_peers() -> None:
     s = Settings(asterisk_servers=[AsteriskServerConfig(name="a", host="localhost")])
-    policy = audiosocket_peers(s)
+    policy = audiosocket_peers(s.media, s.ami)
     assert policy is not None and policy.hosts == ["localhost"]
     assert await policy.allows("127.0.0.1") and await policy.allows("::1")
     assert not await policy.allows("10.0.0.1")
-    assert audiosocket_peers(Settings(audiosocket_peers="any")) is None
-    policy = audiosocket_peers(Settings(audiosocket_peers="10.0.0.0/8, 192.168.1.5"))
+    assert audiosocket_peers(Settings(audiosocket_peers="any").media, Settings().ami) is None
+    s = Settings(audiosocket_peers="10.0.0.0/8, 192.168.1.5")
+    policy = audiosocket_peers(s.media, s.ami)
     assert policy is not None and await policy.allows("192.168.1.5")
     assert not await policy.allows("127.0.0.1")
 

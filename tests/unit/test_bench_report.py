@@ -25,9 +25,11 @@ def test_peak_overlap_counts_calls_held_at_once() -> None:
 
 
 def test_each_worker_advertises_its_own_audiosocket() -> None:
-    assert advertised_audiosocket(Settings(audiosocket_host="10.0.0.5"), 9100) == "10.0.0.5:9100"
-    assert advertised_audiosocket(Settings(audiosocket_host="0.0.0.0"), 9100) is None
+    assert (
+        advertised_audiosocket(Settings(audiosocket_host="10.0.0.5").media, 9100) == "10.0.0.5:9100"
+    )
+    assert advertised_audiosocket(Settings(audiosocket_host="0.0.0.0").media, 9100) is None
     explicit = Settings(audiosocket_host="0.0.0.0", audiosocket_advertise="robot-3:9092")
-    assert advertised_audiosocket(explicit, 9100) == "robot-3:9092"
-    auto = advertised_audiosocket(Settings(audiosocket_advertise="auto"), 9100)
+    assert advertised_audiosocket(explicit.media, 9100) == "robot-3:9092"
+    auto = advertised_audiosocket(Settings(audiosocket_advertise="auto").media, 9100)
     assert auto is not None and auto.endswith(":9100")

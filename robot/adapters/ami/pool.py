@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from robot.adapters.ami.codec import AmiMessage
 from robot.adapters.ami.connection import AmiConnection, AmiError
-from robot.adapters.ami.mapping import AmiOriginator
-from robot.adapters.redis_limits import Trunk
-from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest
+from robot.adapters.ami.originator import AmiOriginator
+from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest, Trunk
 
 if TYPE_CHECKING:
-    from robot.config import Settings
+    from robot.config import AmiSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class AsteriskPool:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, sink: CallEventSink, *, events: str = "call,system"
+        cls, settings: AmiSettings, sink: CallEventSink, *, events: str = "call,system"
     ) -> AsteriskPool:
         servers = []
         for cfg in settings.asterisk_server_list():

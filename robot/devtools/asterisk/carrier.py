@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from robot.devtools.asterisk.runtime import TEMPLATES_DIR, AsteriskError, AsteriskRuntime
+from robot.testing import free_port
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ async def running_carrier(
 
     secret = secrets.token_hex(8)
     # In a namespace of our own every port is free; else one free on the carrier's address.
-    port = ami_port or _free_port("127.0.0.1" if netns else spec.carrier_host)
+    port = ami_port or free_port("127.0.0.1" if netns else spec.carrier_host)
     runtime = carrier_runtime(
         spec, root, audio_dir, ami_port=port, ami_user="carrier", ami_secret=secret,
         instance=instance, netns=netns,
@@ -235,16 +235,3 @@ async def running_carrier(
         await conn.stop()
         await asyncio.to_thread(runtime.stop)
         runtime.remove_files()
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port free now on ``host`` (for a SIP transport)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])

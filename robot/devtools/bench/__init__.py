@@ -1,2 +1,3 @@
-"""Load testing: ``robot bench`` (runner), a fake Asterisk (fake_ami), simulated customers over
-AudioSocket (customers, protocol), CPU accounting (procstat) and the report with its plot."""
+"""Load testing: ``robot bench`` (runner), simulated customers over AudioSocket (customers,
+protocol) with the fake Asterisk of ``robot.testing.fake_ami``, CPU accounting (procstat) and
+the report with its plot."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
-from robot.adapters.ami.mapping import REASON_ANSWERED
+from robot.adapters.ami.originator import REASON_ANSWERED
 from robot.config import REPO_ROOT
 from robot.devtools.bench.customers import Answer, CustomerCall, Customers
-from robot.devtools.bench.fake_ami import FakeAsterisk, OriginatedCall
+from robot.testing.fake_ami import FakeAsterisk, OriginatedCall
 
 CAUSE_NORMAL_CLEARING = 16
 

@@ -5,9 +5,9 @@ CPU is measured apart from the load generator. Orders go in over HTTP, closed lo
 are unfinished at any time (a new one is pushed when a final result reaches the stand-in CRM),
 at most ``rate`` a second, so intake-to-Originate is measured with capacity free. Modes:
 
-- ``protocol``: a fake Asterisk (``fake_ami``) accepts the Originates and simulated customers
-  (``customers``) speak AudioSocket to the robot: the robot's own capacity, beyond what one
-  Asterisk on this machine holds.
+- ``protocol``: a fake Asterisk (``robot.testing.fake_ami``) accepts the Originates and
+  simulated customers (``customers``) speak AudioSocket to the robot: the robot's own
+  capacity, beyond what one Asterisk on this machine holds.
 - ``asterisk``: the real chrooted Asterisk dials Local channels into the simulated customer
   dialplan (scenario 04 presses 1, 01 says yes).
 """
@@ -36,7 +36,8 @@ from aiohttp import web
 from robot.config import REPO_ROOT, Settings
 from robot.devtools.bench.procstat import CpuMeter
 from robot.devtools.bench.report import RunData, Timeline, build_report, plot
-from robot.devtools.demo import Crm, free_port
+from robot.devtools.demo import Crm
+from robot.testing import free_port
 
 log = logging.getLogger(__name__)
 

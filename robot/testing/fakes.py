@@ -1,5 +1,4 @@
-"""Small fakes of the ports, shipped with the package so tests (ours and a shop's) can drive
-the engine without Asterisk, Vosk or Redis."""
+"""Small fakes of the ports (media, prompts, recognizer streams) and order builders."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from robot.core.langpack import RequestedChange
 from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
-from robot.ports import MediaEvent, MediaKind, RecognitionResult
+from robot.ports import MediaEvent, MediaKind, RecognitionResult, RecognizerStream
 
 SILENT_FRAME = b"\x00" * 320
 LOUD_FRAME = (b"\x00\x40" + b"\x00\xc0") * 80  # a square wave at about -6 dBFS
@@ -116,6 +115,9 @@ class FakeRecognizerStream:
         self.after_bytes = after_bytes
         self.fed = 0
         self.resets = 0
+        self.decoded_audio_s = 0.0  # nothing is decoded: no recognizer load to report
+        self.decode_s = 0.0
+        self.closed = False
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         self.fed += len(pcm)
@@ -129,6 +131,9 @@ class FakeRecognizerStream:
     def reset(self) -> None:
         self.resets += 1
         self.fed = 0
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class ScriptedRecognizer:
@@ -163,7 +168,7 @@ class ScriptedStream:
     """One call's scripted stream: at most one line per listening turn (the session resets the
     stream each time it starts to listen), given when the real stream ends an utterance."""
 
-    def __init__(self, inner: Any, lines: list[str]) -> None:
+    def __init__(self, inner: RecognizerStream, lines: list[str]) -> None:
         self.inner = inner
         self.lines = lines
         self.said: list[str] = []  # the lines given out, in order
