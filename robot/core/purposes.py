@@ -376,6 +376,14 @@ def confirm_purpose() -> Purpose:
     return builtin_purposes()[CONFIRM]
 
 
+def purpose_policy(
+    order: Order, base: PolicyConfig, catalog: Mapping[str, Purpose] | None = None
+) -> PolicyConfig:
+    """``base`` with the rules of the order's purpose (unchanged for a purpose not defined)."""
+    found = (catalog if catalog is not None else builtin_purposes()).get(order.purpose)
+    return found.policy(base) if found is not None else base
+
+
 def purpose_for(order: Order, catalog: Mapping[str, Purpose] | None = None) -> Purpose:
     """The purpose an order's call is about, from ``catalog`` (default: the built-in ones)."""
     found = (catalog if catalog is not None else builtin_purposes()).get(order.purpose)

@@ -196,6 +196,7 @@ RU: dict[str, str] = {
     "policy.answered": "{answer:msg}: {at:time}",
     "policy.dnc_flag": "в заказе запрещены звонки (флаг do_not_call)",
     "policy.dnc_listed": "номер в стоп-листе",
+    "policy.unknown_purpose": "для магазина заказа не задана цель звонка {purpose}",
     "policy.exhausted": "попытки исчерпаны: сделано {made} из {max}",
     "policy.exhausted_last": "попытки исчерпаны: сделано {made} из {max}, последний звонок: "
     "{last:msg}",
