@@ -54,6 +54,7 @@ from robot.web.errors import invalid_field, json_error, not_found, read_json
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.sessions import COOKIE
+from robot.web.shops import live_scope
 from robot.web.signin import LANG_COOKIE
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class LiveScope:
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-    return web.json_response(await LiveScope(ctx, principal_of(request).shops).summary(doc))
+    return web.json_response(await LiveScope(ctx, live_scope(request)).summary(doc))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -200,7 +201,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
-    scope = LiveScope(ctx, p.shops)
+    scope = LiveScope(ctx, live_scope(request))  # ?shop= within the caller's shops
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
         await resp.write(sse_frame("summary", await scope.summary(snap)))
