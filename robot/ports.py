@@ -359,6 +359,8 @@ class CallStateChange:
     reason: str = ""
     intake_to_originate_ms: float | None = None  # first attempt only, once RINGING
     speech_end_to_decision_ms: float | None = None  # once ENDED, if the customer spoke
+    shop_name: str = ""  # the order's shop (live view filter, analytics per shop)
+    purpose: str = "confirm"  # what the call is about (analytics per purpose)
 
 
 class CallEvents(Protocol):

@@ -80,9 +80,10 @@ def call_features(
     dialer: DialerSettings, files: FilesSettings, ami: AmiSettings, pool: AsteriskPool
 ) -> CallFeatures:
     """Recording and operator transfer, as configured (issue 4)."""
+    from robot.adapters.ami.originator import AmiOriginator
     from robot.adapters.ami.transfer import OperatorTransfer
 
-    def originator_for(name: str):  # type: ignore[no-untyped-def]
+    def originator_for(name: str) -> AmiOriginator | None:
         server = pool.servers.get(name)
         return server.originator if server is not None else None
 

@@ -42,6 +42,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
+from robot.adapters.redis_keys import RedisKeys
 from robot.adapters.redis_store import join_task
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
@@ -52,9 +53,9 @@ from robot.supervision import TaskBoard, run_with_restarts
 
 log = logging.getLogger(__name__)
 
-STREAM = "dozvon:intake"
+STREAM = RedisKeys().intake  # dozvon:intake
 GROUP = "dozvon"
-REJECTED_STREAM = "dozvon:intake:rejected"
+REJECTED_STREAM = RedisKeys().intake_rejected  # dozvon:intake:rejected
 MAX_ORIGINAL_CHARS = 64_000  # what of a rejected entry is kept next to the error
 # Errors that mean "Redis is away" (retry the entry later), not "this entry is bad".
 TRANSIENT = (RedisError, ConnectionError)

@@ -39,7 +39,9 @@ from robot.core.shops import STOP, ShopConfig, action_for_status
 
 log = logging.getLogger(__name__)
 
-_NOT_PATCHABLE = {"order_id", "id", "action", "update", "received_at", "status", "cancelled"}
+# The CRM status and its time change only by status events (apply_status), never by a patch.
+_NOT_PATCHABLE = {"order_id", "id", "action", "update", "received_at", "status", "cancelled",
+                  "crm_status", "crm_status_at"}  # fmt: skip
 
 __all__ = [
     "ControlResult",

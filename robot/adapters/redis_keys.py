@@ -205,6 +205,11 @@ class RedisKeys:
     def stats_total(self) -> str:
         return self._k("stats", "total")
 
+    @property
+    def stats_by_shop(self) -> str:
+        """Ended calls per shop, purpose and outcome (robot.core.analytics fields)."""
+        return self._k("stats", "by_shop")
+
     def stats_slice(self, n: str) -> str:
         return self._k("stats", "5m", n)
 

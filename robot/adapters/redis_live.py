@@ -15,6 +15,8 @@ them. Key layout (prefix ``dozvon:``):
                                   (epoch // 300), kept 8 h: the health checks' recent rates
     stats:total           HASH    outcome:{o} counters since the start, and histograms
                                   {dispatch,decision}:{bucket}|sum|count for /metrics
+    stats:by_shop         HASH    "{shop}\t{purpose}\t{outcome}" counters of ended calls since
+                                  the start (robot.core.analytics), for /metrics
 
 Publishing never blocks a call: changes go through a bounded queue to one writer task; when
 Redis is down they are dropped with a warning (the dashboard is a view, the store is the truth).
@@ -35,6 +37,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from robot.adapters.redis_keys import PREFIX, RedisKeys
+from robot.core.analytics import counter_field
 from robot.core.phones import mask_phone
 from robot.ports import CallState, CallStateChange
 
@@ -71,6 +74,8 @@ def change_to_json(change: CallStateChange, worker_id: str) -> dict[str, Any]:
         "outcome": change.outcome.value if change.outcome else None,
         "reason": change.reason,
         "worker": worker_id,
+        "shop_name": change.shop_name,
+        "purpose": change.purpose,
     }
 
 
@@ -215,6 +220,8 @@ class RedisCallBoard:
         pipe.expire(recent, SLICES_KEEP_S)
         total = self.keys.stats_total
         pipe.hincrby(total, f"outcome:{outcome}", 1)
+        by_shop = counter_field(change.shop_name, change.purpose, outcome)
+        pipe.hincrby(self.keys.stats_by_shop, by_shop, 1)
         ms = change.speech_end_to_decision_ms
         if ms is not None:
             pipe.hincrby(total, "decision:" + bucket_label(ms / 1000, DECISION_BUCKETS), 1)
@@ -271,6 +278,11 @@ class LiveBoardReader:
             ).items()
         }
 
+    async def shop_totals(self) -> list[tuple[str, float]]:
+        """The per-shop-and-purpose counters since the start (robot.core.analytics fields)."""
+        raw = await self.redis.hgetall(self.keys.stats_by_shop)
+        return [(_text(k), float(v)) for k, v in raw.items()]
+
     async def outcomes_between(self, start_epoch: float, end_epoch: float) -> dict[str, int]:
         """Calls ended by outcome in the five-minute slices that overlap [start, end)."""
         first, last = int(start_epoch // SLICE_S), int((end_epoch - 1e-6) // SLICE_S)
@@ -283,3 +295,7 @@ class LiveBoardReader:
             for outcome, v in h.items():
                 out[outcome] = out.get(outcome, 0) + int(v)
         return out
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)

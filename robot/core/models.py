@@ -392,6 +392,7 @@ class CallAttempt(BaseModel):
     phone: str
     language: str
     asterisk: str = "default"
+    shop_name: str = ""  # the order's shop: analytics per shop (robot.core.analytics)
     created_at: datetime
     originated_at: datetime | None = None
     answered_at: datetime | None = None

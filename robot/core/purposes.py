@@ -350,9 +350,19 @@ def _load_docs(
         except OSError as e:
             raise PurposeError(str(path), f"cannot read: {e.strerror or e}") from None
         except Exception as e:  # json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError
-            raise PurposeError(str(path), f"not valid JSON or YAML: {e}") from None
+            raise PurposeError(str(path), f"not valid JSON or YAML{_where(e)}") from None
         docs.update(parse_purposes(doc, source=str(path), base=docs))
     return docs
+
+
+def _where(error: Exception) -> str:
+    """Where a parser stopped, without quoting the file (it may not be a purpose file at all)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f" (line {error.lineno}, column {error.colno}): {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return f" (line {mark.line + 1}, column {mark.column + 1}): {getattr(error, 'problem', '')}"
+    return ""
 
 
 @functools.cache
@@ -374,6 +384,14 @@ def load_purposes(paths: Iterable[str | Path]) -> dict[str, Purpose]:
 
 def confirm_purpose() -> Purpose:
     return builtin_purposes()[CONFIRM]
+
+
+def purpose_policy(
+    order: Order, base: PolicyConfig, catalog: Mapping[str, Purpose] | None = None
+) -> PolicyConfig:
+    """``base`` with the rules of the order's purpose (unchanged for a purpose not defined)."""
+    found = (catalog if catalog is not None else builtin_purposes()).get(order.purpose)
+    return found.policy(base) if found is not None else base
 
 
 def purpose_for(order: Order, catalog: Mapping[str, Purpose] | None = None) -> Purpose:

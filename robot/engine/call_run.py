@@ -106,6 +106,7 @@ class CallRun:
             language=order.language,
             asterisk=self.route.server,
             created_at=now,
+            shop_name=order.shop_name,
             purpose=order.purpose,
         )
         live = d.tracker.register(call)

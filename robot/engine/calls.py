@@ -100,6 +100,8 @@ class CallTracker:
                 reason=call.reason,
                 intake_to_originate_ms=call.intake_to_originate_ms,
                 speech_end_to_decision_ms=call.speech_end_to_decision_ms,
+                shop_name=call.shop_name,
+                purpose=call.purpose,
             )
         )
 

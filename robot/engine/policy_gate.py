@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from robot.core.messages import Text
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
-from robot.core.policy import Decision, decide
+from robot.core.policy import Action, Decision, decide
 from robot.core.policy_config import PolicyConfig
-from robot.core.purposes import Purpose, purpose_for
+from robot.core.purposes import Purpose, UnknownPurpose, purpose_for
 from robot.core.reopen import policy_view
 from robot.core.shops import ShopConfig, shop_policy
 from robot.ports import DoNotCallList, OrderFinalizer, PhoneCallLog, ReopenLog, ShopLookup
@@ -67,8 +68,13 @@ class PolicyGate:
         reopening = None
         if self.reopens is not None:
             reopening = await self.reopens.reopening(order.order_id)
+        try:
+            purpose = self.purposes(order)
+        except UnknownPurpose:  # nothing to say: never dialed, the CRM learns why
+            why = Text("policy.unknown_purpose", purpose=order.purpose)
+            return Decision(Action.STOP, None, why, OrderStatus.EXHAUSTED)
         # The installation's policy, the shop's hours over it, the purpose's rules over both.
-        config = self.purposes(order).policy(self.config_for(order))
+        config = purpose.policy(self.config_for(order))
         calls, config = policy_view(history, config, reopening)
         return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
 

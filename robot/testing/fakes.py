@@ -12,7 +12,7 @@ from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
 from robot.engine.keys_only import KeysOnlyStream
-from robot.ports import MediaEvent, MediaKind, RecognitionResult
+from robot.ports import MediaEvent, MediaKind, RecognitionResult, RecognizerStream
 
 SILENT_FRAME = b"\x00" * 320
 LOUD_FRAME = (b"\x00\x40" + b"\x00\xc0") * 80  # a square wave at about -6 dBFS
@@ -173,7 +173,7 @@ class ScriptedStream:
     """One call's scripted stream: at most one line per listening turn (the session resets the
     stream each time it starts to listen), given when the real stream ends an utterance."""
 
-    def __init__(self, inner: Any, lines: list[str]) -> None:
+    def __init__(self, inner: RecognizerStream, lines: list[str]) -> None:
         self.inner = inner
         self.lines = lines
         self.said: list[str] = []  # the lines given out, in order

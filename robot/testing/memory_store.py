@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -122,6 +123,11 @@ class InMemoryOrderStore:
 
     async def list_calls(self, order_id: str) -> list[CallAttempt]:
         return self._history(order_id)
+
+    async def counts(self) -> dict[str, int]:
+        """Number of orders per status value, as ``RedisOrderStore.counts``."""
+        found = Counter(r.status.value for r in self.records.values())
+        return {s.value: found[s.value] for s in OrderStatus}
 
     # -- the dialer's side ---------------------------------------------------------------------
 

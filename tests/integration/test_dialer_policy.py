@@ -20,6 +20,7 @@ from robot.engine.calls import CallTracker
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate
 from robot.testing import FakeOriginator, FakePrompts, InMemoryDnc, InMemoryOrderStore, wait_until
+from robot.testing.store_views import leases_held
 
 NIGHT = datetime(2030, 1, 15, 20, 0, tzinfo=UTC)  # 23:00 in Moscow
 NOON = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
@@ -112,12 +113,6 @@ async def test_a_phone_listed_after_intake_is_checked_before_the_dial(store, run
     assert rec.attempts == 0 and rec.status_reason == "the phone is on the do-not-call list"
     [(_, event, _)] = await store.claim_deliveries(NOON)
     assert event.final and event.status is OrderStatus.DNC
-
-
-async def leases_held(store) -> int:
-    if isinstance(store, InMemoryOrderStore):
-        return len(store.leases)
-    return await store.redis.zcard("dozvon:lease")
 
 
 async def _status_is(

@@ -238,3 +238,12 @@ async def test_a_new_purpose_during_a_call_requeues_the_order_when_it_ends(store
     assert [e.event for e in (await outbox(store)).values()] == ["call.finished"]
     again = await store.claim_due(t, "w", 30)
     assert again.order.purpose == "courier_slot" and again.attempts == 2
+
+
+async def test_an_update_keeps_the_crm_status_to_status_events(store, control):
+    await store.add_order(order("U-1"), T0)
+    await control.apply_status(status("U-1", "ready_for_pickup", T0), T0)
+    await control.update("U-1", {"crm_status": "picked_up", "customer_name": "Пётр"}, T0)
+    rec = await store.get_order("U-1")
+    assert rec.order.customer_name == "Пётр" and rec.order.crm_status == "ready_for_pickup"
+    assert rec.order.purpose == "pickup_ready" and rec.status is S.QUEUED

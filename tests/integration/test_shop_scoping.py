@@ -80,6 +80,7 @@ async def test_another_shops_order_does_not_exist_for_a_shop(client):
             ("GET", f"/api/v1/orders/{theirs}/explain", None),
             ("POST", f"/api/v1/orders/{theirs}/cancel", {"reason": "not mine"}),
             ("PATCH", f"/api/v1/orders/{theirs}", {"customer_name": "Someone"}),
+            ("POST", f"/api/v1/orders/{theirs}/status", {"status": "cancelled"}),
         ):
             resp = await client.request(method, path, json=body, headers=headers)
             doc = await resp.json()
@@ -92,6 +93,11 @@ async def test_another_shops_order_does_not_exist_for_a_shop(client):
     for oid in ("A-1", "B-1"):
         doc = await (await client.get(f"/api/v1/orders/{oid}", headers=ADMIN)).json()
         assert doc["status"] == "queued" and doc["order"].get("customer_name") is None
+    resp = await client.post("/api/v1/orders/A-1/status", json={"status": "picked_up"},
+                             headers=SHOP_A)  # fmt: skip
+    assert resp.status == 200 and (await resp.json())["result"] == "applied"
+    doc = await (await client.get("/api/v1/orders/B-1", headers=SHOP_B)).json()
+    assert doc["status"] == "queued"
 
 
 async def test_a_shop_cancels_its_own_and_the_admin_sees_both(client):

@@ -22,6 +22,7 @@ from robot.core.models import Order
 from robot.core.records import OrderRecord
 from robot.web.access import CRM, Routes
 from robot.web.api import models as m
+from robot.web.api import shops as shop_api
 
 REF = "#/components/schemas/{model}"
 ORDER_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$",
@@ -29,6 +30,7 @@ ORDER_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$",
 PHONE = {"type": "string", "example": "+79161234567",
          "description": "E.164 (URL-encode + as %2B) or a national number"}  # fmt: skip
 DELIVERY_ID = {"type": "string", "example": "1234:final"}
+SHOP_NAME = {"type": "string", "pattern": shop_api.PATH_NAME, "example": "Ромашка"}
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,20 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/webhooks/failed/{delivery_id}/retry", "Deliver it again",
        {200: m.FailedAction, 404: E}),
     Op("delete", "/api/v1/webhooks/failed/{delivery_id}", "Drop it", {200: m.FailedAction, 404: E}),
+    Op("get", "/api/v1/shops", "Every shop's settings (secrets masked)",
+       {200: shop_api.ShopList}),
+    Op("get", "/api/v1/shops/{name}", "One shop's settings", {200: shop_api.ShopView, 404: E}),
+    Op("put", "/api/v1/shops/{name}", "Create or replace a shop (applies without a restart)",
+       {201: shop_api.ShopView, 200: shop_api.ShopView, 400: E, 404: E, 413: E, 422: E},
+       body=shop_api.ShopBody),
+    Op("delete", "/api/v1/shops/{name}", "Remove the API's settings of a shop",
+       {200: shop_api.ShopDeleted, 404: E, 409: E}),
     Op("get", "/healthz", "Redis and this process's background tasks",
        {200: m.Health, 503: m.Health}, public=True),
 )  # fmt: skip
 
-_PATH_PARAMS = {"order_id": ORDER_ID, "phone": PHONE, "delivery_id": DELIVERY_ID}
+_PATH_PARAMS = {"order_id": ORDER_ID, "phone": PHONE, "delivery_id": DELIVERY_ID,
+                "name": SHOP_NAME}  # fmt: skip
 
 
 def _operation_id(op: Op) -> str:
@@ -198,7 +209,8 @@ _FORBIDDEN = (
 _STATUS_TEXT = {
     200: "OK", 201: "created", 400: "malformed body (not JSON, too deep, bad number)",
     401: "no or wrong bearer token", 404: "not found (also another shop's order, for a shop's "
-    "token)", 409: "the order is already final (POST /orders: the id is another shop's order)",
+    "token)", 409: "the order is already final (POST /orders: the id is another shop's order; "
+    "DELETE /shops: the shop is the file's, not the API's)",
     413: "body too large", 422: "a field is invalid (named in field)",
     503: "the store is unreachable: retry later",
 }  # fmt: skip
