@@ -350,9 +350,19 @@ def _load_docs(
         except OSError as e:
             raise PurposeError(str(path), f"cannot read: {e.strerror or e}") from None
         except Exception as e:  # json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError
-            raise PurposeError(str(path), f"not valid JSON or YAML: {e}") from None
+            raise PurposeError(str(path), f"not valid JSON or YAML{_where(e)}") from None
         docs.update(parse_purposes(doc, source=str(path), base=docs))
     return docs
+
+
+def _where(error: Exception) -> str:
+    """Where a parser stopped, without quoting the file (it may not be a purpose file at all)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f" (line {error.lineno}, column {error.colno}): {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return f" (line {mark.line + 1}, column {mark.column + 1}): {getattr(error, 'problem', '')}"
+    return ""
 
 
 @functools.cache

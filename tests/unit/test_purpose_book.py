@@ -116,3 +116,28 @@ def test_a_shops_recording_replaces_the_synthesized_words(
     # A built-in clip can be re-recorded in the clips directory too.
     write_wav(clips / "ru" / "phrase" / "hello.wav", tone(300))
     assert fresh.clip("ru/phrase/hello", None, clips) != fresh.clip("ru/phrase/hello")
+
+
+def test_a_shops_settings_refuse_bad_purpose_files_and_unknown_purposes(tmp_path: Path) -> None:
+    from robot.core.shops import parse_shops
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: packed\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['{adress}']}}\n")
+    with pytest.raises(ValueError, match=r"shops\.A\.purpose_files: .*bad.yaml: packed\.say"):
+        parse_shops({"A": {"purpose_files": [str(bad)]}})
+    with pytest.raises(ValueError, match=r"shops\.A: statuses\.packed: no purpose 'packed'"):
+        parse_shops({"A": {"statuses": {"packed": "packed"}}})
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "name: packed\nkind: inform\nanswers: {'yes': informed}\nsay: {intro: {ru: ['Собран.']}}\n"
+    )
+    shops = parse_shops({"A": {"purpose_files": [str(good)], "statuses": {"packed": "packed"}}})
+    assert shops["A"].status_map()["packed"] == "packed"
+
+
+def test_a_file_that_is_not_a_purpose_file_is_not_quoted(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password: [hunter2\n", encoding="utf-8")
+    with pytest.raises(PurposeError) as e:
+        PurposeBook.check(ShopConfig.model_construct(name="A", purpose_files=[str(secret)]))
+    assert "hunter2" not in str(e.value) and "(line 2, column 1)" in str(e.value)
