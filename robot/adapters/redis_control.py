@@ -3,7 +3,7 @@
 Key layout (prefix ``dozvon:``):
 
     control             HASH    paused (1|0), max_concurrent_calls, calls_per_second (absent:
-                                each worker's configured value), updated_by, updated_at
+                                the configured global value), updated_by, updated_at
     control:events      pub/sub a JSON note on every change (the dashboard refreshes)
     wakeup              pub/sub the order store's wake-up channel: dialers re-read at once
     worker:{id}         STRING  JSON heartbeat of a dialing worker (every second), PX
@@ -12,9 +12,9 @@ Key layout (prefix ``dozvon:``):
     workers             SET     worker ids that may be alive (readers drop expired ones)
     audit               LIST    JSON entries, newest first, capped at ``audit_keep``
 
-Each worker's ``DialerControl`` applies pause and the two limits to itself every loop turn;
-``redis_limits`` reads the same fields as limits across all workers (global cap and token
-bucket), so with it they hold for the whole installation, and without it per worker.
+They are enforced in one place, the admission gate (``redis_limits``' script reads these
+fields at every admission: global cap, token bucket, pause); each worker's ``DialerControl``
+only reads them to report them in its heartbeat.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ class RedisRunControl:
         by: str,
         now: datetime,
     ) -> None:
-        """Set both limits; None returns a limit to each worker's configured value."""
+        """Set both limits; None returns a limit to its configured value (global_max_calls,
+        calls_per_second)."""
         if max_concurrent_calls is not None and not 0 <= max_concurrent_calls <= 10_000:
             raise InvalidControl("max_concurrent_calls", "must be between 0 and 10000")
         if calls_per_second is not None and not 0 < calls_per_second <= 1_000:

@@ -11,6 +11,7 @@ from robot.core.langpack import RequestedChange
 from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
+from robot.engine.keys_only import KeysOnlyStream
 from robot.ports import MediaEvent, MediaKind, RecognitionResult, RecognizerStream
 
 SILENT_FRAME = b"\x00" * 320
@@ -107,21 +108,24 @@ class FakePrompts:
         return prompt.value
 
 
-class FakeRecognizerStream:
-    """Returns ``text`` as the final result once it has been fed ``after_bytes`` of audio."""
+class FakeRecognizerStream(KeysOnlyStream):
+    """Hears the audio with the real voice gate and end of speech (``core.vad``, as every
+    stream does) and, when an answer ends, says ``text`` if it was fed at least
+    ``after_bytes`` of audio in that turn (else nothing: speech without words)."""
 
     def __init__(self, text: str, after_bytes: int = 3200) -> None:
+        super().__init__()
         self.text = text
         self.after_bytes = after_bytes
         self.fed = 0
         self.resets = 0
-        self.decoded_audio_s = 0.0  # nothing is decoded: no recognizer load to report
-        self.decode_s = 0.0
         self.closed = False
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         self.fed += len(pcm)
-        return None
+        if await super().feed(pcm) is None:
+            return None
+        return await self.finish()
 
     async def finish(self) -> RecognitionResult:
         text = self.text if self.fed >= self.after_bytes else ""
@@ -129,6 +133,7 @@ class FakeRecognizerStream:
         return RecognitionResult(text=text, final=True, confidence=1.0 if text else 0.0)
 
     def reset(self) -> None:
+        super().reset()
         self.resets += 1
         self.fed = 0
 
@@ -177,9 +182,12 @@ class ScriptedStream:
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         result = await self.inner.feed(pcm)
-        if result is None or not result.text:
-            return result
-        return self._line()
+        if result is None:
+            return None
+        # The real stream ended the answer: with words, or with speech it found none in.
+        if result.text or self.inner.decoded_audio_s > self._audio_s:
+            return self._line()
+        return result
 
     async def finish(self) -> RecognitionResult:
         result = await self.inner.finish()
