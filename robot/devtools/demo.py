@@ -592,6 +592,14 @@ def format_table(report: dict[str, Any]) -> str:
         f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
         f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
     )
+    for r in report["orders"]:
+        stop = r.get("stop")
+        if stop and stop.get("sent"):
+            lines.append(
+                f"order {r['id']}: {stop['status']} sent while its call rang: {stop['result']}, "
+                f"{len(stop.get('hung_up') or [])} call hung up, the call ended "
+                f"{stop['call_ended_after_ms']} ms later; {stop['calls']} call made"
+            )
     if report.get("not_run"):
         lines.append(f"not run, the {report['language']} model cannot hear them: "
                      + ", ".join(report["not_run"]))  # fmt: skip
