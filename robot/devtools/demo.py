@@ -421,8 +421,10 @@ async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) 
 async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: str) -> None:
     """Even orders over HTTP, odd ones through the Redis stream, as two kinds of CRM would."""
     from robot.adapters.redis_connect import redis_client
+    from robot.adapters.redis_keys import RedisKeys
 
     headers = {"Authorization": f"Bearer {token}"}
+    stream = RedisKeys().intake  # the stream robot.adapters.intake_stream reads
     r = redis_client(redis_url)
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
@@ -436,7 +438,7 @@ async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: s
                                 f"{resp.status} {await resp.text()}"
                             )
                 else:
-                    await r.xadd("dozvon:intake", {"order": json.dumps(body, ensure_ascii=False)})
+                    await r.xadd(stream, {"order": json.dumps(body, ensure_ascii=False)})
     finally:
         await r.aclose()
 
