@@ -164,6 +164,19 @@ def advertised_audiosocket(media: MediaSettings, bound_port: int) -> str | None:
     return f"{media.audiosocket_host}:{bound_port}"
 
 
+def media_address(settings: MediaSettings, server: AudioSocketServer) -> Callable[[], str | None]:
+    """The dialer's view of where Asterisk reaches ``server``: asked at each call, known once
+    the server listens (its port may be chosen then); resolved once per port."""
+    known: dict[int, str | None] = {}
+
+    def address() -> str | None:
+        if server.port not in known:
+            known[server.port] = advertised_audiosocket(settings, server.port)
+        return known[server.port]
+
+    return address
+
+
 def limit_settings(limits: LimitsSettings) -> LimitSettings:
     """The admission gate's configuration, from its settings group."""
     return LimitSettings(
@@ -262,6 +275,11 @@ class Service:
             files.audio_dir, files.var_dir / "tts-cache",
             purposes=purposes.for_order, clips_dirs=purposes.clips_dir,
         )  # fmt: skip
+        media_settings = settings.media
+        media = AudioSocketServer(
+            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(media_settings, ami),
+        )  # fmt: skip
         dialer = Dialer(
             gate=PolicyGate(
                 policy.config,
@@ -291,12 +309,8 @@ class Service:
             journal=FileFinishJournal(
                 dialing.finish_journal_dir or files.var_dir / "journal", dialing.worker_id
             ),
+            media_address=media_address(settings.media, media),
         )
-        media_settings = settings.media
-        media = AudioSocketServer(
-            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
-            allowed_peers=audiosocket_peers(media_settings, ami),
-        )  # fmt: skip
         return cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy, shops=shops,
@@ -315,7 +329,6 @@ class Service:
             # Load the model before the first call, not during it (about a second).
             await asyncio.to_thread(self.recognizer.preload)
         await self.media.start()
-        self.dialer.config.audiosocket_advertise = advertised_audiosocket(s.media, self.media.port)
         if self.shops is not None:
             await self.shops.start()  # the API's shops and every shop's limits, before dialing
         if self.limits is not None:
