@@ -39,7 +39,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
-from robot.adapters.redis_store import join_task
+from robot.supervision import join_task
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderError, parse_order

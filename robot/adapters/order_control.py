@@ -23,7 +23,8 @@ from typing import Any
 
 from redis.exceptions import RedisError, WatchError
 
-from robot.adapters.redis_store import RedisOrderStore, UnknownOrder, join_task
+from robot.adapters.redis_store import RedisOrderStore, UnknownOrder
+from robot.supervision import join_task
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import CallAttempt, Order, OrderError, OrderStatus, parse_order
 from robot.core.records import ResultEvent

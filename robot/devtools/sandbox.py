@@ -23,7 +23,8 @@ from aiohttp import web
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_live import RedisCallBoard
-from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.redis_store import RedisOrderStore
+from robot.supervision import join_task
 from robot.config import Settings
 from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
@@ -132,6 +133,7 @@ async def start_sandbox(
     board = RedisCallBoard(
         store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
     )
+    board.start()
     tracker = CallTracker(events=board)
     originator = FakeOriginator(tracker)
     speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}
