@@ -1,12 +1,15 @@
 """The seams between the engine and the outside world (Redis, Asterisk, Vosk, the CRM).
 
 The engine depends on these protocols only; adapters implement them and ``robot.testing`` has
-small in-memory fakes.
+small in-memory fakes. Every method the engine calls on an adapter is declared here (none is
+probed for with ``getattr``), so mypy checks each adapter and fake against what the engine
+really uses.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -19,6 +22,7 @@ from robot.core.shops import ShopConfig
 if TYPE_CHECKING:
     from robot.core.langpack import RequestedChange
     from robot.core.prompts import Prompt
+    from robot.core.reopen import Reopening
 
 
 class ShopLookup(Protocol):
@@ -45,7 +49,26 @@ class OrderStore(Protocol):
     async def claim_due(self, now: datetime, worker_id: str, lease_s: float) -> OrderRecord | None:
         """Atomically take the earliest due order and lease it to ``worker_id``."""
 
-    async def renew_lease(self, order_id: str, worker_id: str, lease_s: float) -> bool: ...
+    async def renew_lease(self, order_id: str, worker_id: str, lease_s: float) -> bool:
+        """Extend the lease; False when the order is no longer leased to ``worker_id`` (the
+        lease ran out and another worker may hold it now)."""
+
+    async def release_claim(
+        self,
+        order_id: str,
+        worker_id: str,
+        now: datetime,
+        due_at: datetime,
+        *,
+        reason: str = "",
+        unplaced_call: str = "",
+    ) -> bool:
+        """Give a leased order back without an attempt: QUEUED, due ``due_at``.
+        ``unplaced_call``: a call recorded before its Originate but never placed, removed from
+        the history. False if the lease is not ours anymore."""
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest QUEUED order is due (may be past), or None when none is queued."""
 
     async def save_call(self, call: CallAttempt) -> None:
         """Write a call attempt as it progresses (originated, answered)."""
@@ -134,6 +157,18 @@ class CallEventSink(Protocol):
 
 
 @dataclass(frozen=True)
+class Trunk:
+    """Somewhere calls can go, with its own limits."""
+
+    name: str  # the Asterisk server's name (CallAttempt.asterisk) or a named trunk
+    capacity: int | None = None  # concurrent calls it takes; None: no cap
+    cps: float = 0.0  # calls per second it accepts; 0: no limit
+    burst: int = 1
+    dial_template: str | None = None  # how a number becomes a channel there; None: default
+    caller_id: str | None = None  # the caller ID its calls go out with; None: the default
+
+
+@dataclass(frozen=True)
 class Admitted:
     """A call may be placed now; its slot is held until ``CallAdmission.release``."""
 
@@ -142,30 +177,78 @@ class Admitted:
     caller_id: str | None = None  # that trunk's caller ID; None: the dialer's default
 
 
+class Refusal(str, Enum):
+    """Why the admission gate (``adapters/redis_limits``) refused a call, as it says."""
+
+    PAUSED = "paused"  # a supervisor paused dialing for the whole installation
+    FULL = "full"  # the installation's concurrent-call cap is reached (max_calls)
+    CPS = "cps"  # out of calls-per-second tokens (global, or every free trunk's)
+    TRUNKS_FULL = "trunks_full"  # every trunk is at its own cap
+    NO_SERVER = "no_server"  # no Asterisk server is up
+    SHOP_PAUSED = "shop_paused"  # the order's shop is paused
+    SHOP_FULL = "shop_full"  # the order's shop is at its concurrent-call cap
+    SHOP_CPS = "shop_cps"  # the order's shop is out of calls-per-second tokens
+
+    @property
+    def for_shop(self) -> bool:
+        """A refusal for one shop only: other shops' orders may still be dialed."""
+        return self.value.startswith("shop_")
+
+
 @dataclass(frozen=True)
 class Refused:
-    """No call now: paused, at the concurrency cap, out of CPS tokens or no server free."""
+    """No call now, and why; ask again after ``retry_after_s``."""
 
-    reason: str  # paused, full, cps, trunks_full, no_server
+    reason: Refusal
     retry_after_s: float
 
 
 class CallAdmission(Protocol):
-    """Capacity shared by every worker: the global cap, the CPS bucket, per-server limits."""
+    """The one admission gate shared by every worker: pause, the concurrency caps and the
+    calls-per-second buckets (installation, trunk, shop), each enforced in one Redis script.
+    Nobody else enforces or rewrites them."""
 
-    async def admit(self, call_id: str) -> Admitted | Refused: ...
+    async def admit(self, call_id: str) -> Admitted | Refused:
+        """A slot in the installation's limits and on a server (asked before claiming)."""
+
+    async def admit_shop(self, call_id: str, shop_name: str) -> Refused | None:
+        """The claimed order's shop limits for an admitted call: None when they allow it."""
 
     async def release(self, call_id: str, *, placed: bool) -> None:
-        """The call ended (or, ``placed=False``, was never dialed: its CPS token comes back)."""
+        """The call ended (or, ``placed=False``, was never dialed: its CPS tokens come back)."""
 
     async def back_off(self, server: str) -> None:
         """The trunk behind ``server`` refused a call for capacity: slow its calls down."""
+
+
+class CallLimits(Protocol):
+    """The Redis side of the admission gate (``adapters/redis_limits.RedisCallLimits``)."""
+
+    async def acquire(self, call_id: str, trunks: Sequence[Trunk] = ()) -> Admitted | Refused: ...
+
+    async def acquire_shop(self, call_id: str, shop_name: str) -> Refused | None: ...
+
+    async def release(self, call_id: str, *, placed: bool = True) -> None: ...
+
+    async def back_off(self, trunk: str) -> float: ...
+
+
+class TrunkSource(Protocol):
+    def available(self) -> list[Trunk]:
+        """Servers (trunks) that can take a call right now."""
 
 
 class Originator(Protocol):
     async def originate(self, req: OriginateRequest) -> None:
         """Ask Asterisk to place the call; the outcome arrives later through CallEvents.
         Raises OriginateNotPlaced when it is certain no call was placed."""
+
+    async def hangup(self, call_id: str, server: str = "default") -> bool:
+        """Hang up the call's channel (ringing or answered); False when it has no channel
+        (not created yet, or already gone)."""
+
+    def forget(self, call_id: str) -> None:
+        """The call is over: drop what the originator kept about it."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +270,14 @@ class RecognizerStream(Protocol):
 
     def reset(self) -> None:
         """Drop what has been heard so far (e.g. echo while the robot spoke)."""
+
+    def close(self) -> None:
+        """The call is over: free the decoder."""
+
+    # Recognizer load, for capacity planning (robot bench): seconds of audio that passed the
+    # gate to the decoder, and seconds spent decoding it.
+    decoded_audio_s: float
+    decode_s: float
 
 
 class Recognizer(Protocol):
@@ -268,6 +359,8 @@ class CallStateChange:
     reason: str = ""
     intake_to_originate_ms: float | None = None  # first attempt only, once RINGING
     speech_end_to_decision_ms: float | None = None  # once ENDED, if the customer spoke
+    shop_name: str = ""  # the order's shop (live view filter, analytics per shop)
+    purpose: str = "confirm"  # what the call is about (analytics per purpose)
 
 
 class CallEvents(Protocol):
@@ -302,3 +395,35 @@ class RunControlSource(Protocol):
     async def read(self) -> RunControls: ...
 
     async def report(self, report: WorkerReport) -> None: ...
+
+
+# -- the call policy's facts (engine/policy_gate) ------------------------------------------------
+
+
+class DoNotCallList(Protocol):
+    async def contains(self, phone: str) -> bool: ...
+
+    async def add(self, phone: str, now: datetime, *, source: str = ..., reason: str = ...) -> bool:
+        """List the phone durably; True if it was not listed before."""
+
+
+class PhoneCallLog(Protocol):
+    async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
+        """A call to ``phone`` is about to be placed."""
+
+    async def phone_calls(self, phone: str, since: datetime) -> list[datetime]: ...
+
+    async def forget_call(self, phone: str, call_id: str) -> None:
+        """A noted call was not placed after all (the server refused it)."""
+
+
+class ReopenLog(Protocol):
+    async def reopening(self, order_id: str) -> Reopening | None:
+        """How a supervisor last reopened the order, if ever (robot.core.reopen)."""
+
+
+class OrderFinalizer(Protocol):
+    async def finalize_claimed(
+        self, order_id: str, worker_id: str, status: OrderStatus, now: datetime, reason: str
+    ) -> bool:
+        """End a leased order without a call (final ``status``); False if not ours anymore."""

@@ -25,6 +25,7 @@ from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.intake_stream import IntakeStreamConsumer
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.prompt_audio import PromptLibrary
+from robot.adapters.purpose_book import PurposeBook
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
@@ -79,9 +80,10 @@ def call_features(
     dialer: DialerSettings, files: FilesSettings, ami: AmiSettings, pool: AsteriskPool
 ) -> CallFeatures:
     """Recording and operator transfer, as configured (issue 4)."""
+    from robot.adapters.ami.originator import AmiOriginator
     from robot.adapters.ami.transfer import OperatorTransfer
 
-    def originator_for(name: str):  # type: ignore[no-untyped-def]
+    def originator_for(name: str) -> AmiOriginator | None:
         server = pool.servers.get(name)
         return server.originator if server is not None else None
 
@@ -175,7 +177,9 @@ def limit_settings(limits: LimitsSettings) -> LimitSettings:
 
 
 def dialer_config(
-    dialer: DialerSettings, shops: Mapping[str, ShopCallSettings] | ShopLookup
+    dialer: DialerSettings,
+    shops: Mapping[str, ShopCallSettings] | ShopLookup,
+    purposes: PurposeBook | None = None,
 ) -> DialerConfig:
     """The dialer's configuration, from its settings group (and the shops' caller IDs, the
     registry in the service, read at each call)."""
@@ -192,6 +196,7 @@ def dialer_config(
         machine_message=dialer.machine_message,
         operator_target=dialer.operator_target,
         shops=shops,
+        purposes=(purposes or PurposeBook()).for_order,
         timing=SessionTiming(
             listen_timeout_s=dialer.listen_timeout_s, max_call_s=dialer.max_call_s
         ),
@@ -272,11 +277,15 @@ class Service:
         pool = AsteriskPool.from_settings(ami, tracker, events=events)
         limits = RedisCallLimits(store.redis, limit_settings(settings.limits))
         recognizer = build_recognizer(settings.asr)
-        prompts = PromptLibrary(files.audio_dir, files.var_dir / "tts-cache")
-        dnc, control = DncStore(store.redis), OrderControl(store)
-        policy = PolicyServices(dnc, control, load_policy(settings.policy))
         # A bad shops file stops the start.
         shops = ShopRegistry.from_settings(settings.tenants, store.redis)
+        dnc, control = DncStore(store.redis), OrderControl(store, shops)
+        policy = PolicyServices(dnc, control, load_policy(settings.policy))
+        purposes = PurposeBook(shops)  # each shop's purposes and clips
+        prompts = PromptLibrary(
+            files.audio_dir, files.var_dir / "tts-cache",
+            purposes=purposes.for_order, clips_dirs=purposes.clips_dir,
+        )  # fmt: skip
         dialer = Dialer(
             gate=PolicyGate(
                 policy.config,
@@ -285,6 +294,7 @@ class Service:
                 finalizer=control,
                 reopens=control,
                 shops=shops,
+                purposes=purposes.for_order,
             ),
             store=store,
             originator=pool,
@@ -293,7 +303,7 @@ class Service:
             prompts=prompts,
             recognizer=recognizer,
             is_speech_factory=speech_detector,
-            config=dialer_config(dialing, shops),
+            config=dialer_config(dialing, shops, purposes),
             control=DialerControl(
                 RedisRunControl(
                     store.redis,

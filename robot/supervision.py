@@ -82,7 +82,7 @@ class TaskBoard:
         return st
 
     def backoff(self, restarts: int) -> float:
-        return min(self.base_backoff_s * 2 ** max(0, restarts - 1), self.max_backoff_s)
+        return min(self.base_backoff_s * 2.0 ** max(0, restarts - 1), self.max_backoff_s)
 
     def watch(
         self,

@@ -53,7 +53,7 @@ def main() -> None:
             texts += [row["text"] for row in csv.DictReader(f, delimiter="\t", quoting=3)]
     rss0 = _rss_mb()
     started = time.perf_counter()
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     pack = get_pack(args.lang)
     pack.understand("да", date(2026, 12, 1))

@@ -160,7 +160,7 @@ def verify_korean(audio_dir: Path) -> bool:
 
     from robot.adapters.asr_models import REGISTRY, resolve
     from robot.adapters.vosk_asr import listening_phrases, prepare_grammar, to_result
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     vosk.SetLogLevel(-1)
     pack = get_pack("ko")

@@ -10,6 +10,7 @@ import pytest
 
 from robot.adapters.redis_store import RedisOrderStore
 from robot.devtools.redis_server import RedisServer
+from robot.testing import InMemoryOrderStore
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +49,13 @@ async def store(redis_server: RedisServer) -> AsyncIterator[RedisOrderStore]:
         yield s
     finally:
         await s.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def any_store(request: pytest.FixtureRequest) -> RedisOrderStore | InMemoryOrderStore:
+    """Each test twice: on robot.testing's in-memory store (no Redis needed: ``-k memory``)
+    and on ``store``. What the dialer relies on holds for both, so the fake stays honest."""
+    if request.param == "memory":
+        return InMemoryOrderStore()
+    store: RedisOrderStore = request.getfixturevalue("store")
+    return store

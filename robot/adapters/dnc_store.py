@@ -28,11 +28,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
+from robot.core.utc import as_utc
 
 log = logging.getLogger(__name__)
 
-PREFIX = "dozvon:"
+
 PHONE_LOG_KEEP = timedelta(days=2)  # enough for "today" in any zone, and the minimum gap
 MAX_IMPORT_ROWS = 100_000
 _HEADER_WORDS = {"phone", "number", "msisdn", "телефон", "номер", "전화번호"}
@@ -106,9 +108,7 @@ class DncStore:
         """``redis`` must use ``decode_responses=True`` (share the order store's client)."""
         self.redis = redis
         self.prefix = prefix
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
+        self.keys = RedisKeys(prefix)
 
     # -- do-not-call ---------------------------------------------------------------------------
 
@@ -119,8 +119,8 @@ class DncStore:
         first entry's time and source."""
         meta = _meta(now, source, reason, by)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._k("dnc"), {phone: _utc(now).timestamp()}, nx=True)
-            pipe.hsetnx(self._k("dnc", "meta"), phone, meta)
+            pipe.zadd(self.keys.dnc, {phone: as_utc(now).timestamp()}, nx=True)
+            pipe.hsetnx(self.keys.dnc_meta, phone, meta)
             added, _ = await pipe.execute()
         if added:
             log.info("phone %s put on the do-not-call list (%s)", mask_phone(phone), source)
@@ -128,34 +128,34 @@ class DncStore:
 
     async def remove(self, phone: str) -> bool:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._k("dnc"), phone)
-            pipe.hdel(self._k("dnc", "meta"), phone)
+            pipe.zrem(self.keys.dnc, phone)
+            pipe.hdel(self.keys.dnc_meta, phone)
             removed, _ = await pipe.execute()
         if removed:
             log.info("phone %s taken off the do-not-call list", mask_phone(phone))
         return bool(removed)
 
     async def contains(self, phone: str) -> bool:
-        return await self.redis.zscore(self._k("dnc"), phone) is not None
+        return await self.redis.zscore(self.keys.dnc, phone) is not None
 
     async def get(self, phone: str) -> DncEntry | None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zscore(self._k("dnc"), phone)
-            pipe.hget(self._k("dnc", "meta"), phone)
+            pipe.zscore(self.keys.dnc, phone)
+            pipe.hget(self.keys.dnc_meta, phone)
             score, meta = await pipe.execute()
         return None if score is None else _entry(phone, score, meta)
 
     async def count(self) -> int:
-        return int(await self.redis.zcard(self._k("dnc")))
+        return int(await self.redis.zcard(self.keys.dnc))
 
     async def entries(self, offset: int = 0, limit: int = 100) -> tuple[int, list[DncEntry]]:
         """(total, a page of entries, most recently added first)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(self._k("dnc"))
-            pipe.zrange(self._k("dnc"), offset, offset + limit - 1, desc=True, withscores=True)
+            pipe.zcard(self.keys.dnc)
+            pipe.zrange(self.keys.dnc, offset, offset + limit - 1, desc=True, withscores=True)
             total, rows = await pipe.execute()
         phones = [p for p, _ in rows]
-        metas: list[Any] = await self.redis.hmget(self._k("dnc", "meta"), phones) if phones else []
+        metas: list[Any] = await self.redis.hmget(self.keys.dnc_meta, phones) if phones else []
         return int(total), [_entry(p, s, m) for (p, s), m in zip(rows, metas, strict=True)]
 
     async def import_csv(
@@ -174,8 +174,8 @@ class DncStore:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for _, phone, reason in chunk:
                     meta = _meta(now, source, reason, by)
-                    pipe.zadd(self._k("dnc"), {phone: _utc(now).timestamp()}, nx=True)
-                    pipe.hsetnx(self._k("dnc", "meta"), phone, meta)
+                    pipe.zadd(self.keys.dnc, {phone: as_utc(now).timestamp()}, nx=True)
+                    pipe.hsetnx(self.keys.dnc_meta, phone, meta)
                 results = await pipe.execute()
             added = sum(int(r) for r in results[0::2])
             report.added += added
@@ -188,8 +188,8 @@ class DncStore:
 
     async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
         """Record that a call to ``phone`` is being placed now (before the Originate)."""
-        key = self._k("phonecalls", phone)
-        t = _utc(at).timestamp()
+        key = self.keys.phone_calls(phone)
+        t = as_utc(at).timestamp()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {call_id: t})
             pipe.zremrangebyscore(key, "-inf", t - PHONE_LOG_KEEP.total_seconds())
@@ -198,26 +198,22 @@ class DncStore:
 
     async def forget_call(self, phone: str, call_id: str) -> None:
         """A noted call was never placed (the server refused the Originate)."""
-        await self.redis.zrem(self._k("phonecalls", phone), call_id)
+        await self.redis.zrem(self.keys.phone_calls(phone), call_id)
 
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]:
         """When calls to ``phone`` were placed since ``since`` (for any order)."""
         rows: list[Any] = await self.redis.zrange(
-            self._k("phonecalls", phone), _utc(since).timestamp(), "+inf", byscore=True,
+            self.keys.phone_calls(phone), as_utc(since).timestamp(), "+inf", byscore=True,
             withscores=True,
         )  # fmt: skip
         return [datetime.fromtimestamp(score, UTC) for _, score in rows]
 
 
 def _meta(now: datetime, source: str, reason: str, by: str) -> str:
-    doc = {"added_at": _utc(now).isoformat(), "source": source, "reason": reason[:500]}
+    doc = {"added_at": as_utc(now).isoformat(), "source": source, "reason": reason[:500]}
     if by:
         doc["by"] = by
     return json.dumps(doc, ensure_ascii=False)
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _entry(phone: str, score: float, meta: str | None) -> DncEntry:

@@ -12,9 +12,12 @@ Redis stream facts relied on (Redis >= 6.2):
 
 An entry carries either a field ``order`` with the JSON document, or the order's fields flat.
 An ``action`` (a field of the entry or of the document) says what to do: ``create`` (default),
-``update`` (the changed fields of a known order, see ``OrderControl.update``) or ``cancel``
-(needs only ``order_id``, optional ``reason``). An action that cannot apply (unknown order, an
-order already final) goes to the rejected stream with the reason.
+``update`` (the changed fields of a known order, see ``OrderControl.update``), ``cancel``
+(needs only ``order_id``, optional ``reason``) or ``status`` (a CRM status event:
+``order_id``, ``status``, ``occurred_at`` and the fields it carries, such as
+``pickup_point``; ``OrderControl.apply_status``, exactly as ``POST /api/v1/orders/{id}/status``).
+An action that cannot apply (unknown order, an order already final) goes to the rejected
+stream with the reason; a stale status event is acknowledged (it changes nothing).
 Valid -> ``add_order`` (a duplicate is fine: the order is already safe) -> XACK. Invalid -> one
 MULTI of XADD to ``dozvon:intake:rejected`` (entry_id, field, message, original, rejected_at)
 and XACK: bad input is logged and dropped and never blocks the stream. Only Redis errors leave
@@ -39,19 +42,19 @@ from redis.asyncio import Redis
 from redis.asyncio.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
-from robot.supervision import join_task
+from robot.adapters.redis_keys import RedisKeys
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
-from robot.core.models import OrderError, parse_order
+from robot.core.models import OrderError, parse_order, parse_status_event
 from robot.logsafe import clean
 from robot.ports import DuplicateOrder, OrderStore
-from robot.supervision import TaskBoard, run_with_restarts
+from robot.supervision import TaskBoard, join_task, run_with_restarts
 
 log = logging.getLogger(__name__)
 
-STREAM = "dozvon:intake"
+STREAM = RedisKeys().intake  # dozvon:intake
 GROUP = "dozvon"
-REJECTED_STREAM = "dozvon:intake:rejected"
+REJECTED_STREAM = RedisKeys().intake_rejected  # dozvon:intake:rejected
 MAX_ORIGINAL_CHARS = 64_000  # what of a rejected entry is kept next to the error
 # Errors that mean "Redis is away" (retry the entry later), not "this entry is bad".
 TRANSIENT = (RedisError, ConnectionError)
@@ -251,15 +254,22 @@ class IntakeStreamConsumer:
     async def _apply_action(
         self, action: str, doc: Any, entry_id: str, fields: dict[str, str]
     ) -> None:
-        if action not in ("update", "cancel") or self.control is None:
-            raise OrderError("action", "must be create, update or cancel")
+        if action not in ("update", "cancel", "status") or self.control is None:
+            raise OrderError("action", "must be create, update, cancel or status")
         if not isinstance(doc, dict):
             raise OrderError("body", "must be a JSON object")
+        if action == "status":
+            event = parse_status_event(doc, also=frozenset({"action"}))
         oid = str(doc.get("order_id") or doc.get("id") or "").strip()
         if not oid:
             raise OrderError("order_id", "is required")
         try:
-            if action == "cancel":
+            if action == "status":
+                applied = await self.control.apply_status(event, self.clock())
+                if applied.result == "unknown_order":
+                    raise LookupError(oid)
+                action = f"status {event.status} ({applied.result})"
+            elif action == "cancel":
                 reason = str(doc.get("reason") or "cancelled by the shop")
                 await self.control.cancel(oid, self.clock(), reason)
             else:

@@ -1,13 +1,14 @@
-"""Orders changed from outside the dialer: cancel, update, and final states decided without a
-call. Works on ``RedisOrderStore``'s keys (see its docstring) with WATCH/MULTI transactions, so
-a cancel racing a claim or a finishing call leaves one consistent state.
+"""Orders changed from outside the dialer: cancel, update, CRM status events, reopening, and
+final states decided without a call. The store (``robot.adapters.redis_store``) performs each
+move in one transaction; this module decides what to ask it for and hangs up calls in flight.
 
-Reporting: every order reaches the CRM as exactly one ``order.final`` event, delivery id
-``<order>:final``. A cancel of an order whose call is in flight reports ``cancelled`` at once
-(with the history so far) and asks the call's worker to hang up over the pub/sub channel
-``dozvon:hangup`` (``{"order_id", "reason"}``); when that call ends, its result goes out as a
-``call.finished`` event with ``final: false``. The dialer also checks its live calls' orders on
-a timer, so a hangup request lost with a Redis restart is still acted on.
+Reporting: each cycle of an order (robot.core.lifecycle) reaches the CRM as exactly one
+``order.final`` event. A cancel (or a CRM status that means stop) of an order whose call is in
+flight reports the final status at once (with the history so far) and asks the call's worker
+to hang up over the pub/sub channel ``dozvon:hangup`` (``{"order_id", "reason"}``); when that
+call ends, its result goes out as a ``call.finished`` event with ``final: false``. The dialer
+also checks its live calls' orders on a timer, so a hangup request lost with a Redis restart
+is still acted on.
 """
 
 from __future__ import annotations
@@ -17,38 +18,45 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
-from robot.adapters.redis_store import RedisOrderStore, UnknownOrder
-from robot.supervision import join_task
-from robot.core.callback_url import WebhookHostPolicy
-from robot.core.models import CallAttempt, Order, OrderError, OrderStatus, parse_order
-from robot.core.records import ResultEvent
-from robot.core.reopen import (
-    MAX_EXTRA_ATTEMPTS,
-    REOPENABLE,
-    NotReopenable,
-    Reopening,
-    final_delivery_id,
+from robot.adapters.redis_store import (
+    OrderFinal,
+    RedisOrderStore,
+    UnknownOrder,
 )
+from robot.core.callback_url import WebhookHostPolicy
+from robot.core.lifecycle import Move
+from robot.core.models import Order, OrderError, OrderStatus, StatusEvent, parse_order
+from robot.core.records import OrderRecord
+from robot.core.reopen import Reopening
+from robot.core.shops import STOP, ShopConfig, action_for_status
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
 
-HANGUP_CHANNEL = "hangup"
-_NOT_PATCHABLE = {"order_id", "id", "action", "update", "received_at", "status", "cancelled"}
+# The CRM status and its time change only by status events (apply_status), never by a patch.
+_NOT_PATCHABLE = {"order_id", "id", "action", "update", "received_at", "status", "cancelled",
+                  "crm_status", "crm_status_at"}  # fmt: skip
+
+__all__ = [
+    "ControlResult",
+    "HangupListener",
+    "OrderControl",
+    "OrderFinal",
+    "StatusApplied",
+    "UnknownOrder",
+]
 
 
-class OrderFinal(Exception):
-    """The order is already final; nothing about it can change."""
+class ShopLookup(Protocol):
+    """What status events need of the shops registry (robot.adapters.shop_registry)."""
 
-    def __init__(self, order_id: str, status: OrderStatus) -> None:
-        super().__init__(f"order {order_id} is already {status.value}")
-        self.order_id = order_id
-        self.status = status
+    def get(self, name: str) -> ShopConfig | None: ...
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,23 @@ class ControlResult:
                 "hangup_requested": self.hangup_requested}  # fmt: skip
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+@dataclass(frozen=True)
+class StatusApplied:
+    """What a CRM status event did (``OrderControl.apply_status``)."""
+
+    result: str  # applied | stale | unchanged | unknown_order
+    action: str | None  # the purpose the status selected, "stop", or None (only recorded)
+    order: OrderRecord | None
+    hung_up: list[str] = field(default_factory=list)  # ids of live calls told to hang up
+
+    def to_json(self) -> dict[str, Any]:
+        o = self.order
+        return {"result": self.result, "action": self.action,
+                "order_id": o.order.order_id if o else None,
+                "status": o.status.value if o else None,
+                "purpose": o.order.purpose if o else None,
+                "crm_status": o.order.crm_status if o else None,
+                "hung_up": self.hung_up}  # fmt: skip
 
 
 def cancel_requested(patch: dict[str, Any]) -> bool:
@@ -75,19 +98,18 @@ def cancel_requested(patch: dict[str, Any]) -> bool:
 
 
 class OrderControl:
-    """Cancel, update and finalize orders in the store's Redis."""
+    """Cancel, update, finalize, reopen and apply CRM statuses to orders in the store."""
 
-    def __init__(self, store: RedisOrderStore) -> None:
+    def __init__(self, store: RedisOrderStore, shops: ShopLookup | None = None) -> None:
         self.store = store
+        self.keys = store.keys
         self.redis = store.redis
         self.prefix = store.prefix
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
+        self.shops = shops  # None: every shop gets DEFAULT_STATUSES
 
     @property
     def hangup_channel(self) -> str:
-        return self._k(HANGUP_CHANNEL)
+        return self.keys.hangup
 
     # -- public operations ---------------------------------------------------------------------
 
@@ -96,7 +118,7 @@ class OrderControl:
     ) -> ControlResult:
         """Final ``cancelled``, reported once; a call in flight is hung up by its worker.
         Cancelling a cancelled order changes nothing; any other final status raises."""
-        result = await self._finalize(order_id, OrderStatus.CANCELLED, now, reason)
+        result = await self._end(order_id, OrderStatus.CANCELLED, now, reason, Move.CANCEL)
         if not result.changed and result.status is not OrderStatus.CANCELLED:
             raise OrderFinal(order_id, result.status)
         return result
@@ -106,8 +128,10 @@ class OrderControl:
     ) -> bool:
         """The dialer holds the order's lease and the policy says stop (do-not-call,
         exhausted): final without a call; the claim does not count as an attempt."""
-        result = await self._finalize(order_id, status, now, reason, owner=worker_id)
-        return result.changed
+        _, changed = await self.store.end_order(
+            order_id, status, now, reason, move=Move.FINALIZE, owner=worker_id
+        )
+        return changed
 
     async def update(
         self,
@@ -126,56 +150,43 @@ class OrderControl:
             return await self.cancel(order_id, now, str(patch.get("reason") or "cancelled"))
         if "order_id" in patch and str(patch["order_id"]) != order_id:
             raise OrderError("order_id", "cannot be changed")
-        okey, lease_owner = self._k("order", order_id), self._k("lease", "owner")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(okey, lease_owner)
-                    h = await pipe.hgetall(okey)
-                    if not h:
-                        raise UnknownOrder(order_id)
-                    old = OrderStatus(h["status"])
-                    if old.is_final:
-                        raise OrderFinal(order_id, old)
-                    stored = Order.model_validate_json(h["order"])
-                    new = _patched(stored, patch, default_region, webhook_hosts)
-                    if new == stored:
-                        await pipe.reset()
-                        return ControlResult(order_id, old, old, changed=False)
-                    if new.do_not_call:
-                        await pipe.reset()
-                        break
-                    lock_old = self._k("phone", stored.phone)
-                    holder = await pipe.get(lock_old)
-                    pttl = await pipe.pttl(lock_old)
-                    pipe.multi()
-                    fields: dict[Any, Any] = {"order": new.model_dump_json(), "phone": new.phone,
-                              "updated_at": _utc(now).isoformat(),
-                              "status_reason": "order updated"}  # fmt: skip
-                    if old is OrderStatus.QUEUED:
-                        fields["due_at"] = _utc(now).isoformat()
-                        pipe.zadd(self._k("due"), {order_id: _utc(now).timestamp()})
-                    elif new.phone != stored.phone and holder == order_id:
-                        # The call being hung up holds the old phone's lock: move it, so the
-                        # finishing call releases the lock the order's phone field names.
-                        pipe.delete(lock_old)
-                        pipe.set(self._k("phone", new.phone), order_id, px=max(int(pttl), 1000))
-                    pipe.hset(okey, mapping=fields)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
+        old, stored, new = await self.store.update_order(
+            order_id, lambda o: _patched(o, patch, default_region, webhook_hosts), now
+        )
         if new.do_not_call:
-            return await self._finalize(
-                order_id, OrderStatus.DNC, now, "do_not_call set by an order update"
+            return await self._end(
+                order_id, OrderStatus.DNC, now, "do_not_call set by an order update", Move.UPDATE
             )
-        log.info("order %s updated (%s)", order_id, old.value)
+        if new == stored:
+            return ControlResult(order_id, old, old, changed=False)
         hangup = old is OrderStatus.CALLING
         if hangup:
             await self.request_hangup(order_id, "order updated")
-        else:
-            await self.store._notify()
         return ControlResult(order_id, old, old, changed=True, hangup_requested=hangup)
+
+    async def apply_status(self, event: StatusEvent, now: datetime) -> StatusApplied:
+        """A CRM status event (``POST /api/v1/orders/{id}/status``, the stream's "status"
+        action): the order's shop maps the status to a purpose, "stop" or nothing
+        (``robot.core.shops.action_for_status``); the store applies it in one transaction
+        (``RedisOrderStore.apply_status``: stale events change nothing). A live call is hung
+        up when the status stops the order or starts a new purpose."""
+        before = await self.store.get_order(event.order_id)
+        if before is None:
+            return StatusApplied("unknown_order", None, None)
+        shop = self.shops.get(before.order.shop_name) if self.shops is not None else None
+        action = action_for_status(shop, event.status)
+        change = await self.store.apply_status(event, action, now)
+        if change.result == "unknown_order":
+            return StatusApplied("unknown_order", action, None)
+        hung_up: list[str] = []
+        if change.old is OrderStatus.CALLING and (
+            change.new is OrderStatus.STOPPED or change.new_cycle
+        ):
+            why = f"CRM status {event.status}" + (" (stop)" if action == STOP else "")
+            hung_up = [c.call_id for c in before.calls if c.outcome is None]
+            await self.request_hangup(event.order_id, why)
+        return StatusApplied(change.result, action, await self.store.get_order(event.order_id),
+                             hung_up)  # fmt: skip
 
     async def request_hangup(self, order_id: str, reason: str) -> None:
         """Ask whichever worker runs this order's call to hang up (fire and forget: the
@@ -187,169 +198,28 @@ class OrderControl:
         except RedisError as e:
             log.warning("order %s: hangup request not published: %s", order_id, e)
 
-    # -- internals -----------------------------------------------------------------------------
-
-    async def _finalize(
-        self,
-        order_id: str,
-        status: OrderStatus,
-        now: datetime,
-        reason: str,
-        *,
-        owner: str | None = None,
+    async def _end(
+        self, order_id: str, status: OrderStatus, now: datetime, reason: str, move: Move
     ) -> ControlResult:
-        okey, lease_owner = self._k("order", order_id), self._k("lease", "owner")
-        calls_key = self._k("calls", order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(okey, lease_owner, calls_key)
-                    h = await pipe.hgetall(okey)
-                    if not h:
-                        raise UnknownOrder(order_id)
-                    old = OrderStatus(h["status"])
-                    if old.is_final:
-                        await pipe.reset()
-                        return ControlResult(order_id, old, old, changed=False)
-                    holder = await pipe.hget(lease_owner, order_id)
-                    if owner is not None and holder != owner:
-                        await pipe.reset()  # our lease expired meanwhile: not ours to end
-                        return ControlResult(order_id, old, old, changed=False)
-                    lock = self._k("phone", str(h["phone"]))
-                    lock_holder = await pipe.get(lock)
-                    history = sorted(
-                        (CallAttempt.model_validate_json(c) for c in await pipe.hvals(calls_key)),
-                        key=lambda c: (c.attempt, _utc(c.created_at)),
-                    )
-                    attempts = int(h.get("attempts", 0)) - (1 if owner is not None else 0)
-                    order = Order.model_validate_json(h["order"])
-                    reopened = int(h.get("reopened") or 0)
-                    event = ResultEvent(
-                        event="order.final", delivery_id=final_delivery_id(order_id, reopened),
-                        order_id=order_id, status=status, final=True, attempts=attempts,
-                        history=history, callback_url=order.callback_url,
-                        shop_name=order.shop_name, occurred_at=_utc(now), reopened=reopened,
-                    )  # fmt: skip
-                    pipe.multi()
-                    self._queue_final(pipe, order_id, old, status, now, reason, event)
-                    if owner is not None:
-                        pipe.hincrby(okey, "attempts", -1)
-                        pipe.zrem(self._k("lease"), order_id)
-                        pipe.hdel(lease_owner, order_id)
-                        if lock_holder == order_id:
-                            pipe.delete(lock)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
-        in_flight = old is OrderStatus.CALLING and owner is None
-        log.info("order %s: %s -> %s (%s)", order_id, old.value, status.value, reason)
+        old, changed = await self.store.end_order(order_id, status, now, reason, move=move)
+        if not changed:
+            return ControlResult(order_id, old, old, changed=False)
+        in_flight = old is OrderStatus.CALLING
         if in_flight:
             await self.request_hangup(order_id, reason)
         return ControlResult(order_id, old, status, changed=True, hangup_requested=in_flight)
-
-    def _queue_final(
-        self,
-        pipe: Any,
-        order_id: str,
-        old: OrderStatus,
-        status: OrderStatus,
-        now: datetime,
-        reason: str,
-        event: ResultEvent,
-    ) -> None:
-        okey = self._k("order", order_id)
-        pipe.hset(okey, mapping={"status": status.value, "status_reason": reason,
-                                 "updated_at": _utc(now).isoformat()})  # fmt: skip
-        pipe.hdel(okey, "due_at")
-        pipe.zrem(self._k("status", old.value), order_id)
-        pipe.zadd(self._k("status", status.value), {order_id: _utc(now).timestamp()})
-        pipe.zrem(self._k("due"), order_id)
-        ikey = self._k("outbox", "item", event.delivery_id)
-        pipe.hset(ikey, mapping={"event": event.model_dump_json(), "order_id": order_id,
-                                 "attempt": 0})  # fmt: skip
-        pipe.zadd(self._k("outbox", "due"), {event.delivery_id: _utc(now).timestamp()})
 
     # -- reopening (robot.core.reopen) ----------------------------------------------------------
 
     async def reopen(
         self, order_id: str, now: datetime, *, attempts: int, by: str, on_dnc: bool = False
     ) -> Reopening:
-        """Give a final order ``attempts`` further calls, due now. Raises NotReopenable with
-        the reason (confirmed, cancelled, calls barred, no such number, phone on the
-        do-not-call list), UnknownOrder, or ValueError for a count out of range. One
-        transaction: the status, the schedule and the CRM's ``order.reopened`` event."""
-        if not 1 <= attempts <= MAX_EXTRA_ATTEMPTS:
-            raise ValueError(f"attempts must be between 1 and {MAX_EXTRA_ATTEMPTS}")
-        okey = self._k("order", order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(okey)
-                    h = await pipe.hgetall(okey)
-                    if not h:
-                        raise UnknownOrder(order_id)
-                    old = OrderStatus(h["status"])
-                    order = Order.model_validate_json(h["order"])
-                    why = _not_reopenable(old, order, on_dnc)
-                    if why is not None:
-                        await pipe.reset()
-                        raise NotReopenable(order_id, old, why)
-                    state = Reopening(
-                        int(h.get("reopened") or 0) + 1, int(h.get("attempts") or 0), attempts
-                    )
-                    event = ResultEvent(
-                        event="order.reopened", order_id=order_id, status=OrderStatus.QUEUED,
-                        delivery_id=f"{order_id}:reopened:{state.count}", final=False,
-                        attempts=state.after_attempt, callback_url=order.callback_url,
-                        shop_name=order.shop_name, occurred_at=_utc(now), reopened=state.count,
-                    )  # fmt: skip
-                    at = _utc(now)
-                    pipe.multi()
-                    pipe.hset(okey, mapping={
-                        "status": OrderStatus.QUEUED.value, "due_at": at.isoformat(),
-                        "updated_at": at.isoformat(), "reopened": state.count,
-                        "reopen_after": state.after_attempt, "reopen_attempts": attempts,
-                        "status_reason": f"reopened by {by}: {attempts} more attempt(s)",  # i18n
-                    })  # fmt: skip
-                    pipe.zrem(self._k("status", old.value), order_id)
-                    pipe.zadd(
-                        self._k("status", OrderStatus.QUEUED.value), {order_id: at.timestamp()}
-                    )
-                    pipe.zadd(self._k("due"), {order_id: at.timestamp()})
-                    ikey = self._k("outbox", "item", event.delivery_id)
-                    pipe.hset(ikey, mapping={"event": event.model_dump_json(),
-                                             "order_id": order_id, "attempt": 0})  # fmt: skip
-                    pipe.zadd(self._k("outbox", "due"), {event.delivery_id: at.timestamp()})
-                    pipe.publish(self._k("wakeup"), "1")
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
-        log.info("order %s: %s reopened by %s with %d attempt(s) (reopening %d)",
-                 order_id, old.value, by, attempts, state.count)  # fmt: skip
-        return state
+        """Give a final order ``attempts`` further calls (``RedisOrderStore.reopen``)."""
+        return await self.store.reopen(order_id, now, attempts=attempts, by=by, on_dnc=on_dnc)
 
     async def reopening(self, order_id: str) -> Reopening | None:
-        """How the order was last reopened, if it was (the policy gate asks before a call)."""
-        h = await self.redis.hmget(
-            self._k("order", order_id), "reopened", "reopen_after", "reopen_attempts"
-        )
-        return Reopening.from_fields(dict(zip(("reopened", "reopen_after", "reopen_attempts"),
-                                              h, strict=True)))  # fmt: skip
-
-
-def _not_reopenable(status: OrderStatus, order: Order, on_dnc: bool) -> str | None:
-    """Why this order may not be called again, or None."""
-    if not status.is_final:
-        return "not_final"
-    if order.do_not_call or status is OrderStatus.DNC:
-        return "dnc"
-    if on_dnc:
-        return "dnc_listed"
-    if status not in REOPENABLE:
-        return status.value  # confirmed, cancelled, invalid_number
-    return None
+        """The current cycle's view, if the order has one (the policy gate asks before a call)."""
+        return await self.store.reopening(order_id)
 
 
 def _patched(

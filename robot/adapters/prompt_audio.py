@@ -5,8 +5,11 @@ Facts this module relies on:
 - Output is what AudioSocket carries: signed 16-bit little-endian mono PCM at 8000 Hz.
 - Clips live at ``<audio_dir>/<key>.wav`` (``audio/ru/num/2.wav`` for ``ru/num/2``), made by
   ``scripts/build_audio.py`` in that format. A shop may override any clip with
-  ``<audio_dir>/shops/<shop-slug>/<key>.wav`` in any WAV format sox reads; those are converted,
-  trimmed and normalized when first used.
+  ``<clips_dir>/<key>.wav`` (its ``ShopConfig.clips_dir``) or
+  ``<audio_dir>/shops/<shop-slug>/<key>.wav``, in any WAV format sox reads; those are converted,
+  trimmed and normalized when first used. The same goes for a purpose's own words that have no
+  built-in clip (a ``tts`` piece with a ``key``, ``robot.core.purpose_prompts``): the shop's
+  recording of that key plays instead of the synthesized text.
 - Runtime speech (``tts`` pieces: shop and customer names) comes from festival's
   ``text2wave`` with the ``voice_msu_ru_nsh_clunits`` voice for Russian, fed a UTF-8 file
   (festival reads Cyrillic correctly from a file, not from a ``-eval`` string), and from
@@ -29,6 +32,7 @@ done on ``array('h')``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -49,6 +53,7 @@ from pathlib import Path
 from robot.core.langpack import RequestedChange
 from robot.core.models import Order
 from robot.core.prompts import Piece, Prompt, plan_prompt, prompt_text
+from robot.core.purposes import Purpose
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +175,10 @@ def clean(pcm: bytes) -> bytes:
     return normalize(clamp_silences(trim(pcm)))
 
 
+def _clean_file(path: Path) -> bytes:
+    return clean(read_wav(path))
+
+
 def write_wav(path: Path, pcm: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # A private temporary name, renamed into place: readers and concurrent writers of the
@@ -277,8 +286,19 @@ class PromptLibrary:
     """Renders prompt plans from clips on disk (shop overrides first) and cached TTS."""
 
     def __init__(
-        self, audio_dir: Path, cache_dir: Path, *, pause_ms: int = PAUSE_MS, lru_size: int = 1024
+        self,
+        audio_dir: Path,
+        cache_dir: Path,
+        *,
+        pause_ms: int = PAUSE_MS,
+        lru_size: int = 1024,
+        purposes: Callable[[Order], Purpose] | None = None,
+        clips_dirs: Callable[[str], Path | None] | None = None,
     ) -> None:
+        """``purposes``: the purpose of an order's call (default: the built-in one it names);
+        ``clips_dirs``: a shop's own recordings directory by shop name (``ShopConfig``)."""
+        self.purposes = purposes
+        self.clips_dirs = clips_dirs
         self.audio_dir = Path(audio_dir)
         self.cache_dir = Path(cache_dir)
         self.pause = silence(pause_ms)
@@ -286,29 +306,51 @@ class PromptLibrary:
         self._lru_size = lru_size
         self._lock = threading.Lock()
 
-    def render(self, pieces: Sequence[Piece], lang: str, shop_slug: str | None = None) -> bytes:
+    def render(
+        self,
+        pieces: Sequence[Piece],
+        lang: str,
+        shop_slug: str | None = None,
+        clips_dir: Path | None = None,
+    ) -> bytes:
         """Signed 16-bit LE 8 kHz mono PCM of the pieces, with short pauses between them."""
-        parts = [self._piece(p, lang, shop_slug) for p in pieces]
+        parts = [self._piece(p, lang, shop_slug, clips_dir) for p in pieces]
         # Clip edges quieter than the threshold add to the pauses; clamp the whole once more.
         return clamp_silences(self.pause.join(p for p in parts if p))
 
     def render_prompt(
         self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
     ) -> bytes:
-        pieces = plan_prompt(prompt, order, today, change)
-        return self.render(pieces, order.language, shop_slug(order.shop_name))
+        pieces = plan_prompt(prompt, order, today, change, self._purpose(order))
+        clips_dir = self.clips_dirs(order.shop_name) if self.clips_dirs is not None else None
+        return self.render(pieces, order.language, shop_slug(order.shop_name), clips_dir)
 
     def prompt_text(
         self, prompt: Prompt, order: Order, today: date, change: RequestedChange | None = None
     ) -> str:
-        return prompt_text(prompt, order, today, change)
+        return prompt_text(prompt, order, today, change, self._purpose(order))
 
-    def clip(self, key: str, shop_slug: str | None = None) -> bytes:
-        """PCM of one clip, the shop's own recording when there is one."""
+    def _purpose(self, order: Order) -> Purpose | None:
+        return self.purposes(order) if self.purposes is not None else None
+
+    def _shop_recording(
+        self, key: str, shop_slug: str | None, clips_dir: Path | None
+    ) -> bytes | None:
+        """The shop's own recording of ``key``: its clips directory first, then the shop's
+        directory under ``audio/shops/``."""
+        candidates = [(clips_dir / f"{key}.wav", f"dir:{clips_dir}")] if clips_dir else []
         if shop_slug:
-            override = self.audio_dir / "shops" / shop_slug / f"{key}.wav"
-            if override.is_file():
-                return self._cached((key, shop_slug), lambda: clean(read_wav(override)))
+            candidates.append((self.audio_dir / "shops" / shop_slug / f"{key}.wav", shop_slug))
+        for path, owner in candidates:
+            if path.is_file():
+                return self._cached((key, owner), functools.partial(_clean_file, path))
+        return None
+
+    def clip(self, key: str, shop_slug: str | None = None, clips_dir: Path | None = None) -> bytes:
+        """PCM of one clip, the shop's own recording when there is one."""
+        own = self._shop_recording(key, shop_slug, clips_dir)
+        if own is not None:
+            return own
         path = self.audio_dir / f"{key}.wav"
         if not path.is_file():
             raise MissingClip(
@@ -330,10 +372,16 @@ class PromptLibrary:
         write_wav(path, pcm)
         return pcm
 
-    def _piece(self, piece: Piece, lang: str, shop_slug: str | None) -> bytes:
+    def _piece(
+        self, piece: Piece, lang: str, shop_slug: str | None, clips_dir: Path | None
+    ) -> bytes:
         if piece.kind == "clip":
-            return self.clip(piece.value, shop_slug)
+            return self.clip(piece.value, shop_slug, clips_dir)
         if piece.kind == "tts":
+            if piece.key is not None:  # a purpose's own words: the shop may have recorded them
+                own = self._shop_recording(piece.key, shop_slug, clips_dir)
+                if own is not None:
+                    return own
             return self.tts(piece.value, lang)
         raise PromptAudioError(f"unknown piece kind {piece.kind!r}")
 

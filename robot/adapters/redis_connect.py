@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
 from redis.asyncio import Redis
@@ -224,4 +224,4 @@ def redis_client(
         **options,
     )
     client.sentinel_manager = manager
-    return client
+    return cast(Redis, client)

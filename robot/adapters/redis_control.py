@@ -3,7 +3,7 @@
 Key layout (prefix ``dozvon:``):
 
     control             HASH    paused (1|0), max_concurrent_calls, calls_per_second (absent:
-                                each worker's configured value), updated_by, updated_at
+                                the configured global value), updated_by, updated_at
     control:events      pub/sub a JSON note on every change (the dashboard refreshes)
     wakeup              pub/sub the order store's wake-up channel: dialers re-read at once
     worker:{id}         STRING  JSON heartbeat of a dialing worker (every second), PX
@@ -12,9 +12,9 @@ Key layout (prefix ``dozvon:``):
     workers             SET     worker ids that may be alive (readers drop expired ones)
     audit               LIST    JSON entries, newest first, capped at ``audit_keep``
 
-Each worker's ``DialerControl`` applies pause and the two limits to itself every loop turn;
-``redis_limits`` reads the same fields as limits across all workers (global cap and token
-bucket), so with it they hold for the whole installation, and without it per worker.
+They are enforced in one place, the admission gate (``redis_limits``' script reads these
+fields at every admission: global cap, token bucket, pause); each worker's ``DialerControl``
+only reads them to report them in its heartbeat.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.ports import RunControls, WorkerReport
 
 log = logging.getLogger(__name__)
-
-PREFIX = "dozvon:"
 
 
 class InvalidControl(ValueError):
@@ -71,22 +70,20 @@ class RedisRunControl:
         robot.web.health); the key outlives that so the dashboard can say which one."""
         self.redis = redis
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.worker_info = worker_info or {}
         self.probe = probe
         self.worker_ttl_s = worker_ttl_s
         self.audit_keep = audit_keep
 
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
     @property
     def events_channel(self) -> str:
-        return self._k("control", "events")
+        return self.keys.control_events
 
     # -- the dialer's side (RunControlSource) ----------------------------------------------------
 
     async def read(self) -> RunControls:
-        h = await self.redis.hgetall(self._k("control"))
+        h = await self.redis.hgetall(self.keys.control)
         return RunControls(
             paused=h.get("paused") == "1",
             max_concurrent_calls=_opt_int(h.get("max_concurrent_calls")),
@@ -99,17 +96,17 @@ class RedisRunControl:
         doc["ttl_ms"] = int(self.worker_ttl_s * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(
-                self._k("worker", report.worker_id),
+                self.keys.worker(report.worker_id),
                 json.dumps(doc),
                 px=int(self.worker_ttl_s * 1000),
             )
-            pipe.sadd(self._k("workers"), report.worker_id)
+            pipe.sadd(self.keys.workers, report.worker_id)
             await pipe.execute()
 
     # -- the supervisors' side -------------------------------------------------------------------
 
     async def details(self) -> dict[str, Any]:
-        h = await self.redis.hgetall(self._k("control"))
+        h = await self.redis.hgetall(self.keys.control)
         return {
             "paused": h.get("paused") == "1",
             "max_concurrent_calls": _opt_int(h.get("max_concurrent_calls")),
@@ -129,7 +126,8 @@ class RedisRunControl:
         by: str,
         now: datetime,
     ) -> None:
-        """Set both limits; None returns a limit to each worker's configured value."""
+        """Set both limits; None returns a limit to its configured value (global_max_calls,
+        calls_per_second)."""
         if max_concurrent_calls is not None and not 0 <= max_concurrent_calls <= 10_000:
             raise InvalidControl("max_concurrent_calls", "must be between 0 and 10000")
         if calls_per_second is not None and not 0 < calls_per_second <= 1_000:
@@ -149,7 +147,7 @@ class RedisRunControl:
     async def _update(
         self, fields: dict[str, str], clear: list[str], *, by: str, now: datetime
     ) -> None:
-        key = self._k("control")
+        key = self.keys.control
         async with self.redis.pipeline(transaction=True) as pipe:
             if clear:
                 pipe.hdel(key, *clear)
@@ -157,22 +155,22 @@ class RedisRunControl:
             # redis-py types a mapping's keys as any encodable value; dict keys are invariant.
             pipe.hset(key, mapping=cast("dict[FieldT, EncodableT]", update))
             pipe.publish(self.events_channel, json.dumps({"by": by, **fields, "cleared": clear}))
-            pipe.publish(self._k("wakeup"), "1")
+            pipe.publish(self.keys.wakeup, "1")
             await pipe.execute()
 
     async def workers(self) -> list[dict[str, Any]]:
-        ids = sorted(cast("set[str]", await self.redis.smembers(self._k("workers"))))
+        ids = sorted(cast("set[str]", await self.redis.smembers(self.keys.workers)))
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:
-                pipe.get(self._k("worker", i))
-                pipe.pttl(self._k("worker", i))
+                pipe.get(self.keys.worker(i))
+                pipe.pttl(self.keys.worker(i))
             got = await pipe.execute()
         docs, ttls = got[0::2], got[1::2]
         gone = [i for i, d in zip(ids, docs, strict=True) if d is None]
         if gone:
-            await self.redis.srem(self._k("workers"), *gone)
+            await self.redis.srem(self.keys.workers, *gone)
         out = []
         for d, ttl in zip(docs, ttls, strict=True):
             if d is None:
@@ -196,8 +194,8 @@ class RedisRunControl:
             **detail,
         }
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(self._k("audit"), json.dumps(entry, ensure_ascii=False, default=str))
-            pipe.ltrim(self._k("audit"), 0, self.audit_keep - 1)
+            pipe.lpush(self.keys.audit, json.dumps(entry, ensure_ascii=False, default=str))
+            pipe.ltrim(self.keys.audit, 0, self.audit_keep - 1)
             await pipe.execute()
         log.info(
             "audit: %s %s %s", user, action, json.dumps(detail, ensure_ascii=False, default=str)
@@ -205,4 +203,4 @@ class RedisRunControl:
         return entry
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in await self.redis.lrange(self._k("audit"), 0, limit - 1)]
+        return [json.loads(e) for e in await self.redis.lrange(self.keys.audit, 0, limit - 1)]

@@ -2,7 +2,8 @@
 calls-per-second token bucket, and per-trunk caps (a trunk is an Asterisk server or a named
 trunk behind one), all checked and taken in one Lua script.
 
-Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the prefix):
+Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the prefix; the
+names are listed in ``adapters/redis_keys``):
 
     limits:calls            ZSET  call id -> slot expiry (epoch s): every call in flight
     limits:calls:{trunk}    ZSET  the same, per trunk
@@ -11,12 +12,21 @@ Key layout (prefix ``dozvon:``; one Redis node, the script builds keys from the 
     limits:backoff:{trunk}  STRING the trunk's reduced calls per second after it refused calls
                                   for capacity (SIP 503/403, outcome trunk_limit); expires
                                   after ``backoff_hold_s``, and with it the reduction
+    limits:shop:{shop}      ZSET  call id -> slot expiry: the shop's calls in flight
+    limits:shop:{shop}:bucket HASH tokens, ts: the shop's calls-per-second bucket
     control                 HASH  run-time controls the dashboard writes (redis_control):
                                   paused ("1"), max_concurrent_calls (int >= 0),
                                   calls_per_second (float > 0); a missing field falls back to
-                                  Settings (global_max_calls, calls_per_second). Read here as
-                                  limits across all workers; each worker's DialerControl also
-                                  applies them to itself, which never loosens the global ones.
+                                  Settings (global_max_calls, calls_per_second).
+    shop:{shop}:limits      HASH  a shop's own limits, written by adapters/shop_registry:
+                                  paused ("1"/"0"), max_calls, cps; an absent field or hash:
+                                  no limit for the shop.
+
+This module is the one admission gate: pause, the concurrency caps and calls per second are
+enforced here and nowhere else (the dialer only holds to its own capacity, the number of calls
+its process runs), and every refusal says why (``ports.Refusal``). The installation's limits
+are asked before an order is claimed (``acquire``); the claimed order's shop limits after it
+(``acquire_shop``), so a paused or full shop holds back only its own orders.
 
 A slot is held per call, not per worker: it carries an expiry that the holder's heartbeat
 pushes forward, so the slots of a worker that died come back after ``slot_ttl_s``. The bucket
@@ -43,14 +53,19 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from robot.ports import Admitted, Refused
+from robot.adapters.redis_keys import PREFIX, RedisKeys
+from robot.ports import Admitted, Refusal, Refused, Trunk
 
 log = logging.getLogger(__name__)
 
-PREFIX = "dozvon:"
 UNLIMITED = -1
 FULL_RETRY_S = 0.25  # how soon to ask again when every slot is taken (no cross-worker signal)
 PAUSED_RETRY_S = 1.0
+# A shop refusal puts the order back due this much later (other shops' orders go on); a paused
+# shop's orders come round less often, so a big paused shop does not keep the workers busy.
+SHOP_FULL_RETRY_S = 1.0
+SHOP_PAUSED_RETRY_S = 5.0
+
 
 # ARGV: prefix, call id, now ('' = Redis TIME), slot ttl s, cap (-1 none), cps (<=0 none),
 # burst, trunk count, then per trunk: name, cap (-1 none), cps (<=0 none), burst.
@@ -133,32 +148,76 @@ end
 return {'ok', trunk}
 """
 
+# ARGV: prefix, call id, now ('' = Redis TIME), slot ttl s, shop name, the shop's limits key,
+# paused retry ms, full retry ms. Returns {'ok', ''} | {'shop_paused'|'shop_full'|'shop_cps',
+# wait ms}. The shop's bucket has a burst of one second's worth (at least one call).
+_LUA_ACQUIRE_SHOP = """
+local p, id, shop = ARGV[1], ARGV[2], ARGV[5]
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local h = redis.call('HMGET', ARGV[6], 'paused', 'max_calls', 'cps')
+if h[1] == '1' or h[1] == 'true' or h[1] == 'yes' then return {'shop_paused', ARGV[7]} end
+local cap, cps = tonumber(h[2] or ''), tonumber(h[3] or '')
+local zkey = p .. 'limits:shop:' .. shop
+redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now)
+if cap and redis.call('ZCARD', zkey) >= cap then return {'shop_full', ARGV[8]} end
+local bkey = zkey .. ':bucket'
+local tk = nil
+if cps and cps > 0 then
+  local b = math.max(1, math.floor(cps))
+  local s = redis.call('HMGET', bkey, 'tokens', 'ts')
+  local t0, ts = tonumber(s[1]), tonumber(s[2])
+  tk = b
+  if t0 and ts then tk = math.min(b, t0 + math.max(0, now - ts) * cps) end
+  if tk < 1 then return {'shop_cps', math.ceil((1 - tk) / cps * 1000)} end
+end
+redis.call('ZADD', zkey, now + tonumber(ARGV[4]), id)
+if tk then
+  redis.call('HSET', bkey, 'tokens', tk - 1, 'ts', now)
+  redis.call('EXPIRE', bkey, 3600)
+end
+return {'ok', ''}
+"""
+
 # ARGV: prefix, call id, trunk ('' none), refund ('1': no call was placed, give the tokens
-# back), global burst, trunk burst. Returns 1 if the slot was held.
+# back), global burst, trunk burst, shop ('' none), the shop's limits key. Returns 1 if the
+# slot was held.
 _LUA_RELEASE = """
-local p, id, trunk = ARGV[1], ARGV[2], ARGV[3]
+local p, id, trunk, shop = ARGV[1], ARGV[2], ARGV[3], ARGV[7]
 local gkey = p .. 'limits:calls'
 local held = redis.call('ZREM', gkey, id)
 if trunk ~= '' then redis.call('ZREM', gkey .. ':' .. trunk, id) end
+local shop_held = 0
+if shop ~= '' then shop_held = redis.call('ZREM', p .. 'limits:shop:' .. shop, id) end
+local function refund(bkey, b)
+  local tk = tonumber(redis.call('HGET', bkey, 'tokens'))
+  if tk then redis.call('HSET', bkey, 'tokens', math.min(b, tk + 1)) end
+end
 if ARGV[4] == '1' and held == 1 then
-  local function refund(bkey, b)
-    local tk = tonumber(redis.call('HGET', bkey, 'tokens'))
-    if tk then redis.call('HSET', bkey, 'tokens', math.min(b, tk + 1)) end
-  end
   refund(p .. 'limits:bucket', tonumber(ARGV[5]))
   if trunk ~= '' then refund(gkey .. ':bucket:' .. trunk, tonumber(ARGV[6])) end
+end
+if ARGV[4] == '1' and shop_held == 1 then
+  local bkey = p .. 'limits:shop:' .. shop .. ':bucket'
+  local cps = tonumber(redis.call('HGET', ARGV[8], 'cps') or '')
+  refund(bkey, math.max(1, math.floor(cps or 1)))
 end
 return held
 """
 
-# ARGV: prefix, expiry, then (call id, trunk) pairs. Re-adds slots that expired meanwhile:
-# the calls are real, the count must say so.
+# ARGV: prefix, expiry, then (call id, trunk, shop) triples. Re-adds slots that expired
+# meanwhile: the calls are real, the count must say so.
 _LUA_HEARTBEAT = """
 local p, expiry = ARGV[1], ARGV[2]
 local gkey = p .. 'limits:calls'
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   redis.call('ZADD', gkey, expiry, ARGV[i])
   if ARGV[i + 1] ~= '' then redis.call('ZADD', gkey .. ':' .. ARGV[i + 1], expiry, ARGV[i]) end
+  local shop = ARGV[i + 2]
+  if shop ~= '' then redis.call('ZADD', p .. 'limits:shop:' .. shop, expiry, ARGV[i]) end
 end
 return 1
 """
@@ -175,18 +234,6 @@ return tostring(rate)
 
 
 @dataclass(frozen=True)
-class Trunk:
-    """Somewhere calls can go, with its own limits."""
-
-    name: str  # the Asterisk server's name (CallAttempt.asterisk) or a named trunk
-    capacity: int | None = None  # concurrent calls it takes; None: no cap
-    cps: float = 0.0  # calls per second it accepts; 0: no limit
-    burst: int = 1
-    dial_template: str | None = None  # how a number becomes a channel there; None: default
-    caller_id: str | None = None  # the caller ID its calls go out with; None: the default
-
-
-@dataclass(frozen=True)
 class LimitSettings:
     max_calls: int | None = None  # concurrent calls across all workers; None: no cap
     cps: float = 0.0  # calls per second across all workers; 0: no limit
@@ -198,7 +245,7 @@ class LimitSettings:
 
 
 class RedisCallLimits:
-    """Global and per-trunk call admission. Implements ``CallLimits`` for the router."""
+    """Global, per-trunk and per-shop call admission. Implements ``ports.CallLimits``."""
 
     def __init__(
         self,
@@ -212,9 +259,12 @@ class RedisCallLimits:
         self.redis = redis
         self.settings = settings or LimitSettings()
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.clock = clock
         self._held: dict[str, Trunk | None] = {}
+        self._shops: dict[str, str] = {}  # call id -> the shop whose slot it holds
         self._acquire = redis.register_script(_LUA_ACQUIRE)
+        self._acquire_shop = redis.register_script(_LUA_ACQUIRE_SHOP)
         self._release = redis.register_script(_LUA_RELEASE)
         self._heartbeat = redis.register_script(_LUA_HEARTBEAT)
         self._back_off = redis.register_script(_LUA_BACK_OFF)
@@ -253,7 +303,7 @@ class RedisCallLimits:
             ]
         status, value = await self._acquire(args=args)
         if status != "ok":
-            return Refused(str(status), int(value) / 1000)
+            return Refused(Refusal(status), int(value) / 1000)
         trunk = next((t for t in trunks if t.name == value), None)
         self._held[call_id] = trunk
         if trunk is None:
@@ -262,6 +312,29 @@ class RedisCallLimits:
         return Admitted(
             server=trunk.name, dial_template=trunk.dial_template, caller_id=trunk.caller_id
         )
+
+    async def acquire_shop(self, call_id: str, shop_name: str) -> Refused | None:
+        """For a call holding a slot (``acquire``): take a slot and a CPS token of the order's
+        shop, or say why not (``Refused``: the order should go back due after
+        ``retry_after_s``; other shops' orders are not held back)."""
+        if call_id not in self._held:
+            raise KeyError(f"call {call_id} holds no slot: acquire it first")
+        status, value = await self._acquire_shop(
+            args=[
+                self.prefix,
+                call_id,
+                self._now(),
+                self.settings.slot_ttl_s,
+                shop_name,
+                self.keys.shop_limits(shop_name),
+                int(SHOP_PAUSED_RETRY_S * 1000),
+                int(SHOP_FULL_RETRY_S * 1000),
+            ]
+        )
+        if status != "ok":
+            return Refused(Refusal(status), int(value) / 1000)
+        self._shops[call_id] = shop_name
+        return None
 
     async def back_off(self, trunk: str) -> float:
         """The trunk refused a call for capacity: halve its calls per second for all workers
@@ -280,7 +353,7 @@ class RedisCallLimits:
 
     async def trunk_rate(self, trunk: str) -> float | None:
         """The trunk's reduced calls per second while it is backed off, else None."""
-        value = await self.redis.get(self.prefix + "limits:backoff:" + trunk)
+        value = await self.redis.get(self.keys.limits_backoff(trunk))
         return float(value) if value is not None else None
 
     async def release(self, call_id: str, *, placed: bool = True) -> None:
@@ -288,6 +361,7 @@ class RedisCallLimits:
         if call_id not in self._held:
             return
         trunk = self._held.pop(call_id)
+        shop = self._shops.pop(call_id, "")
         await self._release(
             args=[
                 self.prefix,
@@ -296,6 +370,8 @@ class RedisCallLimits:
                 "0" if placed else "1",
                 max(1, self.settings.burst),
                 max(1, trunk.burst) if trunk else 1,
+                shop,
+                self.keys.shop_limits(shop) if shop else "",
             ],
         )
 
@@ -306,14 +382,15 @@ class RedisCallLimits:
         now = self.clock() if self.clock is not None else (await self.redis.time())[0]
         args: list[str | int | float] = [self.prefix, float(now) + self.settings.slot_ttl_s]
         for call_id, trunk in list(self._held.items()):
-            args += [call_id, trunk.name if trunk else ""]
+            args += [call_id, trunk.name if trunk else "", self._shops.get(call_id, "")]
         await self._heartbeat(args=args)
 
-    async def in_flight(self, trunk: str | None = None) -> int:
-        """Calls holding a slot now, on all workers (on one trunk if given); expired slots of
-        dead workers still count until the next acquire sweeps them."""
-        key = self.prefix + "limits:calls" + (f":{trunk}" if trunk else "")
-        return int(await self.redis.zcard(key))
+    async def in_flight(self, trunk: str | None = None, *, shop: str | None = None) -> int:
+        """Calls holding a slot now, on all workers (on one trunk, or of one shop, if given);
+        expired slots of dead workers still count until the next acquire sweeps them."""
+        if shop is not None:
+            return int(await self.redis.zcard(self.keys.limits_shop_calls(shop)))
+        return int(await self.redis.zcard(self.keys.limits_calls(trunk or "")))
 
     # -- the heartbeat task --------------------------------------------------------------------
 

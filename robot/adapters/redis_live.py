@@ -15,6 +15,8 @@ them. Key layout (prefix ``dozvon:``):
                                   (epoch // 300), kept 8 h: the health checks' recent rates
     stats:total           HASH    outcome:{o} counters since the start, and histograms
                                   {dispatch,decision}:{bucket}|sum|count for /metrics
+    stats:by_shop         HASH    "{shop}\t{purpose}\t{outcome}" counters of ended calls since
+                                  the start (robot.core.analytics), for /metrics
 
 Publishing never blocks a call: changes go through a bounded queue to one writer task; when
 Redis is down they are dropped with a warning (the dashboard is a view, the store is the truth).
@@ -34,12 +36,14 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
+from robot.core.analytics import counter_field
 from robot.core.phones import mask_phone
 from robot.ports import CallState, CallStateChange
 
 log = logging.getLogger(__name__)
 
-PREFIX = "dozvon:"
+
 STATS_KEEP_S = 35 * 86400
 SLICE_S = 300  # stats:5m buckets
 SLICES_KEEP_S = 8 * 3600
@@ -70,6 +74,8 @@ def change_to_json(change: CallStateChange, worker_id: str) -> dict[str, Any]:
         "outcome": change.outcome.value if change.outcome else None,
         "reason": change.reason,
         "worker": worker_id,
+        "shop_name": change.shop_name,
+        "purpose": change.purpose,
     }
 
 
@@ -90,14 +96,12 @@ class RedisCallBoard:
         self.worker_id = worker_id
         self.tz = ZoneInfo(timezone)
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.ttl_s = ttl_s
         self._queue: asyncio.Queue[CallStateChange | None] = asyncio.Queue(queue_size)
         self._live: dict[str, tuple[str, float]] = {}  # call id -> (json, first seen monotonic)
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
 
     # -- CallEvents ------------------------------------------------------------------------------
 
@@ -165,41 +169,41 @@ class RedisCallBoard:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for cid, (doc, _seen) in self._live.items():
-                    pipe.set(self._k("live", "call", cid), doc, ex=int(self.ttl_s))
-                    pipe.sadd(self._k("live", "calls"), cid)
+                    pipe.set(self.keys.live_call(cid), doc, ex=int(self.ttl_s))
+                    pipe.sadd(self.keys.live_calls, cid)
                 await pipe.execute()
         except (RedisError, OSError) as e:
             log.warning("live call board: refresh failed: %s", e)
 
     async def _write(self, change: CallStateChange) -> None:
         doc = json.dumps(change_to_json(change, self.worker_id), ensure_ascii=False)
-        key = self._k("live", "call", change.call_id)
+        key = self.keys.live_call(change.call_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             if change.state is CallState.ENDED:
                 self._live.pop(change.call_id, None)
                 pipe.delete(key)
-                pipe.srem(self._k("live", "calls"), change.call_id)
+                pipe.srem(self.keys.live_calls, change.call_id)
                 self._queue_stats(pipe, change)
             else:
                 seen = self._live.get(change.call_id, (doc, time.monotonic()))[1]
                 self._live[change.call_id] = (doc, seen)
                 pipe.set(key, doc, ex=int(self.ttl_s))
-                pipe.sadd(self._k("live", "calls"), change.call_id)
+                pipe.sadd(self.keys.live_calls, change.call_id)
                 if change.state is CallState.RINGING and change.intake_to_originate_ms is not None:
                     self._queue_dispatch(pipe, change)
-            pipe.publish(self._k("live", "events"), doc)
+            pipe.publish(self.keys.live_events, doc)
             await pipe.execute()
 
     def day_key(self, at: datetime) -> tuple[str, str]:
         local = at.astimezone(self.tz)
-        return self._k("stats", "day", local.date().isoformat()), f"{local.hour:02d}"
+        return self.keys.stats_day(local.date().isoformat()), f"{local.hour:02d}"
 
     def _queue_dispatch(self, pipe: Any, change: CallStateChange) -> None:
         ms = float(change.intake_to_originate_ms or 0.0)
         day, _hour = self.day_key(change.at)
         pipe.rpush(day + ":first_call_ms", round(ms, 1))
         pipe.expire(day + ":first_call_ms", STATS_KEEP_S)
-        total = self._k("stats", "total")
+        total = self.keys.stats_total
         pipe.hincrby(total, "dispatch:" + bucket_label(ms / 1000, DISPATCH_BUCKETS), 1)
         pipe.hincrbyfloat(total, "dispatch:sum", ms / 1000)
         pipe.hincrby(total, "dispatch:count", 1)
@@ -210,11 +214,13 @@ class RedisCallBoard:
         pipe.hincrby(day, f"outcome:{outcome}", 1)
         pipe.hincrby(day, f"hour:{hour}:{outcome}", 1)
         pipe.expire(day, STATS_KEEP_S)
-        recent = self._k("stats", "5m", str(int(change.at.timestamp() // SLICE_S)))
+        recent = self.keys.stats_slice(str(int(change.at.timestamp() // SLICE_S)))
         pipe.hincrby(recent, outcome, 1)
         pipe.expire(recent, SLICES_KEEP_S)
-        total = self._k("stats", "total")
+        total = self.keys.stats_total
         pipe.hincrby(total, f"outcome:{outcome}", 1)
+        by_shop = counter_field(change.shop_name, change.purpose, outcome)
+        pipe.hincrby(self.keys.stats_by_shop, by_shop, 1)
         ms = change.speech_end_to_decision_ms
         if ms is not None:
             pipe.hincrby(total, "decision:" + bucket_label(ms / 1000, DECISION_BUCKETS), 1)
@@ -229,28 +235,26 @@ class LiveBoardReader:
         self.redis = redis
         self.tz = ZoneInfo(timezone)
         self.prefix = prefix
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
+        self.keys = RedisKeys(prefix)
 
     @property
     def events_channel(self) -> str:
-        return self._k("live", "events")
+        return self.keys.live_events
 
     async def live_calls(self) -> list[dict[str, Any]]:
-        ids = sorted(cast("set[str]", await self.redis.smembers(self._k("live", "calls"))))
+        ids = sorted(cast("set[str]", await self.redis.smembers(self.keys.live_calls)))
         if not ids:
             return []
-        docs = await self.redis.mget([self._k("live", "call", i) for i in ids])
+        docs = await self.redis.mget([self.keys.live_call(i) for i in ids])
         gone = [i for i, d in zip(ids, docs, strict=True) if d is None]
         if gone:
-            await self.redis.srem(self._k("live", "calls"), *gone)
+            await self.redis.srem(self.keys.live_calls, *gone)
         calls = [json.loads(d) for d in docs if d is not None]
         return sorted(calls, key=lambda c: c["started_at"])
 
     async def day(self, day: str) -> dict[str, Any]:
         """Counters of one local day (``YYYY-MM-DD``) and its first-call delays in ms."""
-        key = self._k("stats", "day", day)
+        key = self.keys.stats_day(day)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
             pipe.lrange(key + ":first_call_ms", 0, -1)
@@ -269,19 +273,28 @@ class LiveBoardReader:
         return {
             k: float(v)
             for k, v in cast(
-                "dict[str, str]", await self.redis.hgetall(self._k("stats", "total"))
+                "dict[str, str]", await self.redis.hgetall(self.keys.stats_total)
             ).items()
         }
+
+    async def shop_totals(self) -> list[tuple[str, float]]:
+        """The per-shop-and-purpose counters since the start (robot.core.analytics fields)."""
+        raw = await self.redis.hgetall(self.keys.stats_by_shop)
+        return [(_text(k), float(v)) for k, v in raw.items()]
 
     async def outcomes_between(self, start_epoch: float, end_epoch: float) -> dict[str, int]:
         """Calls ended by outcome in the five-minute slices that overlap [start, end)."""
         first, last = int(start_epoch // SLICE_S), int((end_epoch - 1e-6) // SLICE_S)
         async with self.redis.pipeline(transaction=False) as pipe:
             for n in range(first, last + 1):
-                pipe.hgetall(self._k("stats", "5m", str(n)))
+                pipe.hgetall(self.keys.stats_slice(str(n)))
             slices = await pipe.execute()
         out: dict[str, int] = {}
         for h in slices:
             for outcome, v in h.items():
                 out[outcome] = out.get(outcome, 0) + int(v)
         return out
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)

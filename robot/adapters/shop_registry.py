@@ -46,38 +46,13 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from robot.adapters import redis_keys
 from robot.core.shops import ShopConfig, parse_shops
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
 
-
-class redis_keys:  # moves to robot.adapters.redis_keys once that module lands
-    PREFIX = "dozvon:"
-
-    @staticmethod
-    def shops(prefix: str = PREFIX) -> str:
-        return prefix + "shops"
-
-    @staticmethod
-    def shops_paused(prefix: str = PREFIX) -> str:
-        return prefix + "shops:paused"
-
-    @staticmethod
-    def shops_version(prefix: str = PREFIX) -> str:
-        return prefix + "shops:version"
-
-    @staticmethod
-    def shops_channel(prefix: str = PREFIX) -> str:
-        return prefix + "shops:events"
-
-    @staticmethod
-    def shops_limited(prefix: str = PREFIX) -> str:
-        return prefix + "shops:limited"
-
-    @staticmethod
-    def shop_limits(name: str, prefix: str = PREFIX) -> str:
-        """The admission gate's per-shop hash: paused, max_calls, cps."""
-        return f"{prefix}shop:{name}:limits"
+READ_S = 0.5  # longest wait on the change channel between checks of the stop flag
 
 
 SOURCES = ("env", "file", "api")
@@ -174,6 +149,7 @@ class ShopRegistry:
         self._source: dict[str, str] = {}
         self._limits_written: dict[str, dict[str, str]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.changes = 0  # bumped on every change of the effective configuration
         if file is not None:
             self._load_file(strict=True)
@@ -409,32 +385,40 @@ class ShopRegistry:
     # -- the background loop -----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Refresh on every change message, and every ``poll_s`` in case one was missed."""
+        """Refresh on every change message, and every ``poll_s`` in case one was missed.
+        Reads are bounded (``READ_S``) and the stop flag is checked between them: redis-py
+        can lose a cancel that lands mid-read (robot.supervision.join_task)."""
         r = self._need_redis()
         pubsub = r.pubsub(ignore_subscribe_messages=True)
+        next_poll = 0.0
         try:
             await pubsub.subscribe(redis_keys.shops_channel(self.prefix))
-            while True:
+            while not self._stopping.is_set():
                 try:
-                    await pubsub.get_message(timeout=self.poll_s)
-                    await self.refresh()
+                    msg = await pubsub.get_message(timeout=min(READ_S, self.poll_s))
+                    if msg is not None or time.monotonic() >= next_poll:
+                        next_poll = time.monotonic() + self.poll_s
+                        await self.refresh()
                 except (RedisError, OSError) as e:
                     log.warning("shops refresh: %s", e)
-                    await asyncio.sleep(self.poll_s)
+                    await asyncio.sleep(min(READ_S, self.poll_s))
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
 
     async def start(self) -> None:
         if self.redis is not None:
-            await self.refresh(force=True)
+            try:
+                await self.refresh(force=True)
+            except (RedisError, OSError) as e:  # the file's shops hold; the loop catches up
+                log.warning("shops: Redis unavailable at start (%s); retrying", e)
+            self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="shop-registry")
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await join_task(self._task, grace_s=2 * READ_S)
             self._task = None
 
 

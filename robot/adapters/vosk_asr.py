@@ -68,7 +68,7 @@ from robot.adapters.asr_models import (
 from robot.core.models import Intent
 from robot.core.reply_vocabulary import reply_words
 from robot.core.trust import TrustRules, check_yes, is_steady
-from robot.core.vad import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, SpeechGate, VadConfig
+from robot.core.vad import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, EndOfSpeech, SpeechGate, VadConfig
 from robot.ports import RecognitionResult
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def _result(words: Iterable[tuple[str, float]]) -> RecognitionResult:
 
 
 def _garbage(language: str) -> frozenset[str]:
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     try:
         garbage = get_pack(language).vosk_garbage
@@ -173,7 +173,7 @@ def _garbage(language: str) -> frozenset[str]:
 def listening_phrases(language: str) -> tuple[str, ...]:
     """The grammar a call listens with: the pack's phrases, then the reply words (without the
     model's filler syllables, which must keep absorbing speech outside the grammar)."""
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     known = REGISTRY.get(language)
     fillers = set(known.unk_fillers) if known else set()
@@ -181,9 +181,9 @@ def listening_phrases(language: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*get_pack(language).vosk_grammar, *extra)))
 
 
-# Silence after a "yes" before it is returned (other answers: as soon as the gate flushes,
-# 0.5 s). The session's own end of speech (SessionTiming.end_of_speech_s) must be longer.
-YES_HOLD_S = 0.8
+# Silence after a "yes" before it is returned (other answers: as soon as the gate flushes);
+# set, with the other end-of-answer timings it is ordered against, in core.vad.VadConfig.
+YES_HOLD_S = VadConfig().yes_hold_s
 
 _Op = bytes | None  # audio to decode, or None: end the utterance here (the gate's tail ran out)
 
@@ -194,7 +194,9 @@ class VoskStream:
     ``feed`` gates the audio on the event loop (cheap) and decodes the voiced part in the
     shared thread pool; one stream's decodes run one at a time, in order. A final result comes
     back when Vosk's endpointer ends the utterance, or when the gate has passed its silence
-    tail after speech and the decoder still holds words (whichever is first).
+    tail after speech and the decoder still holds words (whichever is first); a yes only after
+    the yes hold. Speech with no words in it ends the turn with an empty final result once
+    ``end_of_speech_s`` passed (``core.vad.EndOfSpeech``, the one place this is decided).
     """
 
     def __init__(
@@ -210,13 +212,13 @@ class VoskStream:
     ) -> None:
         self.language = language
         self._trust = trust or TrustRules()
-        self.yes_hold_s = YES_HOLD_S
         self.model_name = model_name
         self._new_decoder = new_decoder  # -> (recognizer, filler words reported as [unk])
         self._decoder: vosk.KaldiRecognizer | None = None  # built on first use, in the pool
         self._executor = executor
         self._fillers: frozenset[str] = frozenset()
         self._gate = SpeechGate(vad_config)
+        self._end = EndOfSpeech(self._gate.vad.config)
         self._clock = clock
         self._buf = bytearray()
         self._pending: deque[RecognitionResult] = deque()
@@ -224,7 +226,6 @@ class VoskStream:
         self._generation = 0  # bumped by reset(); decodes of an older generation are dropped
         self._decoder_generation = 0
         self._dirty = False  # the decoder holds audio since its last result
-        self._last_voiced_at: float | None = None
         self._levels: list[float] = []  # frame levels of the speech since the last result
         # Monotonic time the last voiced frame ended, set when speech ends (gate hangover)
         # and when a final result is returned: "end of speech" for latency measurements.
@@ -238,6 +239,10 @@ class VoskStream:
     def speaking(self) -> bool:
         return self._gate.speaking
 
+    @property
+    def _last_voiced_at(self) -> float | None:
+        return self._end.last_voiced_at
+
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         ops = self._gate_frames(pcm)
         if ops:
@@ -245,24 +250,29 @@ class VoskStream:
                 if result.text:
                     self._pending.append(result)
                     self.last_endpoint = endpoint
-        if not self._pending or self._holding():
+        if not self._pending:
+            if not self._end.nothing_heard(self._clock(), self._gate.decoding):
+                return None
+            self.last_speech_end = self._last_voiced_at
+            self.last_endpoint = "gate"
+            return _result([])  # speech, no words: the turn is over (see EndOfSpeech)
+        if self._holding():
             return None
         self.last_speech_end = self._last_voiced_at
         merged = merge_results(self._pending)
         self._pending.clear()
+        self._end.gave_answer()
         return self._judged(merged) if len(merged.words) > 1 else merged
 
     def _holding(self) -> bool:
         """Keep a yes back until ``yes_hold_s`` of silence: "네? 뭐라고요?" and "да... нет,
         подождите" are one answer with a pause in it, and the second half decides."""
-        from robot.core.langpack import get_pack
+        from robot.core.languages import get_pack
 
         last = self._pending[-1]
         if get_pack(self.language).classify(last.text) is not Intent.YES:
             return False
-        if self._gate.speaking or self._last_voiced_at is None:
-            return True
-        return self._clock() - self._last_voiced_at < self.yes_hold_s
+        return self._end.holds_yes(self._clock(), self._gate.speaking)
 
     async def finish(self) -> RecognitionResult:
         finals = [r for _, r in await self._decode([], final=True) if r.text]
@@ -274,13 +284,16 @@ class VoskStream:
             self.last_speech_end = self._last_voiced_at
         return merged
 
+    def close(self) -> None:
+        """Nothing to free: the decoder goes with the stream (ports.RecognizerStream)."""
+
     def reset(self) -> None:
         self._generation += 1
         self._gate.reset()
         self._buf.clear()
         self._pending.clear()
         self._levels.clear()
-        self._last_voiced_at = None
+        self._end.reset()
         self.last_speech_end = None
 
     def _gate_frames(self, pcm: bytes) -> list[_Op]:
@@ -296,9 +309,8 @@ class VoskStream:
             step = self._gate.push(frame)
             if self._gate.speaking:
                 self._levels.append(self._gate.vad.last_dbfs)
-            if step.voiced:
-                # A chunk arrives when its last sample does: frame i ended (count-1-i) frames ago.
-                self._last_voiced_at = now - (count - 1 - i) * FRAME_MS / 1000
+            # A chunk arrives when its last sample does: frame i ended (count-1-i) frames ago.
+            self._end.step(step, self._gate.speaking, now - (count - 1 - i) * FRAME_MS / 1000)
             if step.speech_ended:
                 self.last_speech_end = self._last_voiced_at
             for decoded in step.decode:
@@ -342,7 +354,7 @@ class VoskStream:
         """A yes that fails the trust rules (``robot.core.trust``) comes back as [unk]."""
         if not result.words:
             return result
-        from robot.core.langpack import get_pack
+        from robot.core.languages import get_pack
 
         verdict = check_yes(result.words, get_pack(self.language).classify, self._trust)
         if not verdict.distrusted:

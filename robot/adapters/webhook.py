@@ -104,7 +104,7 @@ def backoff_delay(
 ) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based). With the +-20 %
     jitter each step still exceeds the previous one (2 * 0.8 > 1.2) until the cap."""
-    raw = min(base_s * 2 ** max(0, attempt - 1), max_s)
+    raw = min(base_s * 2.0 ** max(0, attempt - 1), max_s)
     return min(raw * (1 - jitter + 2 * jitter * rand()), max_s)
 
 

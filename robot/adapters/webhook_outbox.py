@@ -25,7 +25,9 @@ from typing import Any
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.core.records import ResultEvent
+from robot.core.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -59,33 +61,27 @@ return 1
 """
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 class WebhookOutbox:
     """The failed list of the CRM outbox (see the module docstring)."""
 
-    def __init__(self, redis: Redis, *, prefix: str = "dozvon:") -> None:
+    def __init__(self, redis: Redis, *, prefix: str = PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self._fail = redis.register_script(_LUA_FAIL)
         self._retry = redis.register_script(_LUA_RETRY)
         self._delete = redis.register_script(_LUA_DELETE)
 
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
     @property
     def failed_key(self) -> str:
-        return self._k("outbox", "failed")
+        return self.keys.outbox_failed
 
     async def fail(self, delivery_id: str, error: str, now: datetime, url: str | None) -> bool:
         """Move a delivery (due or in flight) to the failed list; False if it is gone."""
         ok = await self._fail(
-            keys=[self._k("outbox", "due"), self._k("outbox", "inflight"), self.failed_key],
-            args=[self.prefix, delivery_id, _utc(now).timestamp(), error[:1000],
-                  _utc(now).isoformat(), url or ""],
+            keys=[self.keys.outbox_due, self.keys.outbox_inflight, self.failed_key],
+            args=[self.prefix, delivery_id, as_utc(now).timestamp(), error[:1000],
+                  as_utc(now).isoformat(), url or ""],
         )  # fmt: skip
         if ok:
             log.warning("delivery %s failed for good: %s", delivery_id, error[:300])
@@ -112,7 +108,7 @@ class WebhookOutbox:
         return None if score is None else await self._item(delivery_id, score)
 
     async def _item(self, did: str, score: float) -> dict[str, Any] | None:
-        h = await self.redis.hgetall(self._k("outbox", "item", did))
+        h = await self.redis.hgetall(self.keys.outbox_item(did))
         if not h:
             return None
         event: dict[str, Any] | None = None
@@ -134,8 +130,8 @@ class WebhookOutbox:
     async def retry(self, delivery_id: str, now: datetime) -> bool:
         """Back to the outbox, due now, attempts from 1 again; False if not in the list."""
         ok = await self._retry(
-            keys=[self._k("outbox", "due"), self.failed_key],
-            args=[self.prefix, delivery_id, _utc(now).timestamp()],
+            keys=[self.keys.outbox_due, self.failed_key],
+            args=[self.prefix, delivery_id, as_utc(now).timestamp()],
         )
         return bool(ok)
 

@@ -233,7 +233,7 @@ def _row(s: Scored) -> dict[str, Any]:
 
 
 def _eval_text(args: argparse.Namespace) -> Report:
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     items = read_labels(args.text, "text")
     try:
@@ -290,7 +290,7 @@ async def _score_files(
     recognizer: Any, args: argparse.Namespace, items: list[Item], default: str, clock: Any
 ) -> Report:
     from robot.commands.recognize import WavError, read_wav, recognize_pcm, to_call_audio
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     report = Report()
     for item in items:

@@ -44,6 +44,7 @@ def explain(doc: Any, now: datetime, settings: Any) -> dict[str, Any]:
     """The decision for one stdin document (raises ValueError on bad input)."""
     from robot.core.models import OrderError, OrderStatus, parse_order
     from robot.core.policy import decide
+    from robot.core.purposes import purpose_policy
     from robot.core.records import OrderRecord
     from robot.policy_settings import load_policy
 
@@ -70,7 +71,7 @@ def explain(doc: Any, now: datetime, settings: Any) -> dict[str, Any]:
         attempts,
         now,
         bool(doc.get("phone_on_dnc", False)),
-        load_policy(settings),
+        purpose_policy(order, load_policy(settings)),  # the order's purpose's rules, as dialed
         phone_calls=[_when(c) for c in phone_calls] if phone_calls is not None else None,
     )
     return decision.to_json()

@@ -50,7 +50,7 @@ def reply_json(text: str, reply: Reply) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     pack = get_pack(args.lang)
     today = args.today or date.today()

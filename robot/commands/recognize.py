@@ -35,7 +35,7 @@ with warnings.catch_warnings():
     import audioop
 
 from robot.core.models import Intent
-from robot.core.vad import FRAME_BYTES, SAMPLE_RATE
+from robot.core.vad import FRAME_BYTES, SAMPLE_RATE, VadConfig
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from robot.adapters.asr_models import ModelError
     from robot.adapters.vosk_asr import VoskRecognizer
     from robot.config import load_settings
-    from robot.core.langpack import get_pack
+    from robot.core.languages import get_pack
 
     settings = load_settings(**({"models_dir": args.models_dir} if args.models_dir else {}))
     clock = AudioClock()
@@ -188,8 +188,8 @@ async def recognize_pcm(
 ) -> Recognized:
     """One answer, exactly as a call hears it: 20 ms frames into a fresh stream, the first
     final result is the answer (the dialog stops listening there), else what the stream holds
-    when the audio ends (the session's quiet timer, ``end_of_speech_s``, would flush it)."""
-    from robot.engine.session import SessionTiming
+    when the audio ends (the stream's end of speech, ``VadConfig.end_of_speech_s``, would end
+    the turn there)."""
 
     stream = recognizer.open(pack.code, grammar=() if free else None)
     clock.now = 0.0
@@ -215,7 +215,7 @@ async def recognize_pcm(
         spent += step
         if answer.text:
             endpoint = "finish"
-            decision_ms = (SessionTiming().end_of_speech_s + step) * 1000
+            decision_ms = (VadConfig().end_of_speech_s + step) * 1000
     close = getattr(stream, "close", None)
     if close is not None:
         close()

@@ -1,8 +1,9 @@
 """What a carrier's answer to a call means for the shop: the one table of SIP responses and
 Q.850 causes Dozvon understands, and the outcome each leads to. Pure: no I/O.
 
-How the facts reach us (the AMI adapter, robot/adapters/ami/mapping.py, reads them; verified on
-Asterisk 22.10 against a second Asterisk as the carrier, tests/integration/test_sip_trunk.py):
+How the facts reach us (the AMI adapter, robot/adapters/ami/originator.py, reads them;
+verified on Asterisk 22.10 against a second Asterisk as the carrier,
+tests/integration/test_sip_trunk.py):
 
 - the far end's final response to our INVITE arrives as a ``HangupRequest`` event on our
   channel with ``TechCause`` = the SIP code and ``Cause`` = Asterisk's Q.850 translation of it

@@ -1,7 +1,8 @@
 """The per-language contract: how answers are understood and what the recognizer listens for.
 
 Each supported language has one :class:`LanguagePack` (``robot.core.lang_ru``,
-``robot.core.lang_ko``). ``get_pack`` is the only lookup the rest of the code uses.
+``robot.core.lang_ko``). ``robot.core.languages.get_pack`` is the only lookup the rest of the
+code uses; this module imports no pack.
 """
 
 from __future__ import annotations
@@ -77,13 +78,3 @@ def decide_yes_no(signals: list[tuple[int, int, int]]) -> Intent | None:
     top = max(level for level, _, _ in signals)
     last = max((s for s in signals if s[0] == top), key=lambda s: s[1])
     return Intent.YES if last[2] > 0 else Intent.NO
-
-
-def get_pack(code: str) -> LanguagePack:
-    from robot.core import lang_ko, lang_ru
-
-    packs = {"ru": lang_ru.PACK, "ko": lang_ko.PACK}
-    try:
-        return packs[code]
-    except KeyError:
-        raise KeyError(f"no language pack for {code!r}; have {', '.join(packs)}") from None

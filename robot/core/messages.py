@@ -43,6 +43,7 @@ EN: dict[str, str] = {
     "policy.answered": "{answer:msg} on {at:time}",
     "policy.dnc_flag": "the order says do_not_call",
     "policy.dnc_listed": "the phone is on the do-not-call list",
+    "policy.unknown_purpose": "no call purpose {purpose} is defined for the order's shop",
     "policy.exhausted": "attempts exhausted: {made} of {max} calls made",
     "policy.exhausted_last": "attempts exhausted: {made} of {max} calls made, the last: {last:msg}",
     "policy.exhausted_outcome": (

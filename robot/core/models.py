@@ -350,13 +350,23 @@ class StatusEvent(BaseModel):
         }
 
 
-def parse_status_event(data: Any, *, order_id: str | None = None) -> StatusEvent:
-    """Validate a status event; raise :class:`OrderError` naming the first bad field.
-    ``order_id``: from the URL (it wins over one in the body)."""
+# Keys a status event may carry besides its fields: the id's alias, and the stream's "action".
+STATUS_EVENT_KEYS = frozenset(StatusEvent.model_fields) | {"id"}
+
+
+def parse_status_event(
+    data: Any, *, order_id: str | None = None, also: frozenset[str] = frozenset()
+) -> StatusEvent:
+    """Validate a status event; raise :class:`OrderError` naming the first bad field. An
+    unknown key is an error too (a typo must not silently do nothing). ``order_id``: from the
+    URL (it wins over one in the body); ``also``: further keys the caller allows."""
     from pydantic import ValidationError
 
     if not isinstance(data, dict):
         raise OrderError("body", "must be a JSON object")
+    unknown = sorted(str(k) for k in data if k not in STATUS_EVENT_KEYS | also)
+    if unknown:
+        raise OrderError(unknown[0], "unknown field")
     if order_id is not None:
         data = {**data, "order_id": order_id}
     try:
@@ -382,6 +392,7 @@ class CallAttempt(BaseModel):
     phone: str
     language: str
     asterisk: str = "default"
+    shop_name: str = ""  # the order's shop: analytics per shop (robot.core.analytics)
     created_at: datetime
     originated_at: datetime | None = None
     answered_at: datetime | None = None

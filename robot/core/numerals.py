@@ -1,5 +1,6 @@
 """Numbers, money, order numbers and dates as spoken words (Russian here, Korean in
-``robot.core.numerals_ko``, re-exported below).
+``robot.core.numerals_ko``, re-exported here; the pieces both use are in
+``robot.core.number_parts``, so the two never import each other).
 
 Every reading is built as a list of *word keys* (``"num/2f"``, ``"thousand/2"``,
 ``"cur/rub/5"``) that index a word table (``RU_WORDS``). The text functions join the words;
@@ -27,8 +28,21 @@ Choices, so that readings are predictable:
 from __future__ import annotations
 
 from datetime import date, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
+
+from robot.core.number_parts import digit_groups, split_amount
+from robot.core.numerals_ko import (  # noqa: F401  re-exported: the Korean readings live there
+    KO_WORDS,
+    ko_amount,
+    ko_amount_keys,
+    ko_cardinal,
+    ko_cardinal_keys,
+    ko_date,
+    ko_date_keys,
+    ko_order_number,
+    ko_order_number_keys,
+)
 
 Gender = Literal["m", "f"]
 
@@ -213,15 +227,6 @@ def _noun_key(noun: str, n: int) -> str:
     return f"cur/{noun}/{ru_plural_form(n)}"
 
 
-def split_amount(amount: Decimal | int | float | str) -> tuple[int, int]:
-    """(whole units, hundredths), rounding half up to the hundredth."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if value < 0:
-        raise ValueError("negative amounts are not spoken here")
-    whole = int(value)
-    return whole, int((value - whole) * 100)
-
-
 def ru_amount_keys(amount: Decimal | int | float | str, currency: str = "RUB") -> list[str]:
     """Word keys of a sum of money. Unknown currencies: the code, letter by letter."""
     whole, minor = split_amount(amount)
@@ -240,15 +245,6 @@ def ru_amount_keys(amount: Decimal | int | float | str, currency: str = "RUB") -
 def ru_amount(amount: Decimal | int | float | str, currency: str = "RUB") -> str:
     """``Decimal("2490")`` -> ``две тысячи четыреста девяносто рублей``."""
     return words_text(ru_amount_keys(amount, currency))
-
-
-def digit_groups(digits: str) -> list[str]:
-    """Split a digit string the way phone numbers are read: up to 3 digits stay whole,
-    even lengths go in pairs, odd lengths start with a triple (``12345`` -> 123 45)."""
-    if len(digits) <= 3:
-        return [digits]
-    head = 3 if len(digits) % 2 else 2
-    return [digits[:head]] + [digits[i : i + 2] for i in range(head, len(digits), 2)]
 
 
 def _group_keys(group: str) -> list[str]:
@@ -316,26 +312,3 @@ def ru_time_keys(moment: time) -> list[str]:
 def ru_date(day: date, today: date) -> str:
     """``завтра`` or ``двадцать третьего ноября``."""
     return words_text(ru_date_keys(day, today))
-
-
-_KO_NAMES = (
-    "KO_WORDS",
-    "ko_amount",
-    "ko_amount_keys",
-    "ko_cardinal",
-    "ko_cardinal_keys",
-    "ko_date",
-    "ko_date_keys",
-    "ko_order_number",
-    "ko_order_number_keys",
-)
-
-
-def __getattr__(name: str) -> object:
-    # The Korean readings live in numerals_ko (which uses the helpers above); re-exported
-    # lazily so that either module can be imported first.
-    if name in _KO_NAMES:
-        from robot.core import numerals_ko
-
-        return getattr(numerals_ko, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date, time
 from decimal import Decimal
 
-from robot.core.numerals import digit_groups, split_amount
+from robot.core.number_parts import digit_groups, split_amount
 
 _DIGITS = ("영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구")
 _POWERS = {1000: "천", 100: "백", 10: "십"}

@@ -20,6 +20,7 @@ space, as the built-in Korean prompts join them. Pure.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -40,7 +41,7 @@ from robot.core.prompt_pieces import (
     when_ru,
     words,
 )
-from robot.core.purposes import TEMPLATE_FIELD, Purpose, builtin_purposes, customer_time
+from robot.core.purposes import Purpose, builtin_purposes, customer_time
 from robot.core.speech_text import speakable_name, speakable_summary
 
 _MARKS = ".,:;!?"
@@ -61,30 +62,60 @@ class _Run:
     glue_after: bool
 
 
-# A template as segments: punctuation marks (text only), fields and runs of text.
-_Segment = str | _Field | _Run
+@dataclass(frozen=True)
+class _Group:
+    """``[...]`` in a template: said only when every field in it has a value."""
+
+    segments: list[_Segment]
+
+
+# A template as segments: punctuation marks (text only), fields, runs of text and groups.
+_Segment = str | _Field | _Run | _Group
+_TOKEN = re.compile(r"(\{[^{}]*\}|\[|\])")
 
 
 def _segments(template: str, prefix: str, keys: dict[str, str]) -> list[_Segment]:
     """``keys``: text -> clip key so far (the same words in one prompt are one clip). Marks
-    next to a field are text only; a run keeps the marks that end its template."""
+    that open a run are text only; a run keeps the marks that end its template."""
     out: list[_Segment] = []
-    parts = TEMPLATE_FIELD.split(template)
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(_Field(part))
+    level = [out]
+    tokens = [t for t in _TOKEN.split(template) if t]
+    for i, tok in enumerate(tokens):
+        if tok == "[":
+            group = _Group([])
+            level[-1].append(group)
+            level.append(group.segments)
             continue
-        last = i == len(parts) - 1
-        body = part.strip(" ") if last else part.strip(_MARKS + " ")
-        if i > 0:
-            body = body.lstrip(_MARKS + " ")
-        head = part[: part.index(body)] if body else part
-        tail = part[len(head) + len(body) :]
-        out += [m for m in head if m in _MARKS]
-        if body:
-            key = keys.setdefault(body, f"{prefix}.{len(keys) + 1}")
-            out.append(_Run(key, body, i > 0 and not head, not last and not tail))
-        out += [m for m in tail if m in _MARKS]
+        if tok == "]":
+            level.pop()
+            continue
+        if tok.startswith("{"):
+            level[-1].append(_Field(tok[1:-1]))
+            continue
+        rest = [t for t in tokens[i + 1 :] if t != "]"]
+        body = tok.strip(" ").lstrip(_MARKS + " ")
+        if rest:
+            body = body.rstrip(_MARKS + " ")
+        if not body:
+            level[-1].extend(m for m in tok if m in _MARKS)
+            continue
+        start = tok.index(body)
+        level[-1].extend(m for m in tok[:start] if m in _MARKS)
+        after_field = i > 0 and tokens[i - 1].startswith("{") and not tok[0].isspace()
+        before_field = bool(rest) and tokens[i + 1].startswith("{") and not tok[-1].isspace()
+        key = keys.setdefault(body, f"{prefix}.{len(keys) + 1}")
+        level[-1].append(_Run(key, body, after_field, before_field))
+        level[-1].extend(m for m in tok[start + len(body) :] if m in _MARKS)
+    return out
+
+
+def _runs(segments: list[_Segment]) -> list[_Run]:
+    out: list[_Run] = []
+    for seg in segments:
+        if isinstance(seg, _Run):
+            out.append(seg)
+        elif isinstance(seg, _Group):
+            out += _runs(seg.segments)
     return out
 
 
@@ -109,7 +140,7 @@ def purpose_clip_texts(lang: str) -> dict[str, str]:
         for prompt in purpose.say:
             for line in _wording_segments(purpose, prompt, lang):
                 for alternative in line:
-                    out.update({s.key: s.text for s in alternative if isinstance(s, _Run)})
+                    out.update({run.key: run.text for run in _runs(alternative)})
     return dict(sorted(out.items()))
 
 
@@ -138,6 +169,8 @@ def _said(
     for seg in segments:
         if isinstance(seg, str):
             items.append(seg)
+        elif isinstance(seg, _Group):
+            items += _said(seg.segments, order, today, recorded) or []
         elif isinstance(seg, _Field):
             value = field_items(seg.name, order, today)
             if not value:

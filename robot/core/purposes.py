@@ -96,9 +96,19 @@ def check_template(template: str) -> None:
     for name in TEMPLATE_FIELD.findall(template):
         if name not in FIELDS:
             raise ValueError(f"unknown field {{{name}}}; the fields are {', '.join(FIELDS)}")
-    rest = TEMPLATE_FIELD.sub("", template)
-    if "{" in rest or "}" in rest:
+    rest = TEMPLATE_FIELD.sub("{}", template)
+    if "{" in rest.replace("{}", "") or "}" in rest.replace("{}", ""):
         raise ValueError("a brace without its pair: fields are written {name}")
+    depth = 0
+    for ch in rest:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if depth not in (0, 1):
+            raise ValueError("brackets do not nest and close what they open: [ ... {field} ]")
+    if depth:
+        raise ValueError("a bracket without its pair: an optional part is [ ... {field} ]")
+    for group in re.findall(r"\[([^\[\]]*)\]", rest):
+        if "{}" not in group:
+            raise ValueError("an optional part [ ... ] must hold a field")
 
 
 class PurposeError(ValueError):
@@ -340,9 +350,19 @@ def _load_docs(
         except OSError as e:
             raise PurposeError(str(path), f"cannot read: {e.strerror or e}") from None
         except Exception as e:  # json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError
-            raise PurposeError(str(path), f"not valid JSON or YAML: {e}") from None
+            raise PurposeError(str(path), f"not valid JSON or YAML{_where(e)}") from None
         docs.update(parse_purposes(doc, source=str(path), base=docs))
     return docs
+
+
+def _where(error: Exception) -> str:
+    """Where a parser stopped, without quoting the file (it may not be a purpose file at all)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f" (line {error.lineno}, column {error.colno}): {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return f" (line {mark.line + 1}, column {mark.column + 1}): {getattr(error, 'problem', '')}"
+    return ""
 
 
 @functools.cache
@@ -364,6 +384,14 @@ def load_purposes(paths: Iterable[str | Path]) -> dict[str, Purpose]:
 
 def confirm_purpose() -> Purpose:
     return builtin_purposes()[CONFIRM]
+
+
+def purpose_policy(
+    order: Order, base: PolicyConfig, catalog: Mapping[str, Purpose] | None = None
+) -> PolicyConfig:
+    """``base`` with the rules of the order's purpose (unchanged for a purpose not defined)."""
+    found = (catalog if catalog is not None else builtin_purposes()).get(order.purpose)
+    return found.policy(base) if found is not None else base
 
 
 def purpose_for(order: Order, catalog: Mapping[str, Purpose] | None = None) -> Purpose:

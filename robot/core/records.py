@@ -29,6 +29,11 @@ class OrderRecord(BaseModel):
     reopened: int = 0
     reopen_after: int = 0
     reopen_attempts: int = 0
+    # The current cycle (robot.core.lifecycle): its number (0: the first), the attempt number
+    # it started after and the attempts it may use (None: the policy's); None: never set.
+    cycle: int = 0
+    cycle_after: int | None = None
+    cycle_cap: int | None = None
 
 
 class ResultEvent(BaseModel):
@@ -36,9 +41,9 @@ class ResultEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event: str = "call.finished"  # call.finished | order.final (exactly one per order)
+    event: str = "call.finished"  # call.finished | order.final (one per cycle) | order.reopened
     # Idempotency key: the CRM may see a delivery twice, never act twice. ``<order>:final``
-    # for order.final, ``<order>:<call id>`` for call.finished.
+    # for order.final, ``<order>:<call id>`` for call.finished (all: robot.core.lifecycle).
     delivery_id: str
     order_id: str
     status: OrderStatus

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from robot.core.models import OrderStatus
+from robot.core.models import Order, OrderStatus
 from robot.core.policy_config import PolicyConfig
 
 MAX_EXTRA_ATTEMPTS = 10
@@ -29,26 +29,28 @@ REOPENABLE = frozenset({
 })  # fmt: skip
 
 C = TypeVar("C")
-REOPEN_FIELDS = {"reopened", "reopen_after", "reopen_attempts"}  # on the order (record, hash)
+# On the order (record, hash). ``cycle_after``/``cycle_cap``: where the current cycle starts and
+# its attempts (robot.core.lifecycle), written by a reopening and by a status event's purpose.
+REOPEN_FIELDS = {"reopened", "reopen_after", "reopen_attempts", "cycle_after", "cycle_cap"}
 
 
 @dataclass(frozen=True)
 class Reopening:
     count: int  # how many times the order was reopened (the n in ``:final:r<n>``)
-    after_attempt: int  # calls up to this attempt number were made before the last reopening
-    attempts: int  # further attempts granted then
+    after_attempt: int  # calls up to this attempt number belong to earlier cycles
+    # Further attempts granted by the last reopening; None: the policy's own (a cycle that a
+    # status event started).
+    attempts: int | None
 
     @classmethod
     def from_fields(cls, h: dict[str, Any]) -> Reopening | None:
         n = int(h.get("reopened") or 0)
+        if h.get("cycle_after") not in (None, ""):
+            cap = h.get("cycle_cap")
+            return cls(n, int(h["cycle_after"]), int(cap) if cap not in (None, "") else None)
         if n <= 0:
             return None
         return cls(n, int(h.get("reopen_after") or 0), int(h.get("reopen_attempts") or 1))
-
-
-def final_delivery_id(order_id: str, reopened: int) -> str:
-    """The idempotency key of an order's ``order.final``, distinct for each reopening."""
-    return f"{order_id}:final" if reopened <= 0 else f"{order_id}:final:r{reopened}"
 
 
 def policy_view(
@@ -58,6 +60,8 @@ def policy_view(
     if reopening is None:
         return list(calls), config
     since = [c for c in calls if int(_attempt(c)) > reopening.after_attempt]
+    if reopening.attempts is None:
+        return since, config
     return since, config.model_copy(update={"max_attempts": reopening.attempts})
 
 
@@ -75,3 +79,16 @@ class NotReopenable(Exception):
         self.order_id = order_id
         self.status = status
         self.why = why  # "confirmed", "cancelled", "dnc", "invalid_number", "dnc_listed"
+
+
+def why_not_reopenable(status: OrderStatus, order: Order, on_dnc: bool) -> str | None:
+    """Why this order may not be called again, or None."""
+    if not status.is_final:
+        return "not_final"
+    if order.do_not_call or status is OrderStatus.DNC:
+        return "dnc"
+    if on_dnc:
+        return "dnc_listed"
+    if status not in REOPENABLE:
+        return str(status.value)  # confirmed, cancelled, invalid_number
+    return None

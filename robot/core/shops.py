@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from robot.core.models import PURPOSE_NAME, STATUS_NAME, check_zone
 from robot.core.policy_config import PolicyConfig
+from robot.core.purposes import PurposeError, load_purposes
 
 # A status mapped to this ends the need for any call: pending calls are dropped and a call that
 # is ringing or talking is hung up (picked up, delivered, cancelled, returned).
@@ -97,6 +98,32 @@ class ShopConfig(BaseModel):
         if v:
             _check_policy({"weekdays": v})  # mon..sun -> hours or null
         return v or None
+
+    @field_validator("purpose_files")
+    @classmethod
+    def _purpose_files(cls, v: list[str]) -> list[str]:
+        """Every file loads (robot.core.purposes): a bad one is refused naming the file, the
+        purpose and the key."""
+        if v:
+            try:
+                load_purposes(v)
+            except PurposeError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _statuses_name_purposes(self) -> ShopConfig:
+        """A status maps to a purpose that exists: built in or in the shop's files."""
+        wanted = {s: a for s, a in self.statuses.items() if a != STOP}
+        if wanted:
+            known = load_purposes(self.purpose_files)
+            for status, action in wanted.items():
+                if action not in known:
+                    raise ValueError(
+                        f"statuses.{status}: no purpose {action!r} (built in: "
+                        f"{', '.join(sorted(known))}; or add it in purpose_files)"
+                    )
+        return self
 
     @field_validator("statuses")
     @classmethod
@@ -178,9 +205,9 @@ def parse_shops(data: Any) -> dict[str, ShopConfig]:
             shop = ShopConfig.model_validate(raw)
         except ValidationError as e:
             err = e.errors()[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "?"
+            where = "".join(f".{p}" for p in err.get("loc", ()))  # none: the message names it
             msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            raise ValueError(f"shops.{name or '?'}.{where}: {msg}") from None
+            raise ValueError(f"shops.{name or '?'}{where}: {msg}") from None
         if shop.name in out:
             raise ValueError(f"shops.{shop.name}: defined twice")
         out[shop.name] = shop

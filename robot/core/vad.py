@@ -13,6 +13,13 @@ Two layers:
   speech, and a short tail after it; then it tells the decoder to finalize (``flush``), which
   ends an answer sooner than the decoder's own endpointer would. Long silence between
   answers is never decoded.
+- :class:`EndOfSpeech` is the one place that decides when a customer's answer is over, from
+  the gate's steps and the times of their frames (passed in): a yes is held a little longer
+  (``yes_hold_s``: is a "but..." coming?), and speech the decoder found no words in ends the
+  turn only after ``end_of_speech_s`` of silence (a cough before the answer is not the
+  answer). Every recognizer stream (``adapters/vosk_asr``, the keys-only stream of a call
+  without a speech model, the test fakes) applies it; the call session only consumes the
+  streams' results.
 
 Why energy and not a trained VAD: the recognizer runs with a small grammar and its own
 endpointer; the gate only has to skip silence and mark where speech stopped. An energy gate
@@ -72,6 +79,15 @@ class VadConfig:
     # Frames decoded after the hangover before the decoder is told to finalize (100 ms of
     # right context for the last phone). End of speech to final result: hangover + tail.
     tail_frames: int = 5
+    # The timings of the end of an answer belong together and are ordered:
+    #   gate flush (hangover + tail = 0.5 s) < yes hold (0.8 s) < nothing heard (0.9 s).
+    # A final result with words comes back at the flush (or Vosk's own endpoint, 0.85-1 s on
+    # the Korean model), except a yes, held until ``yes_hold_s`` of silence after the last
+    # voiced frame: "네? 뭐라고요?" and "да... нет, подождите" are one answer with a pause in
+    # it. Speech the decoder heard no words in ends the turn ``end_of_speech_s`` after the
+    # last voiced frame of speech, longer than the yes hold, so nothing ever cuts a held yes.
+    yes_hold_s: float = 0.8
+    end_of_speech_s: float = 0.9
 
 
 class EnergyVad:
@@ -194,3 +210,48 @@ class SpeechGate:
         self.vad.reset()
         self._preroll.clear()
         self._tail_left = 0
+
+
+class EndOfSpeech:
+    """When a listening turn's answer is over: the gate's verdict in time (see the module
+    notes). Pure: feed it each frame's gate step with the time the frame ended."""
+
+    def __init__(self, config: VadConfig | None = None) -> None:
+        self.config = config or VadConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        """A new listening turn."""
+        self.open = False  # speech began and no verdict was given on it yet
+        self.answered = False  # a result with words was given since the reset
+        self.last_voiced_at: float | None = None  # the last voiced frame (yes hold, latency)
+        self._last_speech_at: float | None = None  # the last voiced frame inside speech
+
+    def step(self, step: GateStep, speaking: bool, at: float) -> None:
+        if step.speech_started:
+            self.open = True
+        if step.voiced:
+            self.last_voiced_at = at
+            if speaking:
+                self._last_speech_at = at
+
+    def holds_yes(self, now: float, speaking: bool) -> bool:
+        """A recognized yes is kept back: still speaking, or not ``yes_hold_s`` quiet yet."""
+        if speaking or self.last_voiced_at is None:
+            return True
+        return now - self.last_voiced_at < self.config.yes_hold_s
+
+    def gave_answer(self) -> None:
+        """A result with words went out: this turn's answer is over."""
+        self.answered = True
+        self.open = False
+
+    def nothing_heard(self, now: float, decoding: bool) -> bool:
+        """True once per stretch of speech with no words: it ended (the gate is no longer
+        decoding it) ``end_of_speech_s`` ago, and no answer was given in this turn."""
+        if not self.open or self.answered or decoding or self._last_speech_at is None:
+            return False
+        if now - self._last_speech_at < self.config.end_of_speech_s:
+            return False
+        self.open = False
+        return True

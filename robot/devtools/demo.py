@@ -23,8 +23,11 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +49,11 @@ class Scenario:
     # (scripts/build_audio.py --verify shows what it hears), so those run with a Russian model;
     # tests/integration/test_call_replies.py covers them on any model.
     heard_in: tuple[str, ...] = ("ru", "ko")
+    # What the call is about (robot.core.purposes); its order carries the fields it says.
+    purpose: str = "confirm"
+    # A CRM status the demo sends while the call rings (it must hang the call up and end the
+    # order): such a scenario is judged by the order's final status, not the call's outcome.
+    stop_status: str | None = None
 
     def runs_with(self, speech_language: str | None) -> bool:
         return not self.speech or speech_language in self.heard_in
@@ -56,12 +64,26 @@ SCENARIOS = (
     Scenario(2, "says no", "rejected", True),
     Scenario(4, "presses 1", "confirmed", False),
     Scenario(5, "presses 2", "rejected", False),
+    # Calls about later events of an order's life (robot/core/purpose_files).
+    Scenario(3, "hears the pickup message to its end", "informed", False, purpose="pickup_ready"),
+    Scenario(1, "agrees to the courier's slot", "confirmed", True, purpose="courier_slot"),
+    Scenario(
+        7,
+        "picked up while the call rings",
+        "stopped",
+        False,
+        purpose="pickup_ready",
+        stop_status="picked_up",
+    ),
     Scenario(6, "line busy", "busy", False),
     Scenario(7, "never answers", "no_answer", False),
     Scenario(3, "stays silent", "unclear", False),
     Scenario(9, "says something else", "unclear", True),
     Scenario(8, "network congestion", "failed", False),
     Scenario(10, "hangs up after the question", "unclear", False),
+    Scenario(
+        4, "presses 1 after the storage reminder", "informed", False, purpose="storage_ending"
+    ),
     Scenario(16, "asks to move the delivery", "changed", True, ("ru",)),
     Scenario(17, "says it is a wrong number", "wrong_number", True, ("ru",)),
     Scenario(18, "voicemail greeting", "machine", True, ("ru",)),
@@ -76,6 +98,11 @@ SIP_SCENARIOS = (
     Scenario(43, "declines the ringing call: 603", "call_rejected", False),
 )
 SHOPS = {"ru": "Ромашка", "ko": "Hana Mart"}
+ZONES = {"ru": "Europe/Moscow", "ko": "Asia/Seoul"}
+PICKUP_POINTS = {"ru": "улица Ленина, дом пять", "ko": "강남역"}
+# The CRM status that selected each purpose (robot.core.shops.DEFAULT_STATUSES).
+CRM_STATUS = {"pickup_ready": "ready_for_pickup", "courier_slot": "courier_assigned",
+              "storage_ending": "storage_ending"}  # fmt: skip
 # The call policy of the demo: calls at any hour, one call per order (see README, Call policy).
 DEMO_POLICY = json.dumps({"hours": "00:00-24:00", "max_attempts": 1, "min_gap": "0s"})
 _PREFIX = {"ru": "+7916555", "ko": "+82105555"}
@@ -90,6 +117,7 @@ def plan_orders(
     speech_language: str | None,
     run_id: str,
     scenarios: tuple[Scenario, ...] = SCENARIOS,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """N orders spread over the scenarios. Spoken answers use the language whose model is
     installed; key presses and line scenarios use Russian, which needs no model for them."""
@@ -108,10 +136,33 @@ def plan_orders(
                 "language": lang,
                 "customer_name": None,
                 "items_summary": "demo",
+                "purpose": sc.purpose,
+                **purpose_fields(sc.purpose, lang, now or datetime.now(UTC)),
                 "_scenario": sc,
             }
         )
     return orders
+
+
+def purpose_fields(purpose: str, lang: str, now: datetime) -> dict[str, Any]:
+    """What the CRM would have sent with the status that selected the purpose: the pickup
+    point and storage date, the courier's slot (tomorrow 10:00-14:00 where the customer is).
+    The demo creates such orders directly, with their status; a real CRM sends the status
+    event (``POST /api/v1/orders/{id}/status``) for an order it created earlier."""
+    if purpose == "confirm":
+        return {}
+    zone = ZoneInfo(ZONES[lang])
+    today = now.astimezone(zone).date()
+    fields: dict[str, Any] = {"crm_status": CRM_STATUS[purpose], "timezone": ZONES[lang]}
+    if purpose in ("pickup_ready", "storage_ending"):
+        days = 7 if purpose == "pickup_ready" else 2
+        fields["pickup_point"] = PICKUP_POINTS[lang]
+        fields["storage_until"] = (today + timedelta(days=days)).isoformat()
+    if purpose == "courier_slot":
+        start = datetime.combine(today + timedelta(days=1), time_of_day(10), zone)
+        fields["slot_from"] = start.isoformat()
+        fields["slot_to"] = (start + timedelta(hours=4)).isoformat()
+    return fields
 
 
 @dataclass
@@ -302,6 +353,11 @@ async def _run_demo(
 
         orders = plan_orders(n_orders, speech_lang, run_id, SIP_SCENARIOS if sip else SCENARIOS)
         t0 = time.monotonic()
+        stops = [
+            asyncio.create_task(_stop_when_ringing(o, api, token, timeout_s))
+            for o in orders
+            if o["_scenario"].stop_status
+        ]
         await _push(orders, api, token, redis.url)
         deadline = time.monotonic() + timeout_s
         want = {o["order_id"] for o in orders}
@@ -312,6 +368,9 @@ async def _run_demo(
             if service.poll() is not None:
                 break
         elapsed = time.monotonic() - t0
+        for task in stops:
+            task.cancel()
+        await asyncio.gather(*stops, return_exceptions=True)
         report = _report(orders, crm, model_name, speech_lang, elapsed, workdir)
         if carrier is not None:
             _trunk_report(report, orders, crm, carrier.calls)
@@ -382,6 +441,26 @@ async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: s
         await r.aclose()
 
 
+async def _stop_when_ringing(order: dict[str, Any], api: str, token: str, timeout_s: float) -> None:
+    """Send the scenario's CRM status (``picked_up``) once the order's call rings, as a CRM
+    would when the customer walks into the pickup point meanwhile; note when it was sent."""
+    status = order["_scenario"].stop_status
+    url = f"{api}/api/v1/orders/{order['order_id']}"
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as r:
+                    calls = (await r.json()).get("calls") or [] if r.status == 200 else []
+                if any(c.get("originated_at") and not c.get("ended_at") for c in calls):
+                    sent = datetime.now(UTC)
+                    body = {"status": status, "occurred_at": sent.isoformat()}
+                    async with http.post(f"{url}/status", json=body) as r:
+                        order["_stop"] = {"sent_at": sent, "answer": await r.json()}
+                    return
+            await asyncio.sleep(0.1)
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -411,12 +490,15 @@ def _report(
             originate_ms.append(call["intake_to_originate_ms"])
         if call.get("speech_end_to_decision_ms") is not None and sc.speech:
             decision_ms.append(call["speech_end_to_decision_ms"])
+        row: dict[str, Any] = {"id": o["order_id"], "language": o["language"]}
+        if sc.stop_status:  # judged by the order's end: stopped by the CRM's status
+            outcome = (ev or {}).get("status")
+            row["stop"] = _stop_row(o, [e for e in crm.events if e["order_id"] == o["order_id"]])
         ok = outcome == sc.expected
         mismatches += 0 if ok else 1
-        rows.append(
+        row.update(
             {
-                "id": o["order_id"],
-                "language": o["language"],
+                "purpose": o["purpose"],
                 "scenario": sc.name,
                 "expected": sc.expected,
                 "outcome": outcome or "missing",
@@ -424,6 +506,7 @@ def _report(
                 "reason": call.get("reason"),
             }
         )
+        rows.append(row)
     return {
         "model": model,
         "language": lang or "none",
@@ -437,6 +520,23 @@ def _report(
         # Scenarios the installed model cannot hear (Scenario.heard_in): not run, not hidden.
         "not_run": [f"{s.code:02d} {s.name}" for s in SCENARIOS if not s.runs_with(lang)],
     }
+
+
+def _stop_row(order: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The status sent while the call rang, the API's answer, how soon the call ended after it
+    (its call.finished webhook) and how many calls the order had."""
+    stop = order.get("_stop")
+    if stop is None:
+        return {"status": order["_scenario"].stop_status, "sent": False}
+    calls = {e["call"]["call_id"]: e["call"] for e in events if e.get("call")}
+    ended = max((c["ended_at"] for c in calls.values() if c.get("ended_at")), default=None)
+    after_ms = None
+    if ended:
+        after_ms = round((datetime.fromisoformat(ended) - stop["sent_at"]).total_seconds() * 1000)
+    answer = stop["answer"]
+    return {"status": order["_scenario"].stop_status, "sent": True,
+            "result": answer.get("result"), "hung_up": answer.get("hung_up"),
+            "call_ended_after_ms": after_ms, "calls": len(calls)}  # fmt: skip
 
 
 def _trunk_report(
@@ -472,10 +572,10 @@ def _pad(text: str, width: int) -> str:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    head = ("order", "lang", "scenario", "expected", "outcome", "ok")
+    head = ("order", "lang", "purpose", "scenario", "expected", "outcome", "ok")
     body = [
-        (str(r["id"]), str(r["language"]), str(r["scenario"]), str(r["expected"]),
-         str(r["outcome"]), "yes" if r["expected"] == r["outcome"] else "NO")
+        (str(r["id"]), str(r["language"]), str(r.get("purpose", "confirm")), str(r["scenario"]),
+         str(r["expected"]), str(r["outcome"]), "yes" if r["expected"] == r["outcome"] else "NO")
         for r in report["orders"]
     ]  # fmt: skip
     widths = [max(display_width(row[i]) for row in (head, *body)) for i in range(len(head))]

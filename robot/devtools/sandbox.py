@@ -22,23 +22,32 @@ from aiohttp import web
 
 from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
+from robot.adapters.redis_limits import RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.redis_store import RedisOrderStore
-from robot.supervision import join_task
 from robot.config import Settings
 from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate, permissive_policy
+from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
-from robot.ports import OriginateRequest, RunControls, WorkerReport
+from robot.ports import OriginateRequest, RunControls, Trunk, WorkerReport
+from robot.supervision import join_task
 from robot.testing import FakeOriginator, FakePrompts, free_port
 from robot.web.app import make_web_app
 
 log = logging.getLogger(__name__)
 
 API_TOKEN = "sandbox-token"
+
+
+class _OneServer:
+    """The sandbox's single simulated Asterisk server, always up."""
+
+    def available(self) -> list[Trunk]:
+        return [Trunk("default")]
 
 
 class CountingControl(RedisRunControl):
@@ -157,6 +166,8 @@ async def start_sandbox(
             ),
         ),
         control=DialerControl(control),
+        # The one admission gate, as in ``robot run``: the dashboard's pause and limits.
+        admission=CallRouter(RedisCallLimits(store.redis), _OneServer()),
     )
     app = make_web_app(settings, store, speech)
     runner = web.AppRunner(app, access_log=None)

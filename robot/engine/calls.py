@@ -37,9 +37,10 @@ class LiveCall:
     answered_by_ami: bool = False
     hungup: asyncio.Event = field(default_factory=asyncio.Event)  # AMI saw the channel end
     asterisk_lost: asyncio.Event = field(default_factory=asyncio.Event)  # AMI connection died
-    state: str = "dialing"  # a CallState value: dialing, ringing, speaking, listening, closing
-    cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # its order went final
-    cancel_reason: str = ""  # why we hang up on it (order cancelled, updated, ...)
+    state: CallState = CallState.DIALING  # dialing, ringing, speaking, listening, closing
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # it must end from outside
+    cancel_reason: str = ""  # why we hang up on it (order cancelled, updated, lease lost, ...)
+    lease_lost: bool = False  # the order's lease is not ours anymore: its status is not either
     # The AudioSocket UUID Asterisk must present for this call (see the module notes).
     media_key: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -61,6 +62,9 @@ class CallTracker:
     def live(self) -> list[LiveCall]:
         return list(self._calls.values())
 
+    def get(self, call_id: str) -> LiveCall | None:
+        return self._calls.get(call_id)
+
     def register(self, call: CallAttempt) -> LiveCall:
         live = LiveCall(call, asyncio.get_running_loop().create_future())
         self._calls[call.call_id] = live
@@ -68,12 +72,12 @@ class CallTracker:
         self._publish(call, CallState.DIALING)
         return live
 
-    def set_state(self, call_id: str, state: str) -> None:
-        """The dialer and the session move a call along (a CallState value)."""
+    def set_state(self, call_id: str, state: CallState) -> None:
+        """The dialer and the session move a call along."""
         live = self._calls.get(call_id)
         if live is not None and live.state != state:
-            live.state = state
-            self._publish(live.call, CallState(state))
+            live.state = CallState(state)
+            self._publish(live.call, live.state)
 
     def finished(self, call: CallAttempt) -> None:
         """The call's outcome is recorded: it leaves the live board."""
@@ -96,6 +100,8 @@ class CallTracker:
                 reason=call.reason,
                 intake_to_originate_ms=call.intake_to_originate_ms,
                 speech_end_to_decision_ms=call.speech_end_to_decision_ms,
+                shop_name=call.shop_name,
+                purpose=call.purpose,
             )
         )
 

@@ -1,10 +1,12 @@
-"""Run-time dialing controls: pause, the concurrent-call limit and calls per second.
+"""This worker's heartbeat for the dashboard, with the run-time controls in force.
 
-Supervisors change them on the dashboard; they live in Redis (``RunControlSource``) so every
-worker process sees them. The dialer asks :meth:`DialerControl.ready` once per loop turn, before
-it claims an order: that reads the controls (one small Redis read), applies them to the dialer,
-reports this worker's state at most once a second, and paces claims with a token bucket when
-a calls-per-second limit is set. If Redis cannot be read, the last known controls stay in force.
+Supervisors change pause, the concurrent-call limit and calls per second on the dashboard; they
+live in Redis (``RunControlSource``) and are enforced by the admission gate alone
+(``adapters/redis_limits``), which reads them at every admission. This module enforces and
+changes nothing: once per dialer loop turn (``turned``) it reads the controls (one small Redis
+read) and reports this worker's state (paused, its calls, the limit in force), at most once a
+second unless something changed; its own task (``heartbeat``) reports every second even while
+the dialer idles. If Redis cannot be read, the last known controls are the ones reported.
 """
 
 from __future__ import annotations
@@ -26,48 +28,6 @@ log = logging.getLogger(__name__)
 REPORT_EVERY_S = 1.0  # heartbeat; a change (pause, calls, limit) is reported at once
 # The heartbeat has its own task, so a dialer idling until the next due order still reports
 # every second; the dialer loop's last turn goes with it, so a loop stuck on something shows.
-MAX_PACE_WAIT_S = 0.5  # re-read the controls at least this often while waiting for a token
-
-
-class TokenBucket:
-    """Calls per second with a burst of one second's worth (at least one call)."""
-
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.rate: float | None = None
-        self.tokens = 0.0
-        self._at = clock()
-        self.set_rate(rate)
-
-    def set_rate(self, rate: float | None) -> None:
-        rate = rate if rate and rate > 0 else None
-        if rate == self.rate:
-            return
-        self._refill()
-        self.rate = rate
-        self.tokens = min(self.tokens, self.burst) if rate else 0.0
-
-    @property
-    def burst(self) -> float:
-        return max(1.0, self.rate or 1.0)
-
-    def _refill(self) -> None:
-        now = self.clock()
-        if self.rate:
-            self.tokens = min(self.burst, self.tokens + (now - self._at) * self.rate)
-        self._at = now
-
-    def wait_s(self) -> float:
-        """0 when a call may start now, else how long until one may."""
-        if self.rate is None:
-            return 0.0
-        self._refill()
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        if self.rate is not None:
-            self._refill()
-            self.tokens -= 1.0
 
 
 class DialerControl:
@@ -81,9 +41,7 @@ class DialerControl:
         self.source = source
         self.clock = clock
         self.wall_clock = wall_clock
-        self.bucket = TokenBucket(None, clock)
-        self.controls = RunControls()
-        self._configured_max: int | None = None
+        self.controls = RunControls()  # the last read (kept while Redis cannot be read)
         self._reported_at = float("-inf")
         self._reported: tuple[bool, int, int] | None = None  # what the last report said
         self._failing = False
@@ -95,22 +53,9 @@ class DialerControl:
             await self._report(dialer, force=True)
             await asyncio.sleep(every_s)
 
-    async def ready(self, dialer: Dialer) -> bool:
-        """Apply the current controls to ``dialer``; False: not yet (ask again)."""
+    async def turned(self, dialer: Dialer) -> None:
+        """The dialer loop turned: read the controls and report a change at once."""
         self._turned_at = self.clock()
-        await self._refresh(dialer)
-        if dialer.paused or dialer.active >= dialer.config.max_concurrent_calls:
-            return True  # the dialer's own wait handles these
-        wait = self.bucket.wait_s()
-        if wait > 0:
-            await asyncio.sleep(min(wait, MAX_PACE_WAIT_S))
-            return False
-        self.bucket.take()
-        return True
-
-    async def _refresh(self, dialer: Dialer) -> None:
-        if self._configured_max is None:
-            self._configured_max = dialer.config.max_concurrent_calls
         try:
             controls = await self.source.read()
             if self._failing:
@@ -125,33 +70,32 @@ class DialerControl:
             log.info(
                 "run-time controls: paused=%s max_concurrent_calls=%s calls_per_second=%s",
                 controls.paused,
-                controls.max_concurrent_calls or f"{self._configured_max} (configured)",
+                controls.max_concurrent_calls
+                or f"{dialer.config.max_concurrent_calls} (configured)",
                 controls.calls_per_second or "unlimited",
             )
         self.controls = controls
-        dialer.paused = controls.paused
-        dialer.config.max_concurrent_calls = (
-            controls.max_concurrent_calls
-            if controls.max_concurrent_calls is not None
-            else self._configured_max
-        )
-        self.bucket.set_rate(controls.calls_per_second)
         await self._report(dialer)
+
+    def _max_calls(self, dialer: Dialer) -> int:
+        limit = self.controls.max_concurrent_calls
+        return limit if limit is not None else dialer.config.max_concurrent_calls
 
     async def _report(self, dialer: Dialer, *, force: bool = False) -> None:
         now = self.clock()
-        shown = (dialer.paused, dialer.active, dialer.config.max_concurrent_calls)
+        shown = (self.controls.paused, dialer.active, self._max_calls(dialer))
         if not force and now - self._reported_at < REPORT_EVERY_S and shown == self._reported:
             return
         self._reported_at, self._reported = now, shown
+        cps = self.controls.calls_per_second
         try:
             await self.source.report(
                 WorkerReport(
                     worker_id=dialer.config.worker_id,
-                    paused=dialer.paused,
+                    paused=self.controls.paused,
                     active_calls=dialer.active,
-                    max_concurrent_calls=dialer.config.max_concurrent_calls,
-                    calls_per_second=self.bucket.rate,
+                    max_concurrent_calls=self._max_calls(dialer),
+                    calls_per_second=cps if cps and cps > 0 else None,
                     at=self.wall_clock(),
                     loop_idle_s=round(now - self._turned_at, 1),
                 )

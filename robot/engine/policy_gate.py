@@ -1,7 +1,7 @@
 """The dialer's side of the call policy: gathers the facts :func:`robot.core.policy.decide`
 needs (do-not-call list, calls to the phone) and carries out stop decisions.
 
-Ports, implemented by ``robot.adapters.dnc_store.DncStore`` and
+Ports (``robot.ports``), implemented by ``robot.adapters.dnc_store.DncStore`` and
 ``robot.adapters.order_control.OrderControl``; without them (tests with fakes) the policy still
 decides on the order and its own history.
 """
@@ -11,49 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from robot.core.messages import Text
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.phones import mask_phone
-from robot.core.policy import Decision, decide
+from robot.core.policy import Action, Decision, decide
 from robot.core.policy_config import PolicyConfig
-from robot.core.purposes import Purpose, purpose_for
-from robot.core.reopen import Reopening, policy_view
+from robot.core.purposes import Purpose, UnknownPurpose, purpose_for
+from robot.core.reopen import policy_view
 from robot.core.shops import ShopConfig, shop_policy
-from robot.ports import ShopLookup
+from robot.ports import DoNotCallList, OrderFinalizer, PhoneCallLog, ReopenLog, ShopLookup
 
 log = logging.getLogger(__name__)
 
 PHONE_HISTORY = timedelta(days=2)  # enough for the daily cap in any zone and the minimum gap
-
-
-class DoNotCallList(Protocol):
-    async def contains(self, phone: str) -> bool: ...
-
-    async def add(self, phone: str, now: datetime, *, source: str = ..., reason: str = ...) -> bool:
-        """List the phone durably; True if it was not listed before."""
-
-
-class PhoneCallLog(Protocol):
-    async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
-        """A call to ``phone`` is about to be placed."""
-
-    async def phone_calls(self, phone: str, since: datetime) -> list[datetime]: ...
-
-    async def forget_call(self, phone: str, call_id: str) -> None:
-        """A noted call was not placed after all (the server refused it)."""
-
-
-class ReopenLog(Protocol):
-    async def reopening(self, order_id: str) -> Reopening | None:
-        """How a supervisor last reopened the order, if ever (robot.core.reopen)."""
-
-
-class OrderFinalizer(Protocol):
-    async def finalize_claimed(
-        self, order_id: str, worker_id: str, status: OrderStatus, now: datetime, reason: str
-    ) -> bool:
-        """End a leased order without a call (final ``status``); False if not ours anymore."""
 
 
 def permissive_policy(max_attempts: int = 1) -> PolicyConfig:
@@ -97,8 +68,13 @@ class PolicyGate:
         reopening = None
         if self.reopens is not None:
             reopening = await self.reopens.reopening(order.order_id)
+        try:
+            purpose = self.purposes(order)
+        except UnknownPurpose:  # nothing to say: never dialed, the CRM learns why
+            why = Text("policy.unknown_purpose", purpose=order.purpose)
+            return Decision(Action.STOP, None, why, OrderStatus.EXHAUSTED)
         # The installation's policy, the shop's hours over it, the purpose's rules over both.
-        config = self.purposes(order).policy(self.config_for(order))
+        config = purpose.policy(self.config_for(order))
         calls, config = policy_view(history, config, reopening)
         return decide(order, calls, now, on_dnc, config, phone_calls=phone_calls)
 

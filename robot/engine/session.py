@@ -1,8 +1,12 @@
 """One answered call: runs the dialog over the media channel, the recognizer and the prompts.
 
 The session is the only place that knows about time and audio; the dialog only sees events.
-Caller audio is decoded only while the robot listens; a voice-activity gate timestamps the end
-of speech so we can measure (and bound) how long a decision takes after the customer stops.
+Caller audio goes to the recognizer stream only while the robot listens. When an answer is
+over is the stream's gate's decision (``core.vad.EndOfSpeech``: its final result, empty when
+it heard speech but no words); the session consumes those results and keeps only the bounds
+of a turn: the listen timeout when nobody speaks and the longest answer. Its own voice
+detector marks barge-in over a question, that speech started (for the listen timeout) and when
+the last voice arrived, to measure how long a decision takes after the customer stops.
 
 What was said is understood with the order's language pack against ``today``, the customer's
 local date (so "в воскресенье" is the coming Sunday where the customer lives); the reply
@@ -44,7 +48,8 @@ from robot.core.langpack import Reply
 from robot.core.machine_kind import MachineMessage
 from robot.core.models import Intent, Order, Outcome
 from robot.core.purposes import Purpose, purpose_for
-from robot.ports import MediaKind, MediaSession, PromptSource, RecognizerStream
+from robot.engine.keys_only import KeysOnlyStream
+from robot.ports import CallState, MediaKind, MediaSession, PromptSource, RecognizerStream
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +61,9 @@ PREROLL_FRAMES = 25  # audio kept from before the barge-in decision, so no word 
 
 @dataclass
 class SessionTiming:
+    # The bounds of a turn and of a call; the end of an answer is the recognizer stream's (its
+    # timings, ordered against each other, are in core.vad.VadConfig).
     listen_timeout_s: float = 6.0
-    # Trailing silence that ends an utterance if the recognizer has not: longer than its hold
-    # on a "yes" (vosk_asr.YES_HOLD_S, 0.8 s), which waits to hear whether a "but..." follows.
-    end_of_speech_s: float = 0.9
     max_utterance_s: float = 10.0
     max_call_s: float = 180.0
 
@@ -86,7 +90,7 @@ class CallSession:
         timing: SessionTiming | None = None,
         max_reprompts: int = 2,
         announce_recording: bool = False,
-        on_state: Callable[[str], None] | None = None,
+        on_state: Callable[[CallState], None] | None = None,
         remote_hangup: asyncio.Event | None = None,
         asterisk_lost: asyncio.Event | None = None,
         on_decided: Callable[[Outcome], Awaitable[None]] | None = None,
@@ -102,7 +106,8 @@ class CallSession:
         self.order = order
         self.media = media
         self.prompts = prompts
-        self.stream = stream
+        # No speech model: keys only, but speech still ends the turn (engine/keys_only.py).
+        self.stream: RecognizerStream = stream if stream is not None else KeysOnlyStream()
         if understand is None:
             if classify is None:
                 raise TypeError("CallSession needs understand (or classify)")
@@ -145,9 +150,7 @@ class CallSession:
     async def run(self) -> SessionResult:
         pump = asyncio.create_task(self._pump_media(), name=f"media-{self.call_id[:8]}")
         clock = asyncio.create_task(self._listen_clock(), name=f"clock-{self.call_id[:8]}")
-        feeder = None
-        if self.stream is not None:
-            feeder = asyncio.create_task(self._feed_recognizer(), name=f"asr-{self.call_id[:8]}")
+        feeder = asyncio.create_task(self._feed_recognizer(), name=f"asr-{self.call_id[:8]}")
         self._events.put_nowait(Started())
         finish = Finish(Outcome.FAILED, None, "call exceeded its maximum length")
         try:
@@ -184,7 +187,7 @@ class CallSession:
             self._preroll.clear()
             self._voiced_run = 0
             self._barged = False
-            self.on_state("speaking")
+            self.on_state(CallState.SPEAKING)
             text = self.prompts.prompt_text(cmd.prompt, self.order, self.today, cmd.change)
             self.transcript.append(f"robot: {text}")
             pcm = await asyncio.to_thread(
@@ -199,25 +202,24 @@ class CallSession:
         elif isinstance(cmd, Listen):
             await self._start_listening(cmd.barge_in)
         else:  # Hangup, Transfer: the media handler hangs up when the session returns
-            self.on_state("closing")
+            self.on_state(CallState.CLOSING)
 
     async def _play(self, pcm: bytes) -> None:
         if await self.media.play(pcm):
             self._events.put_nowait(PromptDone())
 
     async def _start_listening(self, barge_in: bool) -> None:
-        self.on_state("listening")
+        self.on_state(CallState.LISTENING)
         self._listen_started = self._loop.time()
         self._pcm_batch.clear()
         self._speech_started = barge_in
-        if self.stream is not None:
-            while not self._feeds.empty():  # audio of an earlier question
-                self._feeds.get_nowait()
-                self._feeds.task_done()
-            self.stream.reset()
-            if barge_in and self._preroll:
-                # The customer is mid-word: hand over what was said before we noticed.
-                self._feeds.put_nowait(b"".join(self._preroll))
+        while not self._feeds.empty():  # audio of an earlier question
+            self._feeds.get_nowait()
+            self._feeds.task_done()
+        self.stream.reset()
+        if barge_in and self._preroll:
+            # The customer is mid-word: hand over what was said before we noticed.
+            self._feeds.put_nowait(b"".join(self._preroll))
         self._preroll.clear()
         self._listening = True
 
@@ -279,8 +281,6 @@ class CallSession:
         if self.is_speech(pcm):
             self._speech_started = True
             self._last_voice = at
-        if self.stream is None:
-            return
         # Everything heard while listening goes to the stream; its own gate skips silence but
         # keeps a pre-roll, because word onsets are soft and our detector catches them late.
         self._pcm_batch.append(pcm)
@@ -291,18 +291,20 @@ class CallSession:
         self._feeds.put_nowait(chunk)
 
     async def _feed_recognizer(self) -> None:
-        assert self.stream is not None
         while True:
             chunk = await self._feeds.get()
             try:
                 result = await self.stream.feed(chunk)
-                if result is not None and result.text.strip() and self._listening:
-                    self._heard(result.text)
+                # The stream's verdict ends the answer: words, or speech with none (only once
+                # we heard speech too: a click the gate took for speech is still silence).
+                if result is not None and self._listening:
+                    if result.text.strip() or self._speech_started:
+                        self._heard(result.text)
             finally:
                 self._feeds.task_done()
 
     async def _listen_clock(self) -> None:
-        """Ends listening on silence, on a finished utterance Vosk has not closed, or on length."""
+        """Ends listening when nobody speaks, or when an answer runs too long."""
         while True:
             await asyncio.sleep(0.05)
             if not self._listening:
@@ -314,23 +316,16 @@ class CallSession:
                     self.transcript.append("customer: [silence]")
                     self._events.put_nowait(ListenTimeout())
                 continue
-            # Audio not yet taken from the socket may be speech: judge silence only on what
-            # has arrived (a busy event loop must not end the customer's answer).
-            quiet = (
-                now - self._last_voice >= self.timing.end_of_speech_s and self.media.events.empty()
-            )
             too_long = (
                 now - self._listen_started
                 >= self.timing.max_utterance_s + self.timing.listen_timeout_s
             )
-            if quiet or too_long:
-                text = ""
-                if self.stream is not None:
-                    if self._pcm_batch:
-                        self._feeds.put_nowait(b"".join(self._pcm_batch))
-                        self._pcm_batch.clear()
-                    await self._feeds.join()
-                    text = (await self.stream.finish()).text
+            if too_long:
+                if self._pcm_batch:
+                    self._feeds.put_nowait(b"".join(self._pcm_batch))
+                    self._pcm_batch.clear()
+                await self._feeds.join()
+                text = (await self.stream.finish()).text
                 if self._listening:
                     self._heard(text)
 

@@ -6,6 +6,7 @@ shop's) can drive the engine without Asterisk, Vosk or Redis:
 - ``originator``: the one fake originator (calls end, ring, are answered as the test says);
 - ``fake_ami``: a stand-in Asterisk speaking AMI on a loopback port (pool tests, the bench);
 - ``waiting``: free loopback ports and ``wait_until``.
+- ``web``: the dashboard's sign-in and server-sent events through aiohttp's test client.
 
 Not the product: nothing in ``robot.core``, ``engine``, ``adapters``, ``web`` or ``service``
 imports this package.

@@ -4,7 +4,7 @@ It accepts any Login, answers ``Originate`` (``Async: true``) with ``Response: S
 hands the call to a callback (the simulated customers), which later reports how the call went
 through :meth:`FakeAsterisk.originate_response` and :meth:`FakeAsterisk.hangup`.
 
-AMI facts mirrored here (Asterisk 22, see ``robot.adapters.ami.mapping``): the banner line
+AMI facts mirrored here (Asterisk 22, see ``robot.adapters.ami.originator``): the banner line
 ``Asterisk Call Manager/<version>``; ``OriginateResponse`` carries the Originate's ActionID, a
 ``Reason`` (4 answered) and the channel's ``Uniqueid`` (the Originate's ``ChannelId``); a
 ``Hangup`` event with ``Uniqueid`` and a Q.850 ``Cause`` goes to every connected session.

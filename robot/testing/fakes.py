@@ -11,7 +11,8 @@ from robot.core.langpack import RequestedChange
 from robot.core.models import CallAttempt, Order, Outcome
 from robot.core.prompts import Prompt
 from robot.core.records import OrderRecord
-from robot.ports import MediaEvent, MediaKind, RecognitionResult
+from robot.engine.keys_only import KeysOnlyStream
+from robot.ports import MediaEvent, MediaKind, RecognitionResult, RecognizerStream
 
 SILENT_FRAME = b"\x00" * 320
 LOUD_FRAME = (b"\x00\x40" + b"\x00\xc0") * 80  # a square wave at about -6 dBFS
@@ -107,18 +108,24 @@ class FakePrompts:
         return prompt.value
 
 
-class FakeRecognizerStream:
-    """Returns ``text`` as the final result once it has been fed ``after_bytes`` of audio."""
+class FakeRecognizerStream(KeysOnlyStream):
+    """Hears the audio with the real voice gate and end of speech (``core.vad``, as every
+    stream does) and, when an answer ends, says ``text`` if it was fed at least
+    ``after_bytes`` of audio in that turn (else nothing: speech without words)."""
 
     def __init__(self, text: str, after_bytes: int = 3200) -> None:
+        super().__init__()
         self.text = text
         self.after_bytes = after_bytes
         self.fed = 0
         self.resets = 0
+        self.closed = False
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         self.fed += len(pcm)
-        return None
+        if await super().feed(pcm) is None:
+            return None
+        return await self.finish()
 
     async def finish(self) -> RecognitionResult:
         text = self.text if self.fed >= self.after_bytes else ""
@@ -126,8 +133,12 @@ class FakeRecognizerStream:
         return RecognitionResult(text=text, final=True, confidence=1.0 if text else 0.0)
 
     def reset(self) -> None:
+        super().reset()
         self.resets += 1
         self.fed = 0
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class ScriptedRecognizer:
@@ -162,7 +173,7 @@ class ScriptedStream:
     """One call's scripted stream: at most one line per listening turn (the session resets the
     stream each time it starts to listen), given when the real stream ends an utterance."""
 
-    def __init__(self, inner: Any, lines: list[str]) -> None:
+    def __init__(self, inner: RecognizerStream, lines: list[str]) -> None:
         self.inner = inner
         self.lines = lines
         self.said: list[str] = []  # the lines given out, in order
@@ -171,9 +182,12 @@ class ScriptedStream:
 
     async def feed(self, pcm: bytes) -> RecognitionResult | None:
         result = await self.inner.feed(pcm)
-        if result is None or not result.text:
-            return result
-        return self._line()
+        if result is None:
+            return None
+        # The real stream ended the answer: with words, or with speech it found none in.
+        if result.text or self.inner.decoded_audio_s > self._audio_s:
+            return self._line()
+        return result
 
     async def finish(self) -> RecognitionResult:
         result = await self.inner.finish()

@@ -15,27 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from robot.adapters.redis_store import UnknownOrder
+from robot.core import lifecycle
+from robot.core.lifecycle import Move, check_move
 from robot.core.models import CallAttempt, Order, OrderStatus
 from robot.core.records import OrderRecord, ResultEvent
-from robot.core.reopen import final_delivery_id
+from robot.core.utc import as_utc
 from robot.ports import DuplicateOrder
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _final_details(status: OrderStatus, call: CallAttempt) -> dict[str, Any]:
-    if status is OrderStatus.CHANGED:
-        return {"requested_change": call.requested_change}
-    if status is OrderStatus.NOT_ORDERED:
-        return {"suspected_fake": True}
-    return {}
 
 
 @dataclass
@@ -61,20 +51,20 @@ class InMemoryDnc:
     ) -> bool:
         if phone in self.listed:
             return False
-        self.listed[phone] = _utc(now)
+        self.listed[phone] = as_utc(now)
         return True
 
     async def remove(self, phone: str) -> bool:
         return self.listed.pop(phone, None) is not None
 
     async def note_call(self, phone: str, call_id: str, at: datetime) -> None:
-        self.calls.setdefault(phone, {})[call_id] = _utc(at)
+        self.calls.setdefault(phone, {})[call_id] = as_utc(at)
 
     async def forget_call(self, phone: str, call_id: str) -> None:
         self.calls.get(phone, {}).pop(call_id, None)
 
     async def phone_calls(self, phone: str, since: datetime) -> list[datetime]:
-        return sorted(t for t in self.calls.get(phone, {}).values() if t >= _utc(since))
+        return sorted(t for t in self.calls.get(phone, {}).values() if t >= as_utc(since))
 
 
 class InMemoryOrderStore:
@@ -91,6 +81,7 @@ class InMemoryOrderStore:
         self.leases: dict[str, tuple[str, float]] = {}  # order id -> (worker, expiry epoch)
         self.phone_locks: dict[str, tuple[str, float]] = {}  # phone -> (order id, monotonic)
         self.outbox: dict[str, _Delivery] = {}
+        self.final_sent: dict[str, str] = {}  # order id -> delivery id of its last order.final
         self.waiters = 0  # dialers inside wait_for_work now
         self._wakeup = asyncio.Event()
 
@@ -103,9 +94,9 @@ class InMemoryOrderStore:
         if oid in self.records:
             raise DuplicateOrder(self._copy(oid))
         if order.received_at is None:
-            order = order.model_copy(update={"received_at": _utc(now)})
-        due = _utc(due_at or now)
-        rec = OrderRecord(order=order, created_at=_utc(now), updated_at=_utc(now))
+            order = order.model_copy(update={"received_at": as_utc(now)})
+        due = as_utc(due_at or now)
+        rec = OrderRecord(order=order, created_at=as_utc(now), updated_at=as_utc(now))
         self.records[oid] = rec
         self.calls[oid] = {}
         reason = ""
@@ -115,11 +106,8 @@ class InMemoryOrderStore:
             reason = "phone on the do-not-call list"
         if reason:
             rec.status, rec.status_reason = OrderStatus.DNC, reason
-            self._deliver(ResultEvent(
-                event="order.final", delivery_id=f"{oid}:final", order_id=oid,
-                status=OrderStatus.DNC, final=True, attempts=0,
-                callback_url=order.callback_url, occurred_at=_utc(now),
-            ), now)  # fmt: skip
+            self._deliver(lifecycle.order_final(order, OrderStatus.DNC, attempts=0, history=[],
+                                                now=now), now)  # fmt: skip
             return self._copy(oid)
         rec.status, rec.due_at = OrderStatus.QUEUED, due
         self._schedule(oid, due)
@@ -136,10 +124,15 @@ class InMemoryOrderStore:
     async def list_calls(self, order_id: str) -> list[CallAttempt]:
         return self._history(order_id)
 
+    async def counts(self) -> dict[str, int]:
+        """Number of orders per status value, as ``RedisOrderStore.counts``."""
+        found = Counter(r.status.value for r in self.records.values())
+        return {s.value: found[s.value] for s in OrderStatus}
+
     # -- the dialer's side ---------------------------------------------------------------------
 
     async def claim_due(self, now: datetime, worker_id: str, lease_s: float) -> OrderRecord | None:
-        t = _utc(now).timestamp()
+        t = as_utc(now).timestamp()
         due = sorted((d, oid) for oid, d in self.due.items() if d <= t)  # ties: by id, as Redis
         first = [oid for _, oid in due if oid in self.priority]
         for oid in first + [oid for _, oid in due if oid not in self.priority]:
@@ -150,7 +143,7 @@ class InMemoryOrderStore:
             self.priority.discard(oid)
             self.leases[oid] = (worker_id, t + lease_s)
             rec.attempts += 1
-            rec.status, rec.due_at, rec.updated_at = OrderStatus.CALLING, None, _utc(now)
+            rec.status, rec.due_at, rec.updated_at = OrderStatus.CALLING, None, as_utc(now)
             return self._copy(oid)
         return None
 
@@ -203,27 +196,26 @@ class InMemoryOrderStore:
         old = rec.status
         late = old.is_final  # e.g. cancelled while the call was in flight
         new = old if late else status
+        check_move(Move.FINISH, old, new)
         final = new.is_final and not late
         if late:
             reason = rec.status_reason
-        history = []
         if final:
             history = [c for c in self._history(oid) if c.call_id != call.call_id] + [call]
-        self._deliver(ResultEvent(
-            event="order.final" if final else "call.finished",
-            delivery_id=final_delivery_id(oid, rec.reopened) if final else f"{oid}:{call.call_id}",
-            reopened=rec.reopened, order_id=oid, status=new, final=final, call=call,
-            attempts=rec.attempts, history=history, callback_url=rec.order.callback_url,
-            occurred_at=_utc(now), **_final_details(new, call) if final else {},
-        ), now)  # fmt: skip
+            event = lifecycle.order_final(rec.order, new, attempts=rec.attempts, history=history,
+                                          now=now, reopened=rec.reopened, call=call)  # fmt: skip
+        else:
+            event = lifecycle.call_finished(rec.order, call, new, attempts=rec.attempts, now=now,
+                                            reopened=rec.reopened)  # fmt: skip
+        self._deliver(event, now)
         self.calls[oid][call.call_id] = call.model_copy(deep=True)
-        rec.status, rec.status_reason, rec.updated_at = new, reason, _utc(now)
+        rec.status, rec.status_reason, rec.updated_at = new, reason, as_utc(now)
         if call.outcome is not None:
             rec.last_outcome = call.outcome
         self.leases.pop(oid, None)
         self._unlock_phone(rec.order.phone, oid)
         if new is OrderStatus.QUEUED:
-            rec.due_at = _utc(due_at or now)
+            rec.due_at = as_utc(due_at or now)
             self._schedule(oid, rec.due_at)
             await self._notify()
         else:
@@ -241,21 +233,20 @@ class InMemoryOrderStore:
         lease = self.leases.get(order_id)
         if rec.status.is_final or lease is None or lease[0] != worker_id:
             return False
+        check_move(Move.FINALIZE, rec.status, status)
         rec.attempts -= 1
-        self._deliver(ResultEvent(
-            event="order.final", delivery_id=final_delivery_id(order_id, rec.reopened),
-            order_id=order_id, status=status, final=True, attempts=rec.attempts,
-            history=self._history(order_id), callback_url=rec.order.callback_url,
-            occurred_at=_utc(now), reopened=rec.reopened,
-        ), now)  # fmt: skip
-        rec.status, rec.status_reason, rec.updated_at, rec.due_at = status, reason, _utc(now), None
+        self._deliver(lifecycle.order_final(rec.order, status, attempts=rec.attempts,
+                                            history=self._history(order_id), now=now,
+                                            reopened=rec.reopened), now)  # fmt: skip
+        rec.status, rec.status_reason, rec.due_at = status, reason, None
+        rec.updated_at = as_utc(now)
         self.due.pop(order_id, None)
         self.leases.pop(order_id, None)
         self._unlock_phone(rec.order.phone, order_id)
         return True
 
     async def reap_expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
-        t = _utc(now).timestamp()
+        t = as_utc(now).timestamp()
         expired = sorted((exp, oid) for oid, (_, exp) in self.leases.items() if exp <= t)
         ids = [oid for _, oid in expired[:limit]]
         grace = now + timedelta(seconds=self.answered_reap_grace_s)
@@ -294,7 +285,7 @@ class InMemoryOrderStore:
     async def claim_deliveries(
         self, now: datetime, limit: int = 10
     ) -> list[tuple[str, ResultEvent, int]]:
-        t = _utc(now).timestamp()
+        t = as_utc(now).timestamp()
         for d in self.outbox.values():
             if d.inflight_until is not None and d.inflight_until <= t:
                 d.inflight_until, d.due = None, t
@@ -321,10 +312,10 @@ class InMemoryOrderStore:
 
     def _history(self, oid: str) -> list[CallAttempt]:
         calls = [c.model_copy(deep=True) for c in self.calls.get(oid, {}).values()]
-        return sorted(calls, key=lambda c: (c.attempt, _utc(c.created_at)))
+        return sorted(calls, key=lambda c: (c.attempt, as_utc(c.created_at)))
 
     def _schedule(self, oid: str, due: datetime) -> None:
-        self.due[oid] = _utc(due).timestamp()
+        self.due[oid] = as_utc(due).timestamp()
 
     def _lock_phone(self, phone: str, oid: str, lease_s: float) -> bool:
         holder = self.phone_locks.get(phone)
@@ -347,9 +338,14 @@ class InMemoryOrderStore:
             return
         if undo_attempt:
             rec.attempts -= 1
-        rec.status, rec.due_at = OrderStatus.QUEUED, _utc(due)
-        rec.updated_at, rec.status_reason = _utc(now), reason
+        rec.status, rec.due_at = OrderStatus.QUEUED, as_utc(due)
+        rec.updated_at, rec.status_reason = as_utc(now), reason
         self._schedule(oid, due)
 
     def _deliver(self, event: ResultEvent, now: datetime) -> None:
-        self.outbox[event.delivery_id] = _Delivery(event, _utc(now).timestamp())
+        """Like the Redis store's one outbox writer: a cycle's order.final is written once."""
+        if event.final:
+            if not lifecycle.may_send_final(self.final_sent.get(event.order_id), event.delivery_id):
+                return
+            self.final_sent[event.order_id] = event.delivery_id
+        self.outbox[event.delivery_id] = _Delivery(event, as_utc(now).timestamp())

@@ -39,10 +39,13 @@ class FakeOriginator:
         asyncio.get_running_loop().call_soon(self.fail, req.call_id, self.outcome,
                                              self.outcome.value)  # fmt: skip
 
-    async def hangup(self, call_id: str, server: str | None = None) -> bool:
+    async def hangup(self, call_id: str, server: str = "default") -> bool:
         self.hangups.append(call_id)
         self.fail(call_id, Outcome.NO_ANSWER, "declined before answer")
         return True
+
+    def forget(self, call_id: str) -> None:
+        """The dialer is done with the call (ports.Originator); nothing kept to drop."""
 
     def answer(self, call_id: str) -> FakeMedia:
         """The customer picks up: the call's media, presenting the call's media key as the

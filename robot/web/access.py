@@ -18,7 +18,8 @@ Roles:
 ``Principal.shops`` is ``None`` for all shops, else the shop names the principal may see: a
 shop token's own shop, or the ``shops`` listed for a supervisor account. Dashboard queries and
 filters intersect with it; routes that act on the whole installation (pause, limits, the dead
-letters, the don't-call list, the audit log) need ``shops is None`` (``Access.all_shops``).
+letters, the don't-call list, the audit log, ``/metrics``) need ``shops is None``
+(``Access.all_shops``).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ INSTALLATION = Access(_roles(Role.ADMIN), all_shops=True)  # the whole installat
 READ_ALL = Access(_roles(Role.ADMIN, Role.VIEWER), all_shops=True)  # reads of every shop
 CRM = Access(_roles(Role.ADMIN, Role.SHOP))  # the CRM API on orders (shop-scoped)
 CRM_READ = Access(_roles(Role.ADMIN, Role.SHOP, Role.VIEWER))  # also viewers (no phones)
-METRICS = Access(_roles(Role.ADMIN, Role.VIEWER, Role.METRICS))
+METRICS = Access(_roles(Role.ADMIN, Role.VIEWER, Role.METRICS), all_shops=True)  # every shop
 
 ACCESS_KEY = web.AppKey("dozvon.access", dict)  # route -> Access
 

@@ -26,6 +26,8 @@ from robot.supervision import TASKS_KEY, TaskBoard
 from robot.web.api.openapi import add_openapi_route
 from robot.web.api.orders import add_order_routes
 from robot.web.api.policy import POLICY_KEY, PolicyServices, add_policy_routes
+from robot.web.api.shops import add_shop_routes
+from robot.web.api.status import add_status_routes
 from robot.web.api.webhooks import OUTBOX_KEY, add_webhook_routes
 from robot.web.auth import Accounts
 from robot.web.context import SETTINGS_KEY, STORE_KEY, WEB_KEY, WebContext
@@ -40,6 +42,7 @@ from robot.web.reports import add_report_routes
 from robot.web.routes import add_dashboard_routes
 from robot.web.security import security_middleware
 from robot.web.sessions import SessionStore
+from robot.web.shops import add_shop_dashboard_routes, own_registry
 from robot.web.signin import add_signin_routes
 from robot.web.throttle import LoginThrottle
 
@@ -47,13 +50,16 @@ from robot.web.throttle import LoginThrottle
 ROUTE_MODULES: tuple[Callable[[web.Application], None], ...] = (
     add_order_routes,
     add_policy_routes,
+    add_status_routes,
     add_webhook_routes,
+    add_shop_routes,
     add_openapi_route,
     add_signin_routes,
     add_dashboard_routes,
     add_followup_routes,
     add_report_routes,
     add_dnc_routes,
+    add_shop_dashboard_routes,
 )
 
 
@@ -85,7 +91,7 @@ def web_context(
     info = process_info or {}
     throttle = LoginThrottle(redis, prefix=store.prefix)
     queries.health = HealthChecks(store, board, control, throttle)
-    queries.orders, queries.dnc = OrderControl(store), DncStore(redis)
+    queries.dnc = DncStore(redis)
 
     async def overview(now: Any) -> dict[str, Any]:
         return await queries.overview(now, info)
@@ -133,12 +139,12 @@ def make_web_app(
     app[SETTINGS_KEY] = settings
     if tasks is not None:
         app[TASKS_KEY] = tasks
+    if shops is None:  # robot serve: a registry of its own (a bad shops file stops it here)
+        shops = own_registry(app, settings, store.redis)
     app[POLICY_KEY] = policy or PolicyServices(
-        DncStore(store.redis), OrderControl(store), load_policy(settings)
+        DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
     )
     app[OUTBOX_KEY] = store.failed
-    if shops is None:
-        shops = ShopRegistry.from_settings(settings)
     ctx = app[WEB_KEY] = web_context(settings, store, process_info, shops)
     for add_routes in ROUTE_MODULES:
         add_routes(app)

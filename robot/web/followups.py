@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from robot.adapters.redis_keys import PREFIX, RedisKeys
 from robot.core.models import OrderStatus
 from robot.core.phones import mask_phone
 from robot.web.access import ACT, AUDIT, READ, Routes, principal_of
@@ -105,16 +106,14 @@ def reason_of(status: str, last_outcome: str | None) -> str:
 
 
 class FollowUps:
-    def __init__(self, redis: Any, prefix: str = "dozvon:") -> None:
+    def __init__(self, redis: Any, prefix: str = PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self._step = redis.register_script(_LUA_STEP)
 
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
     async def _order(self, oid: str) -> dict[str, Any] | None:
-        h = await self.redis.hgetall(self._k("order", oid))
+        h = await self.redis.hgetall(self.keys.order(oid))
         return h or None
 
     def _item(self, oid: str, o: dict[str, Any], f: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +149,7 @@ class FollowUps:
         scored: dict[str, float] = {}
         for st in STATUSES:
             for oid, score in await self.redis.zrange(
-                self._k("status", st.value), 0, PER_STATUS_CAP - 1, withscores=True
+                self.keys.status(st.value), 0, PER_STATUS_CAP - 1, withscores=True
             ):
                 scored[str(oid)] = float(score)
         ids = sorted(scored, key=lambda i: scored[i])  # the longest waiting first
@@ -159,8 +158,8 @@ class FollowUps:
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for oid in ids:
-                    pipe.hgetall(self._k("order", oid))
-                    pipe.hgetall(self._k("followup", oid))
+                    pipe.hgetall(self.keys.order(oid))
+                    pipe.hgetall(self.keys.followup(oid))
                 rows = await pipe.execute()
             for oid, o, f in zip(ids, rows[0::2], rows[1::2], strict=True):
                 if not o:
@@ -182,8 +181,8 @@ class FollowUps:
         o = await self._order(oid)
         if o is None:
             return None
-        f = await self.redis.hgetall(self._k("followup", oid))
-        raw = await self.redis.lrange(self._k("followup", oid, "notes"), 0, -1)
+        f = await self.redis.hgetall(self.keys.followup(oid))
+        raw = await self.redis.lrange(self.keys.followup_notes(oid), 0, -1)
         notes = [json.loads(n) for n in raw]
         needed = o.get("status") in {s.value for s in STATUSES}
         return {**self._item(oid, o, f), "needed": needed, "notes_list": notes}
@@ -198,7 +197,7 @@ class FollowUps:
         if o.get("status") not in {s.value for s in STATUSES}:
             return "not_needed", str(o.get("status"))
         result, who = await self._step(
-            keys=[self._k("followup", oid)],
+            keys=[self.keys.followup(oid)],
             args=[user, now.astimezone(UTC).isoformat(), str(int(o.get("reopened") or 0)),
                   "1" if force else "0", action, resolution],
         )  # fmt: skip
@@ -206,11 +205,11 @@ class FollowUps:
 
     async def note(self, oid: str, user: str, text: str, now: datetime) -> dict[str, Any]:
         entry = {"at": now.astimezone(UTC).isoformat(), "by": user, "text": text}
-        key = self._k("followup", oid, "notes")
+        key = self.keys.followup_notes(oid)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, json.dumps(entry, ensure_ascii=False))
             pipe.ltrim(key, -NOTES_KEEP, -1)
-            pipe.hincrby(self._k("followup", oid), "notes", 1)
+            pipe.hincrby(self.keys.followup(oid), "notes", 1)
             await pipe.execute()
         return entry
 

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from robot.adapters.redis_keys import RedisKeys
+
 if TYPE_CHECKING:
     from robot.adapters.redis_control import RedisRunControl
     from robot.adapters.redis_live import LiveBoardReader
@@ -246,15 +248,13 @@ class HealthChecks:
         throttle: LoginThrottle | None = None,
     ) -> None:
         self.store = store
+        self.keys = RedisKeys(store.prefix)
         self.redis = store.redis
         self.board = board
         self.control = control
         self.throttle = throttle
         self._langs: dict[str, int] = {}
         self._langs_at = float("-inf")
-
-    def _k(self, *parts: str) -> str:
-        return self.store.prefix + ":".join(parts)
 
     async def check(self, now: datetime, overview: dict[str, Any] | None = None) -> dict[str, Any]:
         """The health summary; ``overview`` lends what it has already read (queue, workers,
@@ -265,10 +265,10 @@ class HealthChecks:
             workers = await self.control.workers()
         queue = o.get("queue")
         if queue is None:
-            due = self._k("due")
+            due = self.keys.due
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.zcount(due, "-inf", now.timestamp())
-                pipe.zcard(self._k("status", "calling"))
+                pipe.zcard(self.keys.status("calling"))
                 due_now, calling = await pipe.execute()
             queue = {"due_now": int(due_now), "calling": int(calling)}
         controls = o.get("controls") or await self.control.details()
@@ -291,13 +291,13 @@ class HealthChecks:
         if time.monotonic() - self._langs_at < LANG_EVERY_S:
             return self._langs
         ids = cast(
-            "list[str]", await self.redis.zrange(self._k("status", "queued"), 0, LANG_SCAN_CAP - 1)
+            "list[str]", await self.redis.zrange(self.keys.status("queued"), 0, LANG_SCAN_CAP - 1)
         )
         counts: dict[str, int] = {}
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for oid in ids:
-                    pipe.hget(self._k("order", oid), "order")
+                    pipe.hget(self.keys.order(oid), "order")
                 docs = await pipe.execute()
             for d in docs:
                 try:
@@ -310,7 +310,7 @@ class HealthChecks:
         return counts
 
     async def webhooks(self, now: datetime) -> dict[str, Any]:
-        due_k, inflight_k = self._k("outbox", "due"), self._k("outbox", "inflight")
+        due_k, inflight_k = self.keys.outbox_due, self.keys.outbox_inflight
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcard(due_k)
             pipe.zcard(inflight_k)
@@ -322,7 +322,7 @@ class HealthChecks:
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for d in ids:
-                    pipe.hmget(self._k("outbox", "item", d), "event", "last_error")
+                    pipe.hmget(self.keys.outbox_item(d), "event", "last_error")
                 rows = await pipe.execute()
         oldest: float | None = None
         failing, last_error = 0, ""

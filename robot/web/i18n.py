@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from robot.core.carrier_outcomes import CARRIER_TABLE
 from robot.core.messages import EN, Catalog, Formats, Text, describe_local
@@ -172,6 +173,21 @@ OUTCOME_WORDS: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
+# Call purposes shipped with the robot (robot.core.purposes); a shop's own purpose is shown
+# by its name.
+PURPOSE_WORDS: dict[str, dict[str, str]] = {
+    "ru": {
+        "confirm": "подтверждение заказа", "pickup_ready": "заказ в пункте выдачи",
+        "courier_slot": "время доставки курьером", "storage_ending": "срок хранения истекает",
+        "other": "другие",
+    },
+    "en": {
+        "confirm": "order confirmation", "pickup_ready": "ready for pickup",
+        "courier_slot": "courier time slot", "storage_ending": "storage ending",
+        "other": "other",
+    },
+}  # fmt: skip
+
 RU: dict[str, str] = {
     # robot.core.policy
     "policy.final": "заказ уже в статусе «{status:status}»",
@@ -180,6 +196,7 @@ RU: dict[str, str] = {
     "policy.answered": "{answer:msg}: {at:time}",
     "policy.dnc_flag": "в заказе запрещены звонки (флаг do_not_call)",
     "policy.dnc_listed": "номер в стоп-листе",
+    "policy.unknown_purpose": "для магазина заказа не задана цель звонка {purpose}",
     "policy.exhausted": "попытки исчерпаны: сделано {made} из {max}",
     "policy.exhausted_last": "попытки исчерпаны: сделано {made} из {max}, последний звонок: "
     "{last:msg}",
@@ -398,7 +415,7 @@ def _dicts(doc: Any) -> Iterator[dict[str, Any]]:
 
 
 @web.middleware
-async def translate_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def translate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Supervisors' JSON answers get ``*_i18n`` texts (see the module docstring)."""
     resp = await handler(request)
     if (
@@ -418,11 +435,12 @@ async def translate_middleware(request: web.Request, handler: Any) -> web.Stream
 
 
 def browser_catalog() -> dict[str, Any]:
-    """What ``/dashboard/i18n.js`` gives the browser: status and outcome names."""
+    """What ``/dashboard/i18n.js`` gives the browser: status, outcome and purpose names."""
     out: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
     for lang in LANGS:
         out[lang].update({f"status.{k}": v for k, v in STATUS_WORDS[lang].items()})
         out[lang].update({f"outcome.{k}": v for k, v in OUTCOME_WORDS[lang].items()})
+        out[lang].update({f"purpose.{k}": v for k, v in PURPOSE_WORDS[lang].items()})
     return out
 
 

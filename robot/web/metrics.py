@@ -6,6 +6,10 @@ Prometheus needs one target, not one per worker. Auth: ``Authorization: Bearer``
 ``metrics_token`` (or the API token), or a supervisor's session; see ``security``.
 
     dozvon_calls_total{outcome}                 counter    ended calls by outcome
+    dozvon_shop_calls_total{shop,purpose,outcome}  counter ended calls per shop and purpose
+    dozvon_shop_calls_reached_total{shop,purpose}  counter of them, a person answered
+    dozvon_shop_calls_succeeded_total{shop,purpose} counter  of them, confirmed or informed
+    dozvon_shop_paused{shop}                    gauge      1 while the shop's calls are paused
     dozvon_calls_in_flight{state}               gauge      live calls by state
     dozvon_queue_depth{kind}                    gauge      due_now, waiting_hours, waiting_retry,
                                                            unclassified, calling
@@ -39,12 +43,15 @@ from prometheus_client.core import (
 )
 
 from robot.adapters.redis_live import DECISION_BUCKETS, DISPATCH_BUCKETS
+from robot.core.analytics import fold_counters
 from robot.core.models import Outcome
 from robot.ports import CallState
 from robot.web.context import WEB_KEY
 from robot.web.health import metric_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# ``shop`` labels are the registry's shop names and "other" (robot.core.analytics): a shop name
+# an order brought that no configuration knows never becomes a time series of its own.
 
 
 def _histogram(
@@ -120,6 +127,34 @@ class SnapshotCollector:
         yield restarts
         if s.get("health") is not None:
             yield from metric_families(s["health"])
+        yield from shop_families(s.get("shop_totals", []), s.get("shops", {}))
+
+
+def shop_families(counters: list[tuple[str, float]], shops: dict[str, bool]) -> Iterator[Metric]:
+    """Calls per shop and purpose (``shops``: the registry's names -> paused)."""
+    tallies = fold_counters(counters, shops)
+    labels = ["shop", "purpose"]
+    calls = CounterMetricFamily(
+        "dozvon_shop_calls", "Ended calls per shop and purpose", labels=[*labels, "outcome"]
+    )
+    reached = CounterMetricFamily(
+        "dozvon_shop_calls_reached", "Ended calls a person answered", labels=labels
+    )
+    succeeded = CounterMetricFamily(
+        "dozvon_shop_calls_succeeded", "Ended calls confirmed or informed", labels=labels
+    )
+    for (shop, purpose), t in sorted(tallies.items()):
+        for outcome, n in sorted(t.outcomes.items()):
+            calls.add_metric([shop, purpose, outcome], n)
+        reached.add_metric([shop, purpose], t.reached)
+        succeeded.add_metric([shop, purpose], t.confirmed + t.informed)
+    yield calls
+    yield reached
+    yield succeeded
+    paused = GaugeMetricFamily("dozvon_shop_paused", "1 while a shop is paused", labels=["shop"])
+    for name, is_paused in sorted(shops.items()):
+        paused.add_metric([name], int(is_paused))
+    yield paused
 
 
 async def snapshot(request: web.Request) -> dict[str, Any]:
@@ -128,6 +163,7 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
 
     ctx = request.app[WEB_KEY]
     board = request.app.get(TASKS_KEY)
+    shops = getattr(ctx, "shops", None)  # the shop registry (robot.adapters.shop_registry)
     return {
         "tasks": board.report() if board is not None else {},
         "rejected": await ctx.store.redis.xlen(REJECTED_STREAM),
@@ -138,6 +174,8 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
         "paused": (await ctx.control.read()).paused,
         "workers": len(await ctx.control.workers()),
         "health": await ctx.queries.health.check(datetime.now(UTC)),
+        "shop_totals": await ctx.board.shop_totals(),
+        "shops": {shop.name: shop.paused for shop in shops.all()} if shops is not None else {},
     }
 
 

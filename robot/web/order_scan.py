@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from robot.adapters.redis_keys import RedisKeys
+
 CHUNK = 1000
 MAX_RANGE_DAYS = 400
 
@@ -127,7 +129,8 @@ async def scan_orders(
     limit: int | None = None,
 ) -> AsyncIterator[list[StoredOrder]]:
     """Orders created in ``[start, end)``, newest first, in chunks (at most ``limit``)."""
-    key = prefix + "orders"
+    keys = RedisKeys(prefix)
+    key = keys.orders
     hi = f"({end.timestamp()}" if end else "+inf"
     lo = str(start.timestamp()) if start else "-inf"
     offset = 0
@@ -139,9 +142,9 @@ async def scan_orders(
         offset += len(ids)
         async with redis.pipeline(transaction=False) as pipe:
             for oid in ids:
-                pipe.hgetall(f"{prefix}order:{oid}")
+                pipe.hgetall(keys.order(oid))
                 if with_calls:
-                    pipe.hvals(f"{prefix}calls:{oid}")
+                    pipe.hvals(keys.calls(oid))
             raw = await pipe.execute()
         step = 2 if with_calls else 1
         chunk = []
@@ -163,7 +166,7 @@ async def load_calls(redis: Redis, prefix: str, orders: list[StoredOrder]) -> No
         return
     async with redis.pipeline(transaction=False) as pipe:
         for o in todo:
-            pipe.hvals(f"{prefix}calls:{o.order_id}")
+            pipe.hvals(RedisKeys(prefix).calls(o.order_id))
         raw = await pipe.execute()
     for o, calls in zip(todo, raw, strict=True):
         o.calls = [json.loads(c) for c in calls]

@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from robot.adapters.redis_keys import RedisKeys
 from robot.core.models import SUPPORTED_LANGUAGES, OrderStatus, Outcome
 from robot.core.phones import PhoneError, mask_phone, normalize_phone
 from robot.web.access import principal_of
@@ -173,7 +174,7 @@ async def find_orders(
 ) -> dict[str, Any]:
     """One page of matching orders, newest first, and how many match in all."""
     if flt.empty and start is None and end is None:  # the plain list: no scan
-        total = int(await redis.zcard(prefix + "orders"))
+        total = int(await redis.zcard(RedisKeys(prefix).orders))
         page: list[StoredOrder] = []
         async for chunk in scan_orders(redis, prefix, limit=offset + limit):
             page.extend(chunk)
@@ -195,7 +196,7 @@ async def find_orders(
                     rows.append(order_row(o))
                 total += 1
     if cap is not None and seen >= cap:
-        truncated = int(await redis.zcard(prefix + "orders")) > seen
+        truncated = int(await redis.zcard(RedisKeys(prefix).orders)) > seen
     return {"orders": rows, "total": total, "offset": offset, "limit": limit,
             "truncated": truncated}  # fmt: skip
 

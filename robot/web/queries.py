@@ -1,4 +1,4 @@
-"""What the dashboard reads and the one order action it owns (retry now), over Redis.
+"""What the dashboard reads, and its one order action (retry now: performed by the store).
 
 Reads the order store's keys as ``robot.adapters.redis_store`` documents them, the live board
 (``redis_live``) and the controls (``redis_control``). Phones are masked here unless the caller
@@ -26,19 +26,6 @@ log = logging.getLogger(__name__)
 
 QUEUE_SCAN_CAP = 5_000  # future-due orders classified per refresh; the rest are "unclassified"
 ANSWERED = ("confirmed", "rejected", "unclear", "dnc", "later", "operator")
-
-# KEYS: order, due, status:queued. ARGV: prefix, id, now epoch, now iso, reason.
-# Returns the status found; a QUEUED order becomes due now. A final one is left alone: it is
-# reopened with a stated number of attempts (OrderControl.reopen), never silently requeued.
-_LUA_RETRY_NOW = """
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return 'missing' end
-if st ~= 'queued' then return st end
-redis.call('HSET', KEYS[1], 'due_at', ARGV[4], 'updated_at', ARGV[4], 'status_reason', ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-return st
-"""
 
 
 class NotRetryable(Exception):
@@ -82,36 +69,32 @@ class DashboardQueries:
         default_region: str = "RU",
     ) -> None:
         self.store = store
+        self.keys = store.keys
         self.redis = store.redis
         self.board = board
         self.control = control
         self.tz = ZoneInfo(timezone)
         self.recordings_dir = recordings_dir
         self.default_region = default_region
-        self._retry = self.redis.register_script(_LUA_RETRY_NOW)
         self.health: Any = None  # robot.web.health.HealthChecks, set by robot.web.app
-        self.orders: Any = None  # robot.adapters.order_control.OrderControl (reopen)
         self.dnc: Any = None  # robot.adapters.dnc_store.DncStore
-
-    def _k(self, *parts: str) -> str:
-        return self.store.prefix + ":".join(parts)
 
     # -- overview ------------------------------------------------------------------------------
 
     async def queue(self, now: datetime) -> dict[str, int]:
         epoch = now.timestamp()
-        due = self._k("due")
+        due = self.keys.due
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcount(due, "-inf", epoch)
             pipe.zcount(due, f"({epoch}", "+inf")
             pipe.zrangebyscore(due, f"({epoch}", "+inf", start=0, num=QUEUE_SCAN_CAP)
-            pipe.zcard(self._k("status", "calling"))
+            pipe.zcard(self.keys.status("calling"))
             due_now, future, ids, calling = await pipe.execute()
         hours = retry = 0
         if ids:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for oid in ids:
-                    pipe.hget(self._k("order", oid), "attempts")
+                    pipe.hget(self.keys.order(oid), "attempts")
                 rows = await pipe.execute()
             # Never called and not due yet: only calling hours hold such an order back. Called
             # before: waiting for its retry (which may also wait for the window to open).
@@ -185,7 +168,7 @@ class DashboardQueries:
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for oid in order_ids:
-                pipe.hget(self._k("order", oid), "order")
+                pipe.hget(self.keys.order(oid), "order")
             rows = await pipe.execute()
         return {
             oid: json.loads(raw).get("shop_name") if raw else None
@@ -198,7 +181,7 @@ class DashboardQueries:
         record = await self.store.get_order(order_id)
         if record is None:
             return None
-        raw_calls = await self.redis.hgetall(self._k("calls", order_id))
+        raw_calls = await self.redis.hgetall(self.keys.calls(order_id))
         row = _row(record)
         if full_phone:
             row["phone"] = record.order.phone
@@ -227,7 +210,7 @@ class DashboardQueries:
         """The recording file of one call, only if it lies inside the recordings folder."""
         if self.recordings_dir is None:
             return None
-        raw = await self.redis.hget(self._k("calls", order_id), call_id)
+        raw = await self.redis.hget(self.keys.calls(order_id), call_id)
         rec = json.loads(raw).get("recording") if raw else None
         if not rec:
             return None
@@ -245,24 +228,14 @@ class DashboardQueries:
         ``attempts`` further attempts (robot.core.reopen). Returns ``{"was", "reopened"}``.
         Raises KeyError, NotRetryable (calling now), NotReopenable (why not), ValueError."""
         now = now.astimezone(UTC)
-        found = await self._retry(
-            keys=[self._k("order", order_id), self._k("due"), self._k("status", "queued")],
-            args=[
-                self.store.prefix,
-                order_id,
-                now.timestamp(),
-                now.isoformat(),
-                f"retry now by {by}",
-            ],
-        )
+        found = await self.store.retry_now(order_id, now, f"retry now by {by}")
         if found == "missing":
             raise KeyError(order_id)
         if found == "calling":
             raise NotRetryable(order_id, str(found))
         if found == "queued":
-            await self.redis.publish(self.store.wakeup_channel, "1")
             return {"was": found, "reopened": 0}
-        phone = await self.redis.hget(self._k("order", order_id), "phone")
+        phone = await self.redis.hget(self.keys.order(order_id), "phone")
         on_dnc = bool(phone) and await self.dnc.contains(str(phone))
-        state = await self.orders.reopen(order_id, now, attempts=attempts, by=by, on_dnc=on_dnc)
+        state = await self.store.reopen(order_id, now, attempts=attempts, by=by, on_dnc=on_dnc)
         return {"was": found, "reopened": state.count, "attempts": state.attempts}

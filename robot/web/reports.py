@@ -10,7 +10,10 @@ call they got, whenever it was placed (a cohort: an order of the 30th called on 
 for the 30th). Funnel: orders -> called (at least one call placed) -> reached (a call a person
 answered: an outcome in :data:`REACHED`) -> confirmed (status ``confirmed``). Rates are of
 all orders, and confirmed of reached. Breakdowns: by the day the order was created, by the
-local hour each call was placed, by shop, by language, and by attempt number (calls). Talk
+local hour each call was placed, by shop, by language, and by attempt number (calls).
+Per shop and purpose (``by_shop_purpose``, ``by_purpose``; robot.core.analytics): the calls of
+those orders under the purpose each was placed with, reached, confirmed, informed and their
+rates, by the local hour and by the day each call was placed. Talk
 time: from answer to hang-up of every answered call. ``previous`` is the same report for
 the period of the same length just before, and ``change`` the differences of the main figures.
 
@@ -35,6 +38,7 @@ from typing import Any
 
 from aiohttp import web
 
+from robot.core.analytics import REACHED_VALUES, CallTally
 from robot.core.phones import mask_phone
 from robot.web.access import READ, Routes, principal_of
 from robot.web.context import WEB_KEY
@@ -42,8 +46,7 @@ from robot.web.errors import json_error
 from robot.web.order_scan import BadQuery, DayRange, StoredOrder, day_range, scan_orders
 from robot.web.orders_list import OrderFilter, bad_query, parse_filter
 
-REACHED = frozenset({"confirmed", "rejected", "unclear", "dnc", "later", "operator", "changed",
-                     "wrong_number", "not_ordered"})  # fmt: skip
+REACHED = REACHED_VALUES
 DEFAULT_DAYS = 7
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -110,10 +113,13 @@ class ReportBuilder:
         self.outcomes: Counter[str] = Counter()
         self.talk: list[float] = []
         self.calls = 0
+        self.by_purpose: dict[str, CallTally] = defaultdict(CallTally)
+        self.by_shop_purpose: dict[tuple[str, str], _ShopPurpose] = {}
 
     def add(self, o: StoredOrder) -> None:
         reached = False
         order_calls = o.calls or []
+        shop = str(o.order.get("shop_name", ""))
         for c in order_calls:
             self.calls += 1
             outcome = c.get("outcome") or "in_progress"
@@ -121,7 +127,14 @@ class ReportBuilder:
             hit = outcome in REACHED
             reached = reached or hit
             placed = _parse_at(c.get("originated_at") or c.get("created_at"))
-            hour = self.by_hour[placed.astimezone(self.days.zone).hour] if placed else None
+            local = placed.astimezone(self.days.zone) if placed else None
+            hour = self.by_hour[local.hour] if local else None
+            purpose = str(c.get("purpose") or o.order.get("purpose") or "confirm")
+            self.by_purpose[purpose].add(c.get("outcome"))
+            group = self.by_shop_purpose.get((shop, purpose))
+            if group is None:
+                group = self.by_shop_purpose[(shop, purpose)] = _ShopPurpose()
+            group.add(c.get("outcome"), local)
             att = self.by_attempt[int(c.get("attempt") or 1)]
             for bucket in (hour, att):
                 if bucket is not None:
@@ -135,7 +148,7 @@ class ReportBuilder:
         called = bool(order_calls) or o.attempts > 0
         self.statuses[o.status] += 1
         day = o.created_at.astimezone(self.days.zone).date().isoformat()
-        for tally in (self.total, self.by_day[day], self.by_shop[str(o.order.get("shop_name", ""))],
+        for tally in (self.total, self.by_day[day], self.by_shop[shop],
                       self.by_lang[str(o.order.get("language", ""))]):  # fmt: skip
             tally.add(called, reached, confirmed)
 
@@ -169,7 +182,45 @@ class ReportBuilder:
             "by_shop": groups(self.by_shop, "shop"),
             "by_language": groups(self.by_lang, "language"),
             "by_attempt": calls_by(self.by_attempt, "attempt"),
+            "by_purpose": sorted(
+                ({"purpose": k, **v.to_json()} for k, v in self.by_purpose.items()),
+                key=lambda r: (-r["calls"], r["purpose"]),
+            ),
+            "by_shop_purpose": sorted(
+                (
+                    {"shop": s, "purpose": p, **g.to_json(all_days)}
+                    for (s, p), g in self.by_shop_purpose.items()
+                ),
+                key=lambda r: (-r["calls"], r["shop"], r["purpose"]),
+            ),
         }
+
+
+class _ShopPurpose:
+    """One shop's calls under one purpose: in all, by local hour and by local day placed."""
+
+    __slots__ = ("by_day", "by_hour", "total")
+
+    def __init__(self) -> None:
+        self.total = CallTally()
+        self.by_hour: dict[int, CallTally] = defaultdict(CallTally)
+        self.by_day: dict[str, CallTally] = defaultdict(CallTally)
+
+    def add(self, outcome: str | None, placed: datetime | None) -> None:
+        self.total.add(outcome)
+        if placed is not None:
+            self.by_hour[placed.hour].add(outcome)
+            self.by_day[placed.date().isoformat()].add(outcome)
+
+    def to_json(self, days: list[str]) -> dict[str, Any]:
+        # calls placed after the range (an order of its last day called the next) get their day
+        shown = sorted({*days, *self.by_day})
+        return {
+            **self.total.to_json(),
+            "by_hour": [{"hour": h, **t.to_json()} for h, t in sorted(self.by_hour.items())],
+            "by_day": [{"day": d, **self.by_day[d].to_json()} if d in self.by_day
+                       else {"day": d, **CallTally().to_json()} for d in shown],
+        }  # fmt: skip
 
 
 def compute(orders: Iterable[StoredOrder], days: DayRange) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from robot.web.errors import invalid_field, json_error, not_found, read_json
 from robot.web.i18n import LANGS, SERVER_EN, i18n_script
 from robot.web.live import sse_frame
 from robot.web.sessions import COOKIE
+from robot.web.shops import live_scope
 from robot.web.signin import LANG_COOKIE
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,9 @@ class LiveScope:
     async def _visible(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.shops is None:
             return calls
+        for c in calls:  # the board names the shop when the worker wrote it; else look it up
+            if c.get("shop_name") is not None:
+                self._shop[str(c.get("order_id"))] = str(c["shop_name"])
         unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
         self._shop.update(await self.ctx.queries.shops_of(unknown))
         return [c for c in calls if self._shop.get(str(c.get("order_id"))) in self.shops]
@@ -176,7 +180,7 @@ class LiveScope:
 async def overview(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     doc = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
-    return web.json_response(await LiveScope(ctx, principal_of(request).shops).summary(doc))
+    return web.json_response(await LiveScope(ctx, live_scope(request)).summary(doc))
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -197,7 +201,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
     queue = ctx.hub.subscribe()
-    scope = LiveScope(ctx, p.shops)
+    scope = LiveScope(ctx, live_scope(request))  # ?shop= within the caller's shops
     try:
         snap = await ctx.queries.overview(datetime.now(UTC), ctx.process_info)
         await resp.write(sse_frame("summary", await scope.summary(snap)))

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-PREFIX = "dozvon:"
+from robot.adapters.redis_keys import PREFIX, RedisKeys
+
 COOKIE = "dozvon_session"
 LOGIN_CSRF_COOKIE = "dozvon_login_csrf"
 
@@ -52,15 +53,13 @@ class SessionStore:
         self.redis = redis
         self.ttl_s = ttl_s
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self._key: bytes | None = secret.encode() if secret else None
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
 
     async def signing_key(self) -> bytes:
         if self._key is None:
-            await self.redis.set(self._k("web", "secret"), secrets.token_urlsafe(32), nx=True)
-            self._key = str(await self.redis.get(self._k("web", "secret"))).encode()
+            await self.redis.set(self.keys.web_secret, secrets.token_urlsafe(32), nx=True)
+            self._key = str(await self.redis.get(self.keys.web_secret)).encode()
         return self._key
 
     async def cookie_for(self, session: Session) -> str:
@@ -74,7 +73,7 @@ class SessionStore:
             lang=lang,
             created_at=(now or datetime.now(UTC)).isoformat(),
         )
-        key = self._k("web", "session", session.sid)
+        key = self.keys.web_session(session.sid)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,
@@ -97,7 +96,7 @@ class SessionStore:
         sid, _, sig = cookie.rpartition(".")
         if not hmac.compare_digest(sig.encode(), _sign(await self.signing_key(), sid).encode()):
             return None
-        key = self._k("web", "session", sid)
+        key = self.keys.web_session(sid)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
             pipe.expire(key, int(self.ttl_s))
@@ -107,10 +106,10 @@ class SessionStore:
         return Session(sid, h["user"], h["csrf"], h.get("lang", "ru"), h.get("created_at", ""))
 
     async def set_lang(self, session: Session, lang: str) -> None:
-        await self.redis.hset(self._k("web", "session", session.sid), "lang", lang)
+        await self.redis.hset(self.keys.web_session(session.sid), "lang", lang)
 
     async def delete(self, session: Session) -> None:
-        await self.redis.delete(self._k("web", "session", session.sid))
+        await self.redis.delete(self.keys.web_session(session.sid))
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

@@ -37,7 +37,8 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-PREFIX = "dozvon:"
+from robot.adapters.redis_keys import PREFIX, RedisKeys
+
 KNOWN_COOKIE = "dozvon_known"
 
 
@@ -130,18 +131,16 @@ class LoginThrottle:
     ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.buckets = buckets or BUCKETS
         self.forget_s = forget_s
         self._attempt = redis.register_script(_LUA_ATTEMPT)
         self._succeeded = redis.register_script(_LUA_SUCCEEDED)
 
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
     def _bucket_key(self, kind: str, name: str, addr: str) -> str:
         ident = {"pair": f"{name}\x00{addr}", "addr": addr, "name": name}[kind]
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
-        return self._k("web", "throttle", kind, digest)
+        return self.keys.web_throttle(kind, digest)
 
     def _kinds(self, known_device: bool) -> list[str]:
         return [k for k in ("pair", "addr", "name") if not (k == "name" and known_device)]
@@ -155,7 +154,7 @@ class LoginThrottle:
             b = self.buckets[k]
             args += [b.free, int(b.base_s * 1000), int(b.cap_s * 1000), name, addr]
         allowed, wait_ms, key, started = await self._attempt(
-            keys=[*keys, self._k("web", "throttled")], args=args
+            keys=[*keys, self.keys.web_throttled], args=args
         )
         kind_of = dict(zip(keys, kinds, strict=True))
         if not int(allowed):
@@ -166,12 +165,12 @@ class LoginThrottle:
     async def succeeded(self, name: str, addr: str) -> None:
         keys = [self._bucket_key("pair", name, addr), self._bucket_key("name", name, addr)]
         await self._succeeded(
-            keys=[*keys, self._k("web", "throttled"), self._bucket_key("addr", name, addr)]
+            keys=[*keys, self.keys.web_throttled, self._bucket_key("addr", name, addr)]
         )
 
     async def blocked(self, now_ms: int) -> list[dict[str, Any]]:
         """Buckets in a backoff window now: kind, name, address, failures, seconds left."""
-        zkey = self._k("web", "throttled")
+        zkey = self.keys.web_throttled
         await self.redis.zremrangebyscore(zkey, "-inf", now_ms)
         keys = cast("list[str]", await self.redis.zrange(zkey, 0, 199))
         out = []
@@ -195,14 +194,14 @@ class LoginThrottle:
     async def unlock(self, *, name: str | None = None, address: str | None = None) -> int:
         """Forget the failures of a name (its name bucket and every pair with it) and/or an
         address (its address bucket and every pair from it). Returns buckets cleared."""
-        zkey = self._k("web", "throttled")
+        zkey = self.keys.web_throttled
         cleared = 0
         targets: list[str] = []
         if name is not None:
             targets.append(self._bucket_key("name", name, ""))
         if address is not None:
             targets.append(self._bucket_key("addr", "", address))
-        pattern = self._k("web", "throttle", "pair", "*")
+        pattern = self.keys.web_throttle("pair", "*")
         async for key in self.redis.scan_iter(match=pattern, count=500):
             h = await self.redis.hmget(key, "name", "addr")
             if (name is not None and h[0] == name) or (address is not None and h[1] == address):

@@ -14,6 +14,7 @@ from robot.config import Settings
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.devtools.sandbox import sandbox, supervisors_json
 from robot.ports import CallState, CallStateChange
+from robot.testing.web import sse_event
 from robot.web.app import make_web_app
 
 TOKEN = "crm-token"
@@ -193,26 +194,16 @@ async def test_event_stream_pushes_call_changes(client, store):
     board.start()
     resp = await client.get("/dashboard/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
-
-    async def next_event() -> tuple[str, dict]:
-        event = ""
-        while True:
-            line = (await resp.content.readline()).decode().rstrip("\n")
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event:
-                return event, json.loads(line[6:])
-
-    name, data = await asyncio.wait_for(next_event(), 10)
+    name, data = await asyncio.wait_for(sse_event(resp), 10)
     assert name == "summary" and data["live_calls"] == []
     board.publish(change("x", CallState.SPEAKING, datetime.now(UTC)))
     async with asyncio.timeout(10):
-        while (ev := await next_event())[0] != "call":
+        while (ev := await sse_event(resp))[0] != "call":
             pass
     assert ev[1]["call_id"] == "x" and ev[1]["state"] == "speaking"
     await post(client, "/dashboard/api/control/pause")
     async with asyncio.timeout(10):
-        while not ((ev := await next_event())[0] == "summary" and ev[1]["controls"]["paused"]):
+        while not ((ev := await sse_event(resp))[0] == "summary" and ev[1]["controls"]["paused"]):
             pass
     resp.close()
     await board.stop()

@@ -20,6 +20,7 @@ from robot.engine.calls import CallTracker
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.engine.policy_gate import PolicyGate
 from robot.testing import FakeOriginator, FakePrompts, InMemoryDnc, InMemoryOrderStore, wait_until
+from robot.testing.store_views import leases_held
 
 NIGHT = datetime(2030, 1, 15, 20, 0, tzinfo=UTC)  # 23:00 in Moscow
 NOON = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
@@ -52,7 +53,10 @@ def dnc_of(store):
     return store.dnc if isinstance(store, InMemoryOrderStore) else DncStore(store.redis)
 
 
-def make_dialer(store, clock, config: PolicyConfig, outcome: Outcome | None = Outcome.BUSY):
+def make_dialer(
+    store, clock, config: PolicyConfig, outcome: Outcome | None = Outcome.BUSY, *,
+    lease_s: float = 60.0, admission=None,
+):  # fmt: skip
     tracker = CallTracker()
     originator = FakeOriginator(tracker, outcome)
     dnc = dnc_of(store)
@@ -61,8 +65,8 @@ def make_dialer(store, clock, config: PolicyConfig, outcome: Outcome | None = Ou
     dialer = Dialer(
         store=store, originator=originator, tracker=tracker, prompts=FakePrompts(),
         recognizer=None, is_speech_factory=lambda: (lambda frame: False),
-        config=DialerConfig(worker_id="w1", ring_timeout_s=30, lease_s=60), clock=clock,
-        gate=gate,
+        config=DialerConfig(worker_id="w1", ring_timeout_s=30, lease_s=lease_s), clock=clock,
+        gate=gate, admission=admission,
     )  # fmt: skip
     return dialer, originator, dnc, control
 
@@ -109,12 +113,6 @@ async def test_a_phone_listed_after_intake_is_checked_before_the_dial(store, run
     assert rec.attempts == 0 and rec.status_reason == "the phone is on the do-not-call list"
     [(_, event, _)] = await store.claim_deliveries(NOON)
     assert event.final and event.status is OrderStatus.DNC
-
-
-async def leases_held(store) -> int:
-    if isinstance(store, InMemoryOrderStore):
-        return len(store.leases)
-    return await store.redis.zcard("dozvon:lease")
 
 
 async def _status_is(
@@ -220,3 +218,75 @@ async def test_cancel_hangs_up_a_ringing_call(store, running, path):
     assert sorted((e.event, e.final) for e in events) == [("call.finished", False),
                                                           ("order.final", True)]  # fmt: skip
     assert len(originator.requests) == 1
+
+
+async def _take_lease(store, oid: str, worker_id: str) -> None:
+    """Another worker holds the order now (its reaper took the lease while we were stalled)."""
+    if isinstance(store, InMemoryOrderStore):
+        store.leases[oid] = (worker_id, store.leases[oid][1])
+    else:
+        await store.redis.hset("dozvon:lease:owner", oid, worker_id)
+
+
+async def _lease_owner(store, oid: str) -> str | None:
+    if isinstance(store, InMemoryOrderStore):
+        return store.leases[oid][0] if oid in store.leases else None
+    return await store.redis.hget("dozvon:lease:owner", oid)
+
+
+async def test_a_lost_lease_ends_the_call_and_leaves_the_order_to_its_new_holder(store, running):
+    # Renewals every second; the lease itself is long enough never to run out on its own.
+    dialer, originator, _, _ = make_dialer(store, Clock(None), _any_time(), None, lease_s=3)
+    running(dialer)
+    await store.add_order(order("A-1"), datetime.now(UTC))
+    await asyncio.wait_for(originator.ringing.wait(), 30)
+    await _take_lease(store, "A-1", "w2")
+
+    async def call_ended() -> bool:
+        rec = await store.get_order("A-1")
+        return any(c.outcome is not None for c in rec.calls)
+
+    await wait_until(call_ended)
+    assert originator.hangups == [originator.requests[0].call_id]
+    rec = await store.get_order("A-1")
+    [call] = rec.calls
+    assert call.outcome is Outcome.NO_ANSWER and "hung up: lease lost" in call.reason
+    # Nothing of w1's result overwrote the new holder's claim: still calling, still w2's,
+    # not requeued, and no result queued for the CRM.
+    assert rec.status is OrderStatus.CALLING and rec.attempts == 1
+    assert await _lease_owner(store, "A-1") == "w2"
+    assert await store.claim_deliveries(datetime.now(UTC), 100) == []
+    assert dialer.tracker.live() == [] and len(originator.requests) == 1
+
+
+@pytest.mark.parametrize("store", ["redis"], indirect=True)  # the gate is a Redis script
+async def test_a_paused_shop_holds_back_only_its_own_orders(store, running):
+    from robot.adapters.redis_keys import shop_limits
+    from robot.adapters.redis_limits import RedisCallLimits
+    from robot.engine.routing import CallRouter
+    from robot.ports import Trunk
+
+    class OneServer:
+        def available(self) -> list[Trunk]:
+            return [Trunk("default")]
+
+    limits = RedisCallLimits(store.redis)
+    dialer, originator, _, _ = make_dialer(
+        store, Clock(None), _any_time(), admission=CallRouter(limits, OneServer())
+    )
+    await store.redis.hset(shop_limits("Ромашка"), mapping={"paused": "1"})
+    now = datetime.now(UTC)
+    await store.add_order(order("A-1"), now)  # Ромашка, paused
+    await store.add_order(order("B-1", phone="+79161234568", shop_name="Лютик"), now)
+    running(dialer)
+    await wait_until(lambda: _calls_done(store, "B-1", 1))
+    assert [r.order_id for r in originator.requests] == ["B-1"]
+    rec = await store.get_order("A-1")
+    assert rec.status is OrderStatus.QUEUED and rec.attempts == 0 and rec.calls == []
+    assert "shop Ромашка: shop_paused" in rec.status_reason and rec.due_at > now
+    await store.redis.hset(shop_limits("Ромашка"), "paused", "0")  # resumed: called in turn
+
+    async def a1_dialed() -> bool:
+        return any(r.order_id == "A-1" for r in originator.requests)
+
+    await wait_until(a1_dialed)

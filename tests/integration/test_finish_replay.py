@@ -1,7 +1,7 @@
 """Writing a call's result is safe to replay (issue 12 item 4): ``finish_call`` applies a call
 id once, and is accepted after the lease ran out and the order was requeued (an answer beats
 a retry). The dialer keeps results the store refuses and writes them before it claims again.
-Real Redis; a fake originator. The dialer's replay runs on the in-memory store too (no Redis)."""
+Real Redis; a fake originator. Every test runs on the in-memory store too (no Redis)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.redis_store import RedisOrderStore
 from robot.core.models import OrderStatus, Outcome, parse_order
@@ -19,6 +17,7 @@ from robot.engine.calls import CallTracker
 from robot.engine.dialer import Dialer, DialerConfig
 from robot.ports import PendingFinish
 from robot.testing import FakePrompts, InMemoryOrderStore, finished_call
+from robot.testing.store_views import delivery_attempts, is_due, waiting_deliveries
 
 T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -27,14 +26,10 @@ def order(oid: str, phone: str = "+79161234567"):
     return parse_order({"order_id": oid, "phone": phone, "amount": "100", "shop_name": "Ромашка"})
 
 
-async def finals_in_outbox(store: RedisOrderStore | InMemoryOrderStore) -> list[str]:
-    if isinstance(store, InMemoryOrderStore):
-        return sorted(i for i, d in store.outbox.items() if d.inflight_until is None)
-    ids = await store.redis.zrange("dozvon:outbox:due", 0, -1)
-    return sorted(str(i) for i in ids)
-
-
-async def test_finish_call_twice_applies_once(store: RedisOrderStore) -> None:
+async def test_finish_call_twice_applies_once(
+    any_store: RedisOrderStore | InMemoryOrderStore,
+) -> None:
+    store = any_store
     await store.add_order(order("F-1"), T0)
     rec = await store.claim_due(T0, "w1", 60)
     assert rec is not None
@@ -44,11 +39,14 @@ async def test_finish_call_twice_applies_once(store: RedisOrderStore) -> None:
     await store.finish_call(call, OrderStatus.CONFIRMED, T0 + timedelta(seconds=90))
     again = await store.get_order("F-1")
     assert first == again and again is not None and again.status is OrderStatus.CONFIRMED
-    assert await finals_in_outbox(store) == ["F-1:final"]
-    assert await store.redis.hget("dozvon:outbox:item:F-1:final", "attempt") == "0"
+    assert await waiting_deliveries(store) == ["F-1:final"]
+    assert await delivery_attempts(store, "F-1:final") == 0
 
 
-async def test_an_answer_is_accepted_after_the_lease_was_reaped(store: RedisOrderStore) -> None:
+async def test_an_answer_is_accepted_after_the_lease_was_reaped(
+    any_store: RedisOrderStore | InMemoryOrderStore,
+) -> None:
+    store = any_store
     await store.add_order(order("F-2"), T0)
     rec = await store.claim_due(T0, "w1", 3)
     assert rec is not None
@@ -58,13 +56,14 @@ async def test_an_answer_is_accepted_after_the_lease_was_reaped(store: RedisOrde
     await store.finish_call(call, OrderStatus.CONFIRMED, T0 + timedelta(seconds=45))
     after = await store.get_order("F-2")
     assert after is not None and after.status is OrderStatus.CONFIRMED and after.attempts == 1
-    assert await store.redis.zscore("dozvon:due", "F-2") is None  # never dialed again
-    assert await finals_in_outbox(store) == ["F-2:final"]
+    assert not await is_due(store, "F-2")  # never dialed again
+    assert await waiting_deliveries(store) == ["F-2:final"]
 
 
 async def test_an_answered_call_that_lost_its_lease_waits_for_a_kept_answer(
-    store: RedisOrderStore,
+    any_store: RedisOrderStore | InMemoryOrderStore,
 ) -> None:
+    store = any_store
     store.answered_reap_grace_s = 45
     for oid, phone in (("G-1", "+79161234567"), ("G-2", "+79161234568")):
         await store.add_order(order(oid, phone), T0)
@@ -119,14 +118,6 @@ def dialer_on(store: object, journal: FileFinishJournal) -> Dialer:
     )  # fmt: skip
 
 
-@pytest.fixture(params=["memory", "redis"])
-def any_store(request: pytest.FixtureRequest) -> RedisOrderStore | InMemoryOrderStore:
-    """The dialer's tests run on the in-memory store and on tests/conftest.py's Redis one."""
-    if request.param == "memory":
-        return InMemoryOrderStore()
-    return request.getfixturevalue("store")
-
-
 async def test_kept_results_survive_a_restart_and_are_written_once(
     any_store: RedisOrderStore | InMemoryOrderStore, tmp_path: Path
 ) -> None:
@@ -138,7 +129,7 @@ async def test_kept_results_survive_a_restart_and_are_written_once(
     journal = FileFinishJournal(tmp_path, "w1")
     dialer = dialer_on(flaky, journal)
     call = finished_call(rec, Outcome.CONFIRMED, T0)
-    await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
+    await dialer.results.finish(PendingFinish(call, OrderStatus.CONFIRMED, T0, "answered"))
     assert dialer.unsaved_results == 1 and flaky.refused == 1
     assert not await dialer.settle_before_reap()  # the reaper must wait
     # The worker dies (its lock goes with it); a new one starts while Redis is still away.
@@ -157,7 +148,7 @@ async def test_kept_results_survive_a_restart_and_are_written_once(
     await asyncio.wait_for(run, 10)
     after = await store.get_order("F-3")
     assert after is not None and after.status is OrderStatus.CONFIRMED
-    assert await finals_in_outbox(store) == ["F-3:final"]
+    assert await waiting_deliveries(store) == ["F-3:final"]
     # A replay of the same result (say, a journal line written twice) changes nothing.
     await again.flush_finishes()
     await store.finish_call(call, OrderStatus.CONFIRMED, T0)

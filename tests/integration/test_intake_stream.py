@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from robot.adapters.intake_stream import GROUP, REJECTED_STREAM, STREAM, IntakeStreamConsumer
 from robot.adapters.redis_store import RedisOrderStore
 from robot.core.models import OrderStatus
+from robot.testing import wait_until
 
 ORDER = {"order_id": "S-1", "phone": "+79161234567", "amount": "990", "shop_name": "Ромашка"}
 
@@ -121,6 +121,7 @@ async def test_keeps_consuming_across_a_redis_restart(private_redis_server):
 
 
 async def until_stored(store: RedisOrderStore, order_id: str) -> None:
-    async with asyncio.timeout(30):  # hang guard only
-        while await store.get_order(order_id) is None:
-            await asyncio.sleep(0.01)
+    async def stored() -> bool:
+        return await store.get_order(order_id) is not None
+
+    await wait_until(stored, 30)

@@ -226,6 +226,6 @@ async def test_stream_actions_cancel_and_update(store, control):
     rejected = await store.redis.xrange("dozvon:intake:rejected")
     assert [(r["field"], r["message"]) for _, r in rejected] == [
         ("order_id", "no order 'nope'"),
-        ("action", "must be create, update or cancel"),
+        ("action", "must be create, update, cancel or status"),
     ]
     assert (await store.redis.xpending("dozvon:intake", "dozvon"))["pending"] == 0

@@ -1,5 +1,6 @@
 """Global call limits on a real Redis: the cap, the CPS bucket (injected clock), trunk choice,
-slot expiry of dead workers, the dashboard's run-time controls, and two worker processes."""
+slot expiry of dead workers, the dashboard's run-time controls, per-shop limits and the
+refusal reasons, and two worker processes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import random
 
 from redis.asyncio import Redis
 
-from robot.adapters.redis_limits import LimitSettings, RedisCallLimits, Trunk
+from robot.adapters.redis_keys import shop_limits
+from robot.adapters.redis_limits import (
+    SHOP_FULL_RETRY_S,
+    SHOP_PAUSED_RETRY_S,
+    LimitSettings,
+    RedisCallLimits,
+)
 from robot.adapters.redis_store import RedisOrderStore
-from robot.ports import Admitted, Refused
+from robot.ports import Admitted, Refusal, Refused, Trunk
 
 
 class Clock:
@@ -128,6 +135,106 @@ async def test_trunk_out_of_cps_tokens_hands_the_call_to_another(store: RedisOrd
     assert {first.server, second.server} == {"a", "b"}
     third = await lim.acquire("c3", [a, b])
     assert isinstance(third, Refused) and third.reason == "cps"
+
+
+# -- per shop (the hash adapters/shop_registry writes) ------------------------------------------
+
+
+async def _shop_admits(lim: RedisCallLimits, call_id: str, shop: str) -> Refused | None:
+    """Both steps of the gate, as the dialer takes them: installation, then the order's shop."""
+    assert isinstance(await lim.acquire(call_id), Admitted)
+    refused = await lim.acquire_shop(call_id, shop)
+    if refused is not None:
+        await lim.release(call_id, placed=False)
+    return refused
+
+
+async def test_a_paused_shop_is_refused_and_other_shops_are_not(store: RedisOrderStore) -> None:
+    lim = limits(store)
+    assert await _shop_admits(lim, "free", "shop-a") is None  # no hash: no shop limit
+    await store.redis.hset(shop_limits("shop-a"), mapping={"paused": "1"})
+    refused = await _shop_admits(lim, "a1", "shop-a")
+    assert refused == Refused(Refusal.SHOP_PAUSED, SHOP_PAUSED_RETRY_S)
+    assert refused.reason.for_shop and not Refusal.PAUSED.for_shop
+    assert await _shop_admits(lim, "b1", "shop-b") is None
+    await store.redis.hset(shop_limits("shop-a"), "paused", "0")
+    assert await _shop_admits(lim, "a2", "shop-a") is None
+    # The installation's pause comes first, whatever the shop says.
+    await store.redis.hset("dozvon:control", "paused", "1")
+    paused = await lim.acquire("b2")
+    assert isinstance(paused, Refused) and paused.reason is Refusal.PAUSED
+
+
+async def test_a_shops_concurrent_calls_cap(store: RedisOrderStore) -> None:
+    lim = limits(store, max_calls=10)
+    await store.redis.hset(shop_limits("shop-a"), mapping={"max_calls": "2"})
+    assert await _shop_admits(lim, "a1", "shop-a") is None
+    assert await _shop_admits(lim, "a2", "shop-a") is None
+    full = await _shop_admits(lim, "a3", "shop-a")
+    assert full == Refused(Refusal.SHOP_FULL, SHOP_FULL_RETRY_S)
+    assert await _shop_admits(lim, "b1", "shop-b") is None  # another shop: its own count
+    assert await lim.in_flight(shop="shop-a") == 2 and await lim.in_flight() == 3
+    await lim.release("a1")
+    assert await lim.in_flight(shop="shop-a") == 1
+    assert await _shop_admits(lim, "a3", "shop-a") is None
+    # A refused call held no shop slot and gave its installation slot back.
+    assert await lim.in_flight() == 3
+
+
+async def test_a_shops_calls_per_second(store: RedisOrderStore) -> None:
+    clock = Clock()
+    lim = limits(store, clock)
+    await store.redis.hset(shop_limits("shop-a"), mapping={"cps": "2"})
+    admitted, refusals = [], []
+    for step in range(20):  # 2 simulated seconds, asking every 100 ms
+        clock.t = 1_000_000.0 + step / 10
+        refused = await _shop_admits(lim, f"a{step}", "shop-a")
+        if refused is None:
+            admitted.append(step)
+            await lim.release(f"a{step}")
+        else:
+            refusals.append(refused)
+    # A burst of one second's worth (2 calls), then one call every 0.5 s.
+    assert admitted == [0, 1, 5, 10, 15]
+    assert {r.reason for r in refusals} == {Refusal.SHOP_CPS}
+    assert all(0 < r.retry_after_s <= 0.5 for r in refusals)
+    assert await _shop_admits(lim, "b1", "shop-b") is None  # no limit on another shop
+
+
+async def test_a_shop_call_never_placed_gives_its_shop_token_back(store: RedisOrderStore) -> None:
+    clock = Clock()
+    lim = limits(store, clock)
+    await store.redis.hset(shop_limits("shop-a"), mapping={"cps": "1"})
+    assert await _shop_admits(lim, "a1", "shop-a") is None
+    await lim.release("a1", placed=False)  # e.g. the policy said "not now"
+    assert await _shop_admits(lim, "a2", "shop-a") is None
+    await lim.release("a2", placed=True)
+    refused = await _shop_admits(lim, "a3", "shop-a")
+    assert refused is not None and refused.reason is Refusal.SHOP_CPS
+
+
+async def test_heartbeats_keep_a_shops_slots(store: RedisOrderStore) -> None:
+    clock = Clock()
+    lim = limits(store, clock, slot_ttl_s=30)
+    await store.redis.hset(shop_limits("shop-a"), mapping={"max_calls": "1"})
+    assert await _shop_admits(lim, "a1", "shop-a") is None
+    clock.t += 20
+    await lim.heartbeat()
+    clock.t += 20  # 40 s after acquiring, 20 s after the heartbeat: still held
+    full = await _shop_admits(lim, "a2", "shop-a")
+    assert full is not None and full.reason is Refusal.SHOP_FULL
+
+
+async def test_refusal_reasons_name_the_limit(store: RedisOrderStore) -> None:
+    clock = Clock()
+    lim = limits(store, clock, max_calls=1, cps=1.0)
+    assert isinstance(await lim.acquire("a"), Admitted)
+    assert (await lim.acquire("b")).reason is Refusal.FULL  # type: ignore[union-attr]
+    await lim.release("a")
+    assert (await lim.acquire("b")).reason is Refusal.CPS  # type: ignore[union-attr]
+    clock.t += 1
+    full = await lim.acquire("b", [Trunk("t", capacity=0)])
+    assert isinstance(full, Refused) and full.reason is Refusal.TRUNKS_FULL
 
 
 # -- two worker processes ------------------------------------------------------------------------

@@ -183,7 +183,7 @@ async def test_a_result_the_replica_did_not_confirm_is_journaled_and_replayed(
         call = finished_call(record, Outcome.CONFIRMED, now)
         os.kill(replica.pid, signal.SIGSTOP)
         try:
-            await dialer._finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
+            await dialer.results.finish(PendingFinish(call, OrderStatus.CONFIRMED, now, "answered"))
             assert dialer.unsaved_results == 1
             assert (tmp_path / "w1.jsonl").read_text().count(call.call_id) == 1
         finally:

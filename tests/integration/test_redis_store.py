@@ -1,4 +1,6 @@
-"""RedisOrderStore against a real redis-server."""
+"""RedisOrderStore against a real redis-server. The tests of the store's rules as the dialer
+sees them (fixture ``any_store``, tests/conftest.py) run on robot.testing's in-memory store
+too: the fake the dialer tests use must pass the same tests as the real store."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.records import OrderRecord
 from robot.devtools.redis_server import RedisServer
 from robot.ports import DuplicateOrder
-from robot.testing import finished_call
+from robot.testing import InMemoryOrderStore, finished_call
+from robot.testing.store_views import due_count, lease_owner, leases_held, phone_locked
 
 T0 = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -37,14 +40,15 @@ async def store2(redis_server: RedisServer):
     await s.aclose()
 
 
-async def test_add_is_idempotent(store: RedisOrderStore):
+async def test_add_is_idempotent(any_store: RedisOrderStore | InMemoryOrderStore):
+    store = any_store
     rec = await store.add_order(order("A-1"), T0)
     assert rec.status is OrderStatus.QUEUED and rec.attempts == 0 and rec.due_at == T0
     assert rec.order.received_at == T0
     with pytest.raises(DuplicateOrder) as dup:
         await store.add_order(order("A-1", amount="1"), T0 + timedelta(minutes=1))
     assert str(dup.value.record.order.amount) == "2490"
-    assert await store.redis.zcard("dozvon:due") == 1
+    assert await due_count(store) == 1
     assert (await store.counts())["queued"] == 1
 
 
@@ -60,7 +64,8 @@ async def test_concurrent_add_of_one_id_schedules_once(store, store2):
     assert await store.claim_due(T0, "w1", 60) is None
 
 
-async def test_do_not_call_is_final_and_reported_without_a_call(store):
+async def test_do_not_call_is_final_and_reported_without_a_call(any_store):
+    store = any_store
     rec = await store.add_order(order("A-1", do_not_call=True), T0)
     assert rec.status is OrderStatus.DNC
     assert await store.claim_due(T0 + timedelta(days=1), "w1", 60) is None
@@ -69,7 +74,8 @@ async def test_do_not_call_is_final_and_reported_without_a_call(store):
     assert event.call is None and attempt == 1 and delivery_id == event.delivery_id
 
 
-async def test_claim_takes_earliest_due_first(store):
+async def test_claim_takes_earliest_due_first(any_store):
+    store = any_store
     for oid, minutes in (("late", 2), ("early", 0), ("middle", 1), ("future", 60)):
         await store.add_order(
             order(oid, phone(len(oid))), T0, due_at=T0 + timedelta(minutes=minutes)
@@ -78,7 +84,7 @@ async def test_claim_takes_earliest_due_first(store):
     claimed = [await store.claim_due(now, "w1", 60) for _ in range(4)]
     assert [r.order.order_id if r else None for r in claimed] == ["early", "middle", "late", None]
     assert claimed[0].status is OrderStatus.CALLING and claimed[0].attempts == 1
-    assert await store.redis.hget("dozvon:lease:owner", "early") == "w1"
+    assert await lease_owner(store, "early") == "w1"
 
 
 async def test_two_workers_never_claim_the_same_order(store, store2):
@@ -98,7 +104,8 @@ async def test_two_workers_never_claim_the_same_order(store, store2):
     assert not set(a) & set(b)
 
 
-async def test_one_call_per_phone_at_a_time(store):
+async def test_one_call_per_phone_at_a_time(any_store):
+    store = any_store
     await store.add_order(order("A-1"), T0)
     await store.add_order(order("A-2"), T0 + timedelta(seconds=1))
     await store.add_order(order("B-1", phone(1)), T0 + timedelta(seconds=2))
@@ -113,7 +120,8 @@ async def test_one_call_per_phone_at_a_time(store):
     assert third is not None and third.order.order_id == "A-2"
 
 
-async def test_finish_call_requeues_then_finalizes(store):
+async def test_finish_call_requeues_then_finalizes(any_store):
+    store = any_store
     await store.add_order(order("A-1"), T0)
     rec = await store.claim_due(T0, "w1", 60)
     t1 = T0 + timedelta(seconds=40)
@@ -126,7 +134,7 @@ async def test_finish_call_requeues_then_finalizes(store):
     assert rec.status is OrderStatus.QUEUED and rec.attempts == 1 and rec.due_at == retry_at
     assert rec.last_outcome is Outcome.NO_ANSWER and rec.status_reason == "no answer"
     assert [c.outcome for c in rec.calls] == [Outcome.NO_ANSWER]
-    assert await store.redis.zcard("dozvon:lease") == 0
+    assert await leases_held(store) == 0
     assert await store.claim_due(T0 + timedelta(minutes=29), "w1", 60) is None
 
     rec = await store.claim_due(retry_at, "w1", 60)
@@ -136,7 +144,7 @@ async def test_finish_call_requeues_then_finalizes(store):
     rec = await store.get_order("A-1")
     assert rec.status is OrderStatus.CONFIRMED and rec.due_at is None
     assert [c.call_id for c in await store.list_calls("A-1")] == ["A-1-c1", "A-1-c2"]
-    assert not await store.redis.exists("dozvon:phone:+79161234567")
+    assert not await phone_locked(store, "+79161234567")
     assert await store.claim_due(retry_at + timedelta(days=9), "w1", 60) is None
     counts = await store.counts()
     assert counts["confirmed"] == 1 and counts["queued"] == 0 and counts["calling"] == 0
@@ -148,7 +156,8 @@ async def test_finish_call_requeues_then_finalizes(store):
     ]
 
 
-async def test_expired_leases_are_reaped_back_to_the_queue(store):
+async def test_expired_leases_are_reaped_back_to_the_queue(any_store):
+    store = any_store
     await store.add_order(order("A-1"), T0)
     await store.claim_due(T0, "dead-worker", 30)
     assert await store.reap_expired_leases(T0 + timedelta(seconds=10)) == []
@@ -159,7 +168,8 @@ async def test_expired_leases_are_reaped_back_to_the_queue(store):
     assert again is not None and again.attempts == 2
 
 
-async def test_renew_and_release_need_the_lease_holder(store):
+async def test_renew_and_release_need_the_lease_holder(any_store):
+    store = any_store
     await store.add_order(order("A-1"), T0)
     await store.claim_due(T0, "w1", 30)
     assert not await store.renew_lease("A-1", "w2", 30)

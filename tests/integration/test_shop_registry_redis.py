@@ -3,8 +3,7 @@ Redis), and every shop's limits hash is written for the admission gate."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from redis.asyncio import Redis
 from robot.adapters.shop_registry import ShopRegistry, redis_keys
 from robot.core.shops import ShopConfig
 from robot.devtools.redis_server import RedisServer
+from robot.testing import wait_until
 
 
 @pytest.fixture
@@ -23,12 +23,6 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
         yield r
     finally:
         await r.aclose()
-
-
-async def until(check: Callable[[], object]) -> None:
-    async with asyncio.timeout(5):
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 async def test_an_api_change_reaches_the_other_worker(redis: Redis, tmp_path: Path) -> None:
@@ -44,27 +38,27 @@ async def test_an_api_change_reaches_the_other_worker(redis: Redis, tmp_path: Pa
             "max_calls": "2",
         }
         await a.put(ShopConfig(name="Лютик", caller_id='"Л" <+74950000002>', cps=1.0))
-        await until(lambda: b.get("Лютик") is not None)
+        await wait_until(lambda: b.get("Лютик") is not None, 5)
         assert b.get("Лютик").caller_id == '"Л" <+74950000002>'  # type: ignore[union-attr]
         assert b.source("Лютик") == "api"
         assert await redis.hgetall(redis_keys.shop_limits("Лютик")) == {"paused": "0", "cps": "1.0"}
 
         # the API copy of a file's shop hides it; DELETE shows the file's again
         await a.put(ShopConfig(name="Ромашка", caller_id='"API" <+74950000009>'))
-        await until(lambda: b.get("Ромашка").caller_id == '"API" <+74950000009>')  # type: ignore[union-attr]
+        await wait_until(lambda: b.get("Ромашка").caller_id == '"API" <+74950000009>', 5)  # type: ignore[union-attr]
         assert "max_calls" not in await redis.hgetall(redis_keys.shop_limits("Ромашка"))
         assert await a.delete("Ромашка") is True
-        await until(lambda: b.get("Ромашка").max_calls == 2)  # type: ignore[union-attr]
+        await wait_until(lambda: b.get("Ромашка").max_calls == 2, 5)  # type: ignore[union-attr]
 
         # pause from the dashboard: the file's shop stays the file's
         await b.set_paused("Ромашка", True)
-        await until(lambda: a.get("Ромашка").paused)  # type: ignore[union-attr]
+        await wait_until(lambda: a.get("Ромашка").paused, 5)  # type: ignore[union-attr]
         assert a.source("Ромашка") == "file"
         assert (await redis.hgetall(redis_keys.shop_limits("Ромашка")))["paused"] == "1"
 
         # a shop that is gone loses its limits hash
         assert await a.delete("Лютик") is True
-        await until(lambda: b.get("Лютик") is None)
+        await wait_until(lambda: b.get("Лютик") is None, 5)
         assert await redis.exists(redis_keys.shop_limits("Лютик")) == 0
     finally:
         await a.stop()
@@ -80,12 +74,12 @@ async def test_a_missed_message_is_caught_by_the_version_poll(redis: Redis) -> N
         # written as another release's worker would, without publishing
         await redis.hset(redis_keys.shops(), "Астра", '{"name": "Астра", "paused": true}')
         await redis.incr(redis_keys.shops_version())
-        await until(lambda: b.get("Астра") is not None)
+        await wait_until(lambda: b.get("Астра") is not None, 5)
         assert b.get("Астра").paused is True  # type: ignore[union-attr]
         # a hand-edited document that is not valid is logged and skipped, the rest stays
         await redis.hset(redis_keys.shops(), "Бад", '{"name": "Бад", "max_calls": "many"}')
         version = await redis.incr(redis_keys.shops_version())
-        await until(lambda: b.api_version == version)
+        await wait_until(lambda: b.api_version == version, 5)
         assert b.get("Бад") is None and b.get("Астра") is not None
     finally:
         await b.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from robot.adapters.redis_live import RedisCallBoard
 from robot.adapters.shop_registry import ShopRegistry
 from robot.config import Settings
+from robot.core.models import Outcome
 from robot.core.shops import ShopConfig
+from robot.devtools.sandbox import add_history
 from robot.ports import CallState, CallStateChange
+from robot.testing.web import login, sse_event
 from robot.web.app import make_web_app
 from robot.web.auth import hash_password
 
@@ -52,15 +54,6 @@ async def client(store, tmp_path):
         yield c
 
 
-async def login(client: TestClient, name: str, password: str) -> str:
-    page = await client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-    form = {"username": name, "password": password, "csrf": csrf}
-    resp = await client.post("/login", data=form, allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    return (await (await client.get("/dashboard/api/me")).json())["csrf"]
-
-
 async def create(client: TestClient, doc: dict, headers: dict) -> tuple[int, dict]:
     resp = await client.post("/api/v1/orders", json=doc, headers=headers)
     return resp.status, await resp.json()
@@ -87,6 +80,7 @@ async def test_another_shops_order_does_not_exist_for_a_shop(client):
             ("GET", f"/api/v1/orders/{theirs}/explain", None),
             ("POST", f"/api/v1/orders/{theirs}/cancel", {"reason": "not mine"}),
             ("PATCH", f"/api/v1/orders/{theirs}", {"customer_name": "Someone"}),
+            ("POST", f"/api/v1/orders/{theirs}/status", {"status": "cancelled"}),
         ):
             resp = await client.request(method, path, json=body, headers=headers)
             doc = await resp.json()
@@ -99,6 +93,11 @@ async def test_another_shops_order_does_not_exist_for_a_shop(client):
     for oid in ("A-1", "B-1"):
         doc = await (await client.get(f"/api/v1/orders/{oid}", headers=ADMIN)).json()
         assert doc["status"] == "queued" and doc["order"].get("customer_name") is None
+    resp = await client.post("/api/v1/orders/A-1/status", json={"status": "picked_up"},
+                             headers=SHOP_A)  # fmt: skip
+    assert resp.status == 200 and (await resp.json())["result"] == "applied"
+    doc = await (await client.get("/api/v1/orders/B-1", headers=SHOP_B)).json()
+    assert doc["status"] == "queued"
 
 
 async def test_a_shop_cancels_its_own_and_the_admin_sees_both(client):
@@ -156,6 +155,10 @@ async def test_a_supervisor_limited_to_one_shop_sees_only_it(client):
     assert [o["order_id"] for o in listed["orders"]] == ["A-1"] and listed["total"] == 1
     searched = await (await client.get("/dashboard/api/orders?q=B-1")).json()
     assert searched["orders"] == [] and searched["total"] == 0
+    report = await (await client.get("/dashboard/api/reports")).json()
+    assert report["funnel"]["orders"] == 1
+    export = await (await client.get("/dashboard/api/export/orders.csv")).text()
+    assert "A-1" in export and "B-1" not in export
     assert (await client.get("/dashboard/api/orders/A-1")).status == 200
     assert (await client.get("/dashboard/api/orders/B-1")).status == 404
     # The CRM API from the dashboard: the same scope.
@@ -169,6 +172,7 @@ async def test_a_supervisor_limited_to_one_shop_sees_only_it(client):
     resp = await client.post("/dashboard/api/control/pause", **post)
     assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
     assert (await client.get("/dashboard/api/audit")).status == 403
+    assert (await client.get("/metrics")).status == 403  # counts of every shop
     doc = await (await client.get("/api/v1/orders/B-1", headers=ADMIN)).json()
     assert doc["status"] == "queued"
 
@@ -179,6 +183,8 @@ async def test_an_unlimited_supervisor_sees_every_shop(client):
     await login(client, "oleg", "oleg-pass-1")
     listed = await (await client.get("/dashboard/api/orders")).json()
     assert sorted(o["order_id"] for o in listed["orders"]) == ["A-1", "B-1"]
+    report = await (await client.get("/dashboard/api/reports")).json()
+    assert report["funnel"]["orders"] == 2
     assert (await client.get("/dashboard/api/orders/B-1")).status == 200
     assert (await client.get("/dashboard/api/audit")).status == 200
 
@@ -207,35 +213,35 @@ async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client
     board.publish(_call("ca", "A-1", CallState.LISTENING))
     board.publish(_call("cb", "B-1", CallState.LISTENING))
     await board.flush()
-    await login(client, "anna", "anna-pass-1")
+    csrf = await login(client, "anna", "anna-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()
     assert [c["call_id"] for c in doc["live_calls"]] == ["ca"]
     resp = await client.get("/dashboard/api/events")
-
-    async def next_event() -> tuple[str, dict]:
-        event = ""
-        while True:
-            line = (await resp.content.readline()).decode().rstrip("\n")
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event:
-                return event, json.loads(line[6:])
-
-    name, data = await asyncio.wait_for(next_event(), 10)
+    name, data = await asyncio.wait_for(sse_event(resp), 10)
     assert name == "summary" and [c["call_id"] for c in data["live_calls"]] == ["ca"]
     board.publish(_call("cb", "B-1", CallState.SPEAKING))  # another shop's: never shown
     board.publish(_call("ca", "A-1", CallState.SPEAKING))
     async with asyncio.timeout(10):
-        while (ev := await next_event())[0] != "call":
+        while (ev := await sse_event(resp))[0] != "call":
             pass
     assert ev[1]["call_id"] == "ca" and ev[1]["state"] == "speaking"
     resp.close()
     await board.stop()
-    await client.post("/logout", headers={"X-CSRF-Token": (await me_of(client))["csrf"]})
+    await client.post("/logout", headers={"X-CSRF-Token": csrf})
     await login(client, "oleg", "oleg-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()
     assert sorted(c["call_id"] for c in doc["live_calls"]) == ["ca", "cb"]
 
 
-async def me_of(client: TestClient) -> dict:
-    return await (await client.get("/dashboard/api/me")).json()
+async def test_follow_ups_of_a_limited_supervisor_are_its_shops_only(client, store):
+    now = datetime.now(UTC)
+    for oid, shop in (("A-9", "Alfa"), ("B-9", "Beta")):
+        await add_history(store, order(oid, shop), now, [(Outcome.OPERATOR, 20.0, ["оператор"])])
+    csrf = await login(client, "anna", "anna-pass-1")
+    doc = await (await client.get("/dashboard/api/followups")).json()
+    assert [f["order_id"] for f in doc["followups"]] == ["A-9"]
+    assert (await client.get("/dashboard/api/followups/A-9")).status == 200
+    assert (await client.get("/dashboard/api/followups/B-9")).status == 404
+    post = {"headers": {"X-CSRF-Token": csrf}, "json": {}}
+    assert (await client.post("/dashboard/api/followups/B-9/take", **post)).status == 404
+    assert (await client.post("/dashboard/api/followups/A-9/take", **post)).status == 200

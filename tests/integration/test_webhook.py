@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from robot.config import Settings
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.models import OrderStatus, parse_order
 from robot.core.records import ResultEvent
-from robot.testing import wait_until
+from robot.testing import free_port, wait_until
 
 SECRET = "crm-shared-secret"
 
@@ -117,9 +116,7 @@ async def test_server_errors_are_retried_with_growing_backoff(store: RedisOrderS
 
 
 async def test_crm_down_then_up_gets_the_result_later(store: RedisOrderStore):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens there
     crm = CRM()
     spy = SpyOutbox(store)
     d = deliverer(spy, f"http://127.0.0.1:{port}/hook")

@@ -1,7 +1,7 @@
 import pytest
 
 from robot.adapters.ami.codec import AmiParser, encode_action
-from robot.adapters.ami.mapping import map_originate_response
+from robot.adapters.ami.originator import map_originate_response
 from robot.core.models import Outcome
 
 

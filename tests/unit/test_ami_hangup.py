@@ -6,7 +6,7 @@ import asyncio
 
 from robot.adapters.ami.codec import AmiMessage
 from robot.adapters.ami.connection import AmiError
-from robot.adapters.ami.mapping import AmiOriginator
+from robot.adapters.ami.originator import AmiOriginator
 from robot.core.models import Outcome
 from robot.ports import OriginateOutcome, OriginateRequest
 

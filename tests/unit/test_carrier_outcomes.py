@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from robot.adapters.ami.codec import AmiMessage
-from robot.adapters.ami.mapping import AmiOriginator, map_originate_response
+from robot.adapters.ami.originator import AmiOriginator, map_originate_response
 from robot.core.carrier_outcomes import CARRIER_TABLE, carrier_verdict, counts_as_attempt
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.policy import Action, PastCall, decide
@@ -138,7 +138,7 @@ async def test_ring_timeout_does_not_wait_and_ignores_asterisks_own_cause():
 
 
 async def test_no_hangup_event_at_all_still_ends_with_a_result(monkeypatch):
-    monkeypatch.setattr("robot.adapters.ami.mapping.HANGUP_WAIT_S", 0.05)
+    monkeypatch.setattr("robot.adapters.ami.originator.HANGUP_WAIT_S", 0.05)
     conn, sink = await originated()
     conn.emit(failed("0"))
     await asyncio.sleep(0.2)

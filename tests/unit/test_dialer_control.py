@@ -1,4 +1,5 @@
-"""Run-time controls applied to the dialer, the token bucket, and live call state events."""
+"""Run-time controls as each worker reports them (the admission gate enforces them: see
+tests/integration/test_redis_limits.py), and live call state events."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 
 from robot.core.models import CallAttempt, Outcome
 from robot.engine.calls import CallTracker
-from robot.engine.control import DialerControl, TokenBucket
+from robot.engine.control import DialerControl
 from robot.ports import CallState, CallStateChange, RunControls, WorkerReport
 
 
@@ -17,21 +18,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-def test_bucket_paces_and_bursts():
-    clock = Clock()
-    b = TokenBucket(2.0, clock)
-    assert b.wait_s() > 0  # starts empty: no burst at start-up
-    clock.t += 1.0
-    assert b.wait_s() == 0
-    b.take()
-    b.take()
-    assert b.wait_s() == 0.5
-    clock.t += 10
-    assert b.tokens <= 2.0 and b.wait_s() == 0  # refilled to the burst, not beyond
-    b.set_rate(None)
-    assert b.wait_s() == 0
 
 
 @dataclass
@@ -58,27 +44,29 @@ class FakeConfig:
 @dataclass
 class FakeDialer:
     config: FakeConfig = field(default_factory=FakeConfig)
-    paused: bool = False
     active: int = 0
 
 
-async def test_controls_apply_and_fall_back():
+async def test_controls_are_reported_and_fall_back():
     clock = Clock()
     source = FakeSource()
     control = DialerControl(source, clock=clock)
     dialer = FakeDialer()
-    assert await control.ready(dialer)  # type: ignore[arg-type]
+    await control.turned(dialer)  # type: ignore[arg-type]
     assert source.reports[-1].worker_id == "w1" and not source.reports[-1].paused
     source.controls = RunControls(paused=True, max_concurrent_calls=3)
-    assert await control.ready(dialer)  # type: ignore[arg-type]
-    assert dialer.paused and dialer.config.max_concurrent_calls == 3
-    source.fail = True  # Redis gone: the last controls stay in force
-    await control.ready(dialer)  # type: ignore[arg-type]
-    assert dialer.paused and dialer.config.max_concurrent_calls == 3
+    await control.turned(dialer)  # type: ignore[arg-type]
+    last = source.reports[-1]
+    assert last.paused and last.max_concurrent_calls == 3
+    assert dialer.config.max_concurrent_calls == 10  # reported, not applied: the gate's job
+    source.fail = True  # Redis gone: the last controls stay the ones in force
+    await control.turned(dialer)  # type: ignore[arg-type]
+    assert control.controls.paused and control.controls.max_concurrent_calls == 3
     source.fail = False
     source.controls = RunControls()
-    await control.ready(dialer)  # type: ignore[arg-type]
-    assert not dialer.paused and dialer.config.max_concurrent_calls == 10  # configured again
+    await control.turned(dialer)  # type: ignore[arg-type]
+    last = source.reports[-1]
+    assert not last.paused and last.max_concurrent_calls == 10  # configured again
 
 
 async def test_reports_at_most_once_a_second():
@@ -87,13 +75,13 @@ async def test_reports_at_most_once_a_second():
     control = DialerControl(source, clock=clock)
     dialer = FakeDialer()
     for _ in range(5):
-        await control.ready(dialer)  # type: ignore[arg-type]
+        await control.turned(dialer)  # type: ignore[arg-type]
     assert len(source.reports) == 1
     clock.t += 1.0
-    await control.ready(dialer)  # type: ignore[arg-type]
+    await control.turned(dialer)  # type: ignore[arg-type]
     assert len(source.reports) == 2
     dialer.active = 1  # a change is reported at once
-    await control.ready(dialer)  # type: ignore[arg-type]
+    await control.turned(dialer)  # type: ignore[arg-type]
     assert len(source.reports) == 3 and source.reports[-1].active_calls == 1
 
 
@@ -113,11 +101,11 @@ async def test_tracker_publishes_each_state_once():
         call_id="c1", order_id="o1", phone="+79161234567", language="ru", created_at=now
     )
     tracker.register(call)
-    tracker.set_state("c1", "ringing")
-    tracker.set_state("c1", "ringing")  # no change, no event
-    tracker.set_state("c1", "speaking")
+    tracker.set_state("c1", CallState.RINGING)
+    tracker.set_state("c1", CallState.RINGING)  # no change, no event
+    tracker.set_state("c1", CallState.SPEAKING)
     tracker.unregister("c1")
-    tracker.set_state("c1", "listening")  # gone: ignored
+    tracker.set_state("c1", CallState.LISTENING)  # gone: ignored
     call.outcome = Outcome.CONFIRMED
     tracker.finished(call)
     states = [c.state for c in events.changes]

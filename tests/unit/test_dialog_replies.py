@@ -260,7 +260,7 @@ async def test_session_understands_against_the_customers_today_and_reads_back() 
     from robot.core.langpack import Reply
     from robot.core.models import parse_order
     from robot.engine.session import CallSession, SessionTiming
-    from robot.testing import LOUD_FRAME, FakeMedia, FakePrompts, FakeRecognizerStream
+    from robot.testing import LOUD_FRAME, SILENT_FRAME, FakeMedia, FakePrompts, FakeRecognizerStream
 
     today = date(2026, 12, 1)
     seen: list[date] = []
@@ -289,15 +289,16 @@ async def test_session_understands_against_the_customers_today_and_reads_back() 
         understand=understand,
         is_speech=lambda frame: frame == LOUD_FRAME,
         today=today,
-        timing=SessionTiming(listen_timeout_s=2, end_of_speech_s=0.1, max_call_s=10),
+        timing=SessionTiming(listen_timeout_s=2, max_call_s=10),
     )
     task = asyncio.create_task(session.run())
     for _ in range(2):
         while session.dialog.phase.value != "listening":
             await asyncio.sleep(0.01)
+        heard = len(session.transcript)
         await media.speak(10)
-        while session.dialog.phase.value == "listening":
-            await asyncio.sleep(0.01)
+        while len(session.transcript) == heard:  # the line goes on: the stream's gate
+            await media.speak(1, SILENT_FRAME)  # hears the silence that ends the answer
     result = await task
     assert seen == [today, today]
     assert prompts.rendered == [Prompt.INTRO, Prompt.CONFIRM_CHANGE, Prompt.GOODBYE_CHANGED]

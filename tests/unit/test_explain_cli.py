@@ -118,3 +118,12 @@ def test_subprocess_json():
     d = json.loads(done.stdout)
     assert d["action"] == "wait" and d["at"] == "2030-01-15T06:00:00+00:00"
     assert "06:00 there" in d["reason"] and "Europe/Moscow" in d["reason"]
+
+
+def test_the_purposes_retry_rules_apply(monkeypatch, capsys):
+    missed = {"attempts": [{"at": "2030-01-15T08:59:00Z", "outcome": "no_answer"}]}
+    d = decision(monkeypatch, capsys, {**ORDER, **missed}, "2030-01-15T09:00:00Z")
+    assert d["at"] == "2030-01-15T09:09:00+00:00"  # the installation's 10 minutes
+    reminder = {**ORDER, **missed, "purpose": "storage_ending"}
+    d = decision(monkeypatch, capsys, reminder, "2030-01-15T09:00:00Z")
+    assert d["at"] == "2030-01-15T09:29:00+00:00"  # storage_ending: 30 minutes

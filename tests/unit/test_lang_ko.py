@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from robot.core.lang_ko import PACK, classify, normalize
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.models import Intent
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from robot.core.lang_ru import PACK, classify, normalize
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.models import Intent
 
 CASES = [

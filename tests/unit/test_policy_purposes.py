@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from robot.core.models import CallAttempt, Order, OrderStatus, Outcome
 from robot.core.policy import Action, decide
-from robot.core.policy_config import PolicyConfig
+from robot.core.policy_config import PolicyConfig, RetryOutcome
+from robot.core.purposes import purpose_policy
 from robot.engine.policy_gate import PolicyGate
 from robot.testing import make_order
 
@@ -53,3 +54,18 @@ async def test_the_gate_applies_the_purposes_retry_rules() -> None:
     plain = [c.model_copy(update={"purpose": "confirm"}) for c in missed]
     d = await gate.decide(confirm, plain, NOW)
     assert d.at == NOW - timedelta(minutes=1) + timedelta(minutes=10)
+
+
+async def test_an_order_about_a_purpose_its_shop_lacks_is_never_dialed() -> None:
+    o = make_order("ru", purpose="packed")  # no such purpose, built in or in a shop file
+    d = await PolicyGate(POLICY).decide(o, [], NOW)
+    assert d.action is Action.STOP and d.status is OrderStatus.EXHAUSTED
+    assert str(d.reason) == "no call purpose packed is defined for the order's shop"
+
+
+def test_purpose_policy_for_explain() -> None:
+    storage = make_order("ru", purpose="storage_ending")
+    assert purpose_policy(storage, POLICY).retry[RetryOutcome.NO_ANSWER].delays[0] == timedelta(
+        minutes=30
+    )
+    assert purpose_policy(make_order("ru", purpose="packed"), POLICY) is POLICY

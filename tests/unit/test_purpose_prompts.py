@@ -101,9 +101,19 @@ def test_a_line_without_its_field_gives_way_to_the_next_alternative() -> None:
     assert "хранится" not in text and "адресу" not in text
 
 
+def test_an_optional_part_is_left_out_without_its_field() -> None:
+    unsayable = "3f2a9c1e-77b0-4c1d-9a2e-5b6c7d8e9f00"  # read as no number (speech_text)
+    text = prompt_text(Prompt.INTRO, order(purpose="pickup_ready", order_id=unsayable), TODAY)
+    assert "Ваш заказ ждёт вас в пункте выдачи по адресу ул. Ленина, 5, хранится до " in text
+    o = order(purpose="pickup_ready", pickup_point=None)
+    assert "ждёт вас в пункте выдачи, хранится до двенадцатого декабря." in prompt_text(
+        Prompt.INTRO, o, TODAY
+    )
+
+
 def test_courier_slot_is_said_in_the_customers_zone() -> None:
     text = prompt_text(Prompt.INTRO, order(purpose="courier_slot"), TODAY)
-    assert "Курьер привезёт заказ двенадцать тридцать четыре завтра, с десяти до четырнадцати" \
+    assert "Курьер привезёт ваш заказ двенадцать тридцать четыре завтра, с десяти до четырнадцати" \
         " часов. Вам удобно?" in text  # fmt: skip
     # Without the order's zone, and a phone number in many zones (+7 916), the time is said
     # as the CRM wrote it; a phone number in one zone (+82: Seoul) gives that zone.

@@ -122,6 +122,14 @@ def test_yaml_yes_and_no_keys_need_no_quotes(tmp_path: Path) -> None:
         ("kind: confirm\nanswers: {}\n", "name", "is required"),
         ("name: x\nanswers: {}\n", "x.kind", "is required"),
         ("name: x\nkind: confirm\nanswers: {machine: confirmed}\n", "x.answers", "machine"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a [b] c']}}\n",
+         "x.say", "must hold a field"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a [{order_id} c']}}\n",
+         "x.say", "bracket without its pair"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['[a [{order_id}]]']}}\n",
+         "x.say", "do not nest"),
+        ("name: x\nkind: inform\nanswers: {}\nsay: {intro: {ru: ['a {order_id']}}\n",
+         "x.say", "brace without its pair"),
     ],
 )  # fmt: skip
 def test_bad_files_name_the_file_purpose_and_key(
@@ -187,3 +195,33 @@ def test_the_day_a_purpose_is_about_is_on_the_customers_calendar() -> None:
     kept = make_order("ru", TODAY, storage_until=date(2026, 12, 12))
     assert builtin_purposes()["pickup_ready"].day_of(kept) == date(2026, 12, 12)
     assert builtin_purposes()["confirm"].day_of(kept) == kept.delivery_date
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_readme_lists_the_default_status_map() -> None:
+    from robot.core.shops import DEFAULT_STATUSES
+
+    section = _readme_section("Call purposes")
+    table = section[section.index("| CRM status | action |") :].split("\n\n")[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    listed = {status.strip().strip("`"): action.strip().strip("`") for status, action in rows}
+    assert listed == DEFAULT_STATUSES
+
+
+def test_readme_purpose_file_example_is_valid(tmp_path: Path) -> None:
+    section = _readme_section("Call purposes")
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    purposes = load_purposes([write(tmp_path, "shop.yaml", example)])
+    assert purposes["packed"].kind == "inform"
+    assert purposes["pickup_ready"].wording(Prompt.INTRO, "ko") == builtin_purposes()[
+        "pickup_ready"
+    ].wording(Prompt.INTRO, "ko")

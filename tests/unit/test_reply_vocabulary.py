@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robot.adapters.asr_models import REGISTRY
 from robot.adapters.vosk_asr import _garbage, listening_phrases
-from robot.core.langpack import get_pack
+from robot.core.languages import get_pack
 from robot.core.reply_vocabulary import reply_words
 
 

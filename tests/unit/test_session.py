@@ -7,7 +7,7 @@ from robot.core.models import Intent, Outcome, parse_order
 from robot.core.prompts import Prompt
 from robot.engine.session import CallSession, SessionTiming
 from robot.ports import MediaKind
-from robot.testing import LOUD_FRAME, FakeMedia, FakePrompts, FakeRecognizerStream
+from robot.testing import LOUD_FRAME, SILENT_FRAME, FakeMedia, FakePrompts, FakeRecognizerStream
 
 ORDER = parse_order(
     {"order_id": "S-1", "phone": "+79161234567", "amount": 2490, "shop_name": "Ромашка"}
@@ -32,9 +32,7 @@ def make(media, prompts, stream, **timing):
         classify=classify,
         is_speech=is_speech,
         today=date(2026, 11, 22),
-        timing=SessionTiming(
-            listen_timeout_s=timing.get("listen", 0.3), end_of_speech_s=0.1, max_call_s=10
-        ),
+        timing=SessionTiming(listen_timeout_s=timing.get("listen", 0.3), max_call_s=10),
     )
 
 
@@ -42,6 +40,17 @@ async def answer_when_listening(session, media, frames=10):
     while session.dialog.phase.value != "listening":
         await asyncio.sleep(0.01)
     await media.speak(frames)
+    await after_speech(session, media)
+
+
+async def after_speech(session, media):
+    """The line goes on after the customer stops, as a phone line does, until the answer is
+    taken: the stream's gate hears the silence that ends it (core.vad.EndOfSpeech)."""
+    heard = len(session.transcript)
+    for _ in range(250):  # at most 5 s
+        if len(session.transcript) > heard or session.dialog.phase.value != "listening":
+            return
+        await media.speak(1, SILENT_FRAME)
 
 
 async def test_spoken_yes_confirms_and_measures_decision_latency():
@@ -124,6 +133,7 @@ async def test_barge_in_stops_the_intro_and_understands_the_answer():
         await asyncio.sleep(0.01)
     await media.speak(20)
     media.play_s = 0.01
+    await after_speech(s, media)
     result = await task
     assert result.finish.outcome is Outcome.CONFIRMED
     assert media.stopped >= 1

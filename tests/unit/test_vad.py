@@ -1,4 +1,4 @@
-"""The energy VAD and the speech gate, on synthetic 8 kHz frames."""
+"""The energy VAD, the speech gate and the end of an answer, on synthetic 8 kHz frames."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from robot.core.vad import (
     FRAME_BYTES,
+    FRAME_MS,
     SILENCE_DBFS,
+    EndOfSpeech,
     EnergyVad,
     SpeechGate,
     VadConfig,
@@ -172,3 +174,51 @@ def test_gate_reset_drops_preroll() -> None:
     assert not gate.speaking and not gate.decoding
     steps = run_gate(gate, [SILENCE, tone(-20)])
     assert steps[1].decode == (SILENCE, tone(-20))
+
+
+# -- the end of an answer (EndOfSpeech) ---------------------------------------------------------
+
+
+def test_the_end_of_answer_timings_are_ordered() -> None:
+    cfg = VadConfig()
+    flush_s = (cfg.hangover_frames + cfg.tail_frames) * FRAME_MS / 1000
+    assert flush_s < cfg.yes_hold_s < cfg.end_of_speech_s  # nothing cuts a held yes
+
+
+def _turn(end: EndOfSpeech, gate: SpeechGate, frames: list[bytes], t0: float = 0.0):
+    """Push ``frames`` (20 ms apart from ``t0``); the times at which nothing_heard said yes."""
+    verdicts = []
+    for i, frame in enumerate(frames):
+        at = t0 + (i + 1) * FRAME_MS / 1000
+        end.step(gate.push(frame), gate.speaking, at)
+        if end.nothing_heard(at, gate.decoding):
+            verdicts.append(round(at, 2))
+    return verdicts
+
+
+def test_speech_without_words_ends_the_turn_once_after_end_of_speech() -> None:
+    gate, end = SpeechGate(), EndOfSpeech()
+    loud, quiet = tone(-20), bytes(FRAME_BYTES)
+    verdicts = _turn(end, gate, [quiet] * 10 + [loud] * 15 + [quiet] * 100)
+    due = (10 + 15) * FRAME_MS / 1000 + VadConfig().end_of_speech_s  # after the last voice
+    [at] = verdicts  # once
+    assert due - 0.001 <= at <= due + FRAME_MS / 1000  # on the first frame that late
+
+
+def test_no_verdict_without_speech_or_after_an_answer() -> None:
+    gate, end = SpeechGate(), EndOfSpeech()
+    loud, quiet = tone(-20), bytes(FRAME_BYTES)
+    assert _turn(end, gate, [quiet] * 200) == []  # silence: the listen timeout's business
+    _turn(end, gate, [loud] * 15)
+    end.gave_answer()  # the recognizer said something
+    assert _turn(end, gate, [quiet] * 100, t0=10.0) == []
+    end.reset()  # the next turn
+    assert _turn(end, gate, [loud] * 15 + [quiet] * 100, t0=20.0) != []
+
+
+def test_a_yes_is_held_until_the_yes_hold_has_passed() -> None:
+    gate, end = SpeechGate(), EndOfSpeech()
+    _turn(end, gate, [tone(-20)] * 15)  # last voiced frame ends at 0.3 s
+    assert end.holds_yes(0.3, speaking=True)
+    assert end.holds_yes(0.3 + VadConfig().yes_hold_s - 0.01, speaking=False)
+    assert not end.holds_yes(0.3 + VadConfig().yes_hold_s, speaking=False)

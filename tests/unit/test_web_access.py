@@ -48,7 +48,7 @@ def test_visible_narrows_a_wanted_set_to_the_principals_shops():
         (READ_ALL, {ADMIN, VIEWER}),
         (CRM, {ADMIN, SHOP_A, LIMITED_ADMIN}),
         (CRM_READ, {ADMIN, SHOP_A, LIMITED_ADMIN, VIEWER}),
-        (METRICS, {ADMIN, VIEWER, LIMITED_ADMIN, METRICS_TOKEN}),
+        (METRICS, {ADMIN, VIEWER, METRICS_TOKEN}),
     ],
 )
 def test_roles_per_access(access, allowed):

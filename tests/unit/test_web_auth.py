@@ -83,3 +83,23 @@ def test_passwd_command_prints_a_usable_entry(monkeypatch, capsys):
     assert entry["name"] == "anna" and entry["role"] == "admin"
     assert parse_accounts(json.dumps([entry]))["anna"].role is Role.ADMIN
     assert verify_password("s3cret-pass", entry["password"])
+
+
+def test_an_account_may_be_limited_to_some_shops():
+    pw = hash_password("pw-anna-1")
+    doc = [{"name": "anna", "role": "admin", "password": pw, "shops": ["Ромашка", " Alfa "]},
+           {"name": "oleg", "role": "viewer", "password": pw}]  # fmt: skip
+    accounts = parse_accounts(json.dumps(doc))
+    assert accounts["anna"].shops == {"Ромашка", "Alfa"}
+    assert accounts["oleg"].shops is None  # every shop
+
+
+@pytest.mark.parametrize(
+    ("shops", "role"),
+    [([], "admin"), ("Alfa", "admin"), ([""], "admin"), ([1], "admin"), (["Alfa"], "shop"),
+     (["Alfa"], "metrics")],
+)  # fmt: skip
+def test_bad_shops_or_a_token_role_are_refused_naming_the_entry(shops, role):
+    doc = [{"name": "anna", "role": role, "password": hash_password("pw"), "shops": shops}]
+    with pytest.raises(AccountsError, match=r"supervisors\[0\]"):
+        parse_accounts(json.dumps(doc))

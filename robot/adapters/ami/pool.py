@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from robot.adapters.ami.codec import AmiMessage
 from robot.adapters.ami.connection import AmiConnection, AmiError
-from robot.adapters.ami.mapping import AmiOriginator
-from robot.adapters.redis_limits import Trunk
-from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest
+from robot.adapters.ami.originator import AmiOriginator
+from robot.ports import CallEventSink, OriginateNotPlaced, OriginateRequest, Trunk
 
 if TYPE_CHECKING:
     from robot.config import AmiSettings

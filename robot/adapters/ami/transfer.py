@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from robot.adapters.ami.connection import AmiError
+from robot.adapters.ami.connection import AmiConnection, AmiError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ OPERATOR_EXTEN = "operator"
 class ChannelControl(Protocol):
     """What a transfer needs from one server's originator (``AmiOriginator``)."""
 
-    conn: object
+    @property
+    def conn(self) -> AmiConnection: ...
 
     async def find_channel(self, call_id: str) -> str | None: ...
 
@@ -58,7 +59,7 @@ class OperatorTransfer:
             log.warning("call %s: transfer: the channel is gone", call_id)
             return False
         try:
-            await originator.conn.send_action(  # type: ignore[attr-defined]
+            await originator.conn.send_action(
                 "Redirect",
                 {
                     "Channel": name,

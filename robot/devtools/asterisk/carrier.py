@@ -235,5 +235,3 @@ async def running_carrier(
         await conn.stop()
         await asyncio.to_thread(runtime.stop)
         runtime.remove_files()
-
-

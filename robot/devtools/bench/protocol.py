@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from robot.adapters.ami.mapping import REASON_ANSWERED
+from robot.adapters.ami.originator import REASON_ANSWERED
 from robot.config import REPO_ROOT
 from robot.devtools.bench.customers import Answer, CustomerCall, Customers
 from robot.testing.fake_ami import FakeAsterisk, OriginatedCall

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from robot.core.models import Order, OrderStatus
+from robot.core.models import Order, OrderStatus, StatusEvent
 from robot.core.records import ResultEvent
 
 
@@ -60,6 +60,33 @@ def _patch_model() -> type[BaseModel]:
 
 
 OrderPatch = _patch_model()
+
+
+def _status_model() -> type[BaseModel]:
+    """The body of ``POST /api/v1/orders/{id}/status``: a ``StatusEvent`` without the id (it
+    is in the path); unknown keys are errors."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in StatusEvent.model_fields.items()
+        if name != "order_id"
+    }  # fmt: skip
+    return create_model("StatusBody", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+StatusBody = _status_model()
+
+
+class StatusResult(BaseModel):
+    """What a status event did: ``applied``, ``stale`` (older than the stored status: nothing
+    changed), ``unchanged`` (the status the order has); ``action``: the purpose it selected,
+    ``stop``, or null (recorded only); ``hung_up``: live calls told to hang up."""
+
+    result: Literal["applied", "stale", "unchanged"]
+    action: str | None
+    order_id: str
+    status: OrderStatus
+    purpose: str
+    crm_status: str | None
+    hung_up: list[str]
 
 
 class ControlResult(BaseModel):

@@ -22,6 +22,7 @@ from robot.core.models import Order
 from robot.core.records import OrderRecord
 from robot.web.access import CRM, Routes
 from robot.web.api import models as m
+from robot.web.api import shops as shop_api
 
 REF = "#/components/schemas/{model}"
 ORDER_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$",
@@ -29,6 +30,7 @@ ORDER_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$",
 PHONE = {"type": "string", "example": "+79161234567",
          "description": "E.164 (URL-encode + as %2B) or a national number"}  # fmt: skip
 DELIVERY_ID = {"type": "string", "example": "1234:final"}
+SHOP_NAME = {"type": "string", "pattern": shop_api.PATH_NAME, "example": "Ромашка"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ _DNC_LINKS = {
 E = m.ApiError
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/orders", "Submit an order for confirmation by phone",
-       {201: m.OrderAccepted, 200: m.OrderAccepted, 400: E, 413: E, 422: E, 503: E},
+       {201: m.OrderAccepted, 200: m.OrderAccepted, 400: E, 409: E, 413: E, 422: E, 503: E},
        body=Order, links={201: _ORDER_LINKS, 200: _ORDER_LINKS}),
     Op("get", "/api/v1/orders/{order_id}", "An order, its status and its calls",
        {200: OrderRecord, 404: E}),
@@ -74,6 +76,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/orders/{order_id}/cancel", "Cancel: no further calls",
        {200: m.ControlResult, 400: E, 404: E, 409: m.OrderFinalError, 413: E, 422: E},
        body=m.ReasonBody, body_required=False),
+    Op("post", "/api/v1/orders/{order_id}/status", "A CRM status event: call, stop or record",
+       {200: m.StatusResult, 400: E, 404: E, 413: E}, body=m.StatusBody),
     Op("get", "/api/v1/orders/{order_id}/explain", "Why the order is (not) being called",
        {200: m.Explain, 404: E, 422: E},
        query={"now": {"type": "string", "format": "date-time"}}),
@@ -94,11 +98,20 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/webhooks/failed/{delivery_id}/retry", "Deliver it again",
        {200: m.FailedAction, 404: E}),
     Op("delete", "/api/v1/webhooks/failed/{delivery_id}", "Drop it", {200: m.FailedAction, 404: E}),
+    Op("get", "/api/v1/shops", "Every shop's settings (secrets masked)",
+       {200: shop_api.ShopList}),
+    Op("get", "/api/v1/shops/{name}", "One shop's settings", {200: shop_api.ShopView, 404: E}),
+    Op("put", "/api/v1/shops/{name}", "Create or replace a shop (applies without a restart)",
+       {201: shop_api.ShopView, 200: shop_api.ShopView, 400: E, 404: E, 413: E, 422: E},
+       body=shop_api.ShopBody),
+    Op("delete", "/api/v1/shops/{name}", "Remove the API's settings of a shop",
+       {200: shop_api.ShopDeleted, 404: E, 409: E}),
     Op("get", "/healthz", "Redis and this process's background tasks",
        {200: m.Health, 503: m.Health}, public=True),
 )  # fmt: skip
 
-_PATH_PARAMS = {"order_id": ORDER_ID, "phone": PHONE, "delivery_id": DELIVERY_ID}
+_PATH_PARAMS = {"order_id": ORDER_ID, "phone": PHONE, "delivery_id": DELIVERY_ID,
+                "name": SHOP_NAME}  # fmt: skip
 
 
 def _operation_id(op: Op) -> str:
@@ -106,6 +119,7 @@ def _operation_id(op: Op) -> str:
              ("get", "/api/v1/orders/{order_id}"): "get_order",
              ("patch", "/api/v1/orders/{order_id}"): "patch_order",
              ("post", "/api/v1/orders/{order_id}/cancel"): "cancel_order",
+             ("post", "/api/v1/orders/{order_id}/status"): "post_status",
              ("get", "/api/v1/orders/{order_id}/explain"): "explain_order",
              ("get", "/api/v1/dnc"): "list_dnc", ("post", "/api/v1/dnc/import"): "import_dnc",
              ("put", "/api/v1/dnc/{phone}"): "put_dnc", ("get", "/api/v1/dnc/{phone}"): "get_dnc",
@@ -155,8 +169,9 @@ def build_document(title: str = "Dozvon CRM API", version: str = "1") -> dict[st
                 resp["links"] = op.links[status]
             responses[str(status)] = resp
         if not op.public:
-            responses["401"] = {"description": "no or wrong bearer token",
-                                "content": _content(refs[(E, "serialization")])}  # fmt: skip
+            error = _content(refs[(E, "serialization")])
+            responses["401"] = {"description": "no or wrong bearer token", "content": error}
+            responses["403"] = {"description": _FORBIDDEN, "content": error}
         doc: dict[str, Any] = {"operationId": _operation_id(op), "summary": op.summary,
                                "responses": responses}  # fmt: skip
         if params:
@@ -187,9 +202,15 @@ def build_document(title: str = "Dozvon CRM API", version: str = "1") -> dict[st
     }
 
 
+_FORBIDDEN = (
+    "the token may not do this: a shop's token on another shop's order (field "
+    "shop_name), or on what covers every shop (don't-call list, dead letters)"
+)
 _STATUS_TEXT = {
     200: "OK", 201: "created", 400: "malformed body (not JSON, too deep, bad number)",
-    401: "no or wrong bearer token", 404: "not found", 409: "the order is already final",
+    401: "no or wrong bearer token", 404: "not found (also another shop's order, for a shop's "
+    "token)", 409: "the order is already final (POST /orders: the id is another shop's order; "
+    "DELETE /shops: the shop is the file's, not the API's)",
     413: "body too large", 422: "a field is invalid (named in field)",
     503: "the store is unreachable: retry later",
 }  # fmt: skip

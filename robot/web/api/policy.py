@@ -40,6 +40,7 @@ from robot.core.models import OrderError
 from robot.core.phones import PhoneError, normalize_phone
 from robot.core.policy import decide
 from robot.core.policy_config import PolicyConfig
+from robot.core.purposes import purpose_policy
 from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
 from robot.policy_settings import webhook_hosts
 from robot.web.access import CRM, CRM_READ, INSTALLATION, Routes
@@ -200,7 +201,9 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     on_dnc = await services.dnc.contains(phone)
     placed = await services.dnc.phone_calls(phone, now - PHONE_HISTORY)
     reopening = Reopening.from_fields(record.model_dump(include=REOPEN_FIELDS))
-    calls, config = policy_view(record.calls, services.config, reopening)
+    # The purpose's retry rules and hours, as the dialer applies them (robot.core.purposes).
+    config = purpose_policy(record.order, services.config)
+    calls, config = policy_view(record.calls, config, reopening)
     decision = decide(record, calls, now, on_dnc, config, phone_calls=placed)
     doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}
     return web.json_response(m.dump(m.Explain, doc))

@@ -12,6 +12,7 @@
     csrf: document.querySelector('meta[name="csrf-token"]').content,
     overview: null,
     calls: new Map(), // call id -> latest change
+    shopFilter: new URLSearchParams(location.search).get("shop") || "", // live view (shops.js)
     offsetMs: 0, // server clock minus browser clock
     timelineTimer: null,
   };
@@ -244,16 +245,19 @@
     if (!box) return;
     const kpiLive = document.querySelector('[data-kpi="live"] .kpi-value');
     if (kpiLive) kpiLive.textContent = String(S.calls.size);
-    const calls = [...S.calls.values()].sort((a, b) => a.started_at.localeCompare(b.started_at));
+    const calls = [...S.calls.values()].filter((c) => !S.shopFilter || c.shop_name === S.shopFilter)
+      .sort((a, b) => a.started_at.localeCompare(b.started_at));
     if (!calls.length) {
       box.replaceChildren(h("p", { class: "muted", id: "no-calls" }, t("live.none")));
       return;
     }
     box.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "live-table" },
-      h("thead", {}, h("tr", {}, ["order", "phone", "state", "duration", "attempt", "lang", "worker"]
+      h("thead", {}, h("tr", {}, ["order", "shop", "purpose", "phone", "state", "duration", "attempt", "lang", "worker"]
         .map((c) => h("th", {}, t(`col.${c}`))))),
-      h("tbody", {}, calls.map((c) => h("tr", { "data-call-id": c.call_id, "data-order-id": c.order_id },
+      h("tbody", {}, calls.map((c) => h("tr", { "data-call-id": c.call_id, "data-order-id": c.order_id, "data-shop": c.shop_name || "" },
         h("td", {}, h("a", { href: `/orders/${encodeURIComponent(c.order_id)}` }, c.order_id)),
+        h("td", { class: "wrap" }, c.shop_name || "—"),
+        h("td", {}, c.purpose ? t(`purpose.${c.purpose}`) === `purpose.${c.purpose}` ? c.purpose : t(`purpose.${c.purpose}`) : "—"),
         h("td", { class: "mono" }, c.phone),
         h("td", {}, badge("state", c.state)),
         h("td", { class: "mono", "data-since": c.started_at },
@@ -476,7 +480,7 @@
   }
   // For the page's other scripts (health.js, followups.js, orders.js, reports.js, dnc.js).
   window.Dozvon = { S, isAdmin, h, t, $, api, act, srv, toast, errorText, badge, fmtTime,
-    fmtDuration, fmtPct, STATUSES, auditAction, loadOrder };
+    fmtDuration, fmtPct, STATUSES, auditAction, loadOrder, renderLiveCalls };
   applyStatic();
   render();
   connect();

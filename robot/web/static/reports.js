@@ -1,5 +1,6 @@
 // Reports over a date range (robot/web/reports.py): the funnel with rates against the previous
-// period of the same length, breakdowns by day, hour, shop, language and attempt, talk time,
+// period of the same length, breakdowns by day, hour, shop, language and attempt, per shop
+// and call purpose (by day and hour of the call), talk time,
 // and CSV exports of orders, calls and the audit log for the same range and filters.
 "use strict";
 (function () {
@@ -87,6 +88,17 @@
       ["confirmed", (x) => num(x.confirmed)], ["reach_rate", (x) => pct(x.reach_rate)],
       ["confirm_rate", (x) => pct(x.confirm_rate)]];
     const callCols = [["calls", (x) => num(x.calls)], ["reached", (x) => num(x.reached)], ["confirmed", (x) => num(x.confirmed)]];
+    // Per shop and purpose (robot/core/analytics.py): calls under the purpose each was placed with.
+    const purposeName = (p) => (t(`purpose.${p}`) === `purpose.${p}` ? p : t(`purpose.${p}`));
+    const purposeCols = [["calls", (x) => num(x.calls)], ["reached", (x) => num(x.reached)],
+      ["confirmed", (x) => num(x.confirmed)], ["informed", (x) => num(x.informed)],
+      ["reach_rate", (x) => pct(x.reach_rate)], ["success_rate", (x) => pct(x.success_rate)],
+      ["success_of_reached", (x) => pct(x.success_of_reached)]];
+    const sp = d.by_shop_purpose || [];
+    const spCols = [["shop", (x) => x.shop], ["purpose", (x) => purposeName(x.purpose)]];
+    const spDays = sp.flatMap((r) => r.by_day.filter((x) => x.calls).map((x) => ({ ...x, shop: r.shop, purpose: r.purpose })));
+    const spHours = sp.flatMap((r) => r.by_hour.map((x) => ({ ...x, shop: r.shop, purpose: r.purpose })));
+    const rateOnly = purposeCols.filter(([c]) => ["calls", "reached", "reach_rate", "success_rate"].includes(c));
     box.replaceChildren(
       h("p", { class: "muted small", id: "report-range" }, t("reports.range", { a: fmtDay(D, d.range.from), b: fmtDay(D, d.range.to),
         tz: d.range.timezone, pa: fmtDay(D, d.previous.range.from), pb: fmtDay(D, d.previous.range.to) })),
@@ -103,7 +115,15 @@
         h("section", { class: "card" }, h("h2", {}, t("reports.by_hour")), table(D, "by-hour", [["hour", (x) => `${String(x.hour).padStart(2, "0")}:00`], ...callCols], d.by_hour)),
         h("section", { class: "card wide" }, h("h2", {}, t("reports.by_shop")), table(D, "by-shop", [["shop", (x) => x.shop], ...rateCols], d.by_shop)),
         h("section", { class: "card" }, h("h2", {}, t("reports.by_language")), table(D, "by-language", [["language", (x) => t(`lang.${x.language}`)], ...rateCols], d.by_language),
-          h("h2", {}, t("reports.by_attempt")), table(D, "by-attempt", [["attempt", (x) => num(x.attempt)], ...callCols], d.by_attempt))),
+          h("h2", {}, t("reports.by_attempt")), table(D, "by-attempt", [["attempt", (x) => num(x.attempt)], ...callCols], d.by_attempt)),
+        h("section", { class: "card" }, h("h2", {}, t("reports.by_purpose")),
+          table(D, "by-purpose", [["purpose", (x) => purposeName(x.purpose)], ...purposeCols], d.by_purpose || [])),
+        h("section", { class: "card wide" }, h("h2", {}, t("reports.by_shop_purpose")),
+          table(D, "by-shop-purpose", [...spCols, ...purposeCols], sp)),
+        h("section", { class: "card wide" }, h("h2", {}, t("reports.by_shop_purpose_day")),
+          table(D, "by-shop-purpose-day", [...spCols, ["day", (x) => fmtDay(D, x.day)], ...rateOnly], spDays)),
+        h("section", { class: "card wide" }, h("h2", {}, t("reports.by_shop_purpose_hour")),
+          table(D, "by-shop-purpose-hour", [...spCols, ["hour", (x) => `${String(x.hour).padStart(2, "0")}:00`], ...rateOnly], spHours))),
       h("p", { class: "muted small" }, t("reports.elapsed", { ms: d.elapsed_ms })));
   }
   window.DozvonPages = Object.assign(window.DozvonPages || {}, { reports: page });

@@ -1,4 +1,4 @@
-"""AMI facts -> Dozvon outcomes, and the Originator the dialer uses.
+"""The Originator the dialer uses (AmiOriginator), and how it reads AMI facts as outcomes.
 
 Protocol facts (Asterisk 22, ``manager.c`` / ``enum ast_control_frame_type``):
 - ``Originate`` with ``Async: true`` answers ``Response: Success`` once the call is queued,
