@@ -53,6 +53,7 @@ from robot.supervision import join_task
 log = logging.getLogger(__name__)
 
 READ_S = 0.5  # longest wait on the change channel between checks of the stop flag
+START_WAIT_S = 3.0  # how long start waits for Redis before going on with env/file shops
 
 
 SOURCES = ("env", "file", "api")
@@ -150,6 +151,7 @@ class ShopRegistry:
         self._limits_written: dict[str, dict[str, str]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._synced = asyncio.Event()  # the API's shops were read at least once since start
         self.changes = 0  # bumped on every change of the effective configuration
         if file is not None:
             self._load_file(strict=True)
@@ -386,34 +388,54 @@ class ShopRegistry:
 
     async def run(self) -> None:
         """Refresh on every change message, and every ``poll_s`` in case one was missed.
-        Reads are bounded (``READ_S``) and the stop flag is checked between them: redis-py
-        can lose a cancel that lands mid-read (robot.supervision.join_task)."""
+        Redis may be down when this starts or go away later: the loop subscribes again and
+        re-reads everything (``refresh(force=True)``) each time it gets Redis back. Reads
+        are bounded (``READ_S``) and the stop flag is checked between them: redis-py can
+        lose a cancel that lands mid-read (robot.supervision.join_task)."""
         r = self._need_redis()
-        pubsub = r.pubsub(ignore_subscribe_messages=True)
-        next_poll = 0.0
-        try:
-            await pubsub.subscribe(redis_keys.shops_channel(self.prefix))
-            while not self._stopping.is_set():
-                try:
+        failing = False
+        while not self._stopping.is_set():
+            pubsub = r.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(redis_keys.shops_channel(self.prefix))
+                await self.refresh(force=True)  # whatever changed while we were not listening
+                self._synced.set()
+                if failing:
+                    log.info("shops: Redis is back; the API's shops and limits are read again")
+                    failing = False
+                next_poll = time.monotonic() + self.poll_s
+                while not self._stopping.is_set():
                     msg = await pubsub.get_message(timeout=min(READ_S, self.poll_s))
                     if msg is not None or time.monotonic() >= next_poll:
                         next_poll = time.monotonic() + self.poll_s
                         await self.refresh()
-                except (RedisError, OSError) as e:
-                    log.warning("shops refresh: %s", e)
-                    await asyncio.sleep(min(READ_S, self.poll_s))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+            except (RedisError, OSError) as e:
+                if not failing:
+                    log.warning("shops: Redis unavailable (%s); the shops known so far hold", e)
+                    failing = True
+                await asyncio.sleep(min(READ_S, self.poll_s))
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
-    async def start(self) -> None:
-        if self.redis is not None:
-            try:
-                await self.refresh(force=True)
-            except (RedisError, OSError) as e:  # the file's shops hold; the loop catches up
-                log.warning("shops: Redis unavailable at start (%s); retrying", e)
-            self._stopping.clear()
-            self._task = asyncio.create_task(self.run(), name="shop-registry")
+    async def start(self, *, wait_s: float = START_WAIT_S) -> None:
+        """Start the background sync with Redis; never needs Redis to succeed. Waits up to
+        ``wait_s`` for the first read of the API's shops (and the limits written), so a
+        worker whose Redis is up dials with them; with Redis down the env's and the file's
+        shops hold and the loop catches up when Redis is back."""
+        if self.redis is None or self._task is not None:
+            return
+        self._stopping.clear()
+        self._synced.clear()
+        self._task = asyncio.create_task(self.run(), name="shop-registry")
+        synced = asyncio.create_task(self._synced.wait())
+        await asyncio.wait(
+            {synced, self._task}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        synced.cancel()
+        if not self._synced.is_set():
+            log.warning("shops: no Redis after %.0f s; starting with the env's and file's"
+                        " shops, the API's follow when Redis answers", wait_s)  # fmt: skip
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -42,10 +42,12 @@ def _when(text: str) -> datetime:
 
 def explain(doc: Any, now: datetime, settings: Any) -> dict[str, Any]:
     """The decision for one stdin document (raises ValueError on bad input)."""
+    from robot.adapters.shop_registry import ShopRegistry
     from robot.core.models import OrderError, OrderStatus, parse_order
     from robot.core.policy import decide
     from robot.core.purposes import purpose_policy
     from robot.core.records import OrderRecord
+    from robot.core.shops import shop_policy
     from robot.policy_settings import load_policy
 
     if not isinstance(doc, dict):
@@ -71,7 +73,13 @@ def explain(doc: Any, now: datetime, settings: Any) -> dict[str, Any]:
         attempts,
         now,
         bool(doc.get("phone_on_dnc", False)),
-        purpose_policy(order, load_policy(settings)),  # the order's purpose's rules, as dialed
+        # the shop's hours (DOZVON_SHOPS, DOZVON_SHOPS_FILE), the purpose's rules: the dialer's
+        purpose_policy(
+            order,
+            shop_policy(
+                load_policy(settings), ShopRegistry.from_settings(settings).get(order.shop_name)
+            ),
+        ),
         phone_calls=[_when(c) for c in phone_calls] if phone_calls is not None else None,
     )
     return decision.to_json()

@@ -30,7 +30,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from aiohttp import web
 
     from robot.adapters.redis_store import RedisOrderStore
-    from robot.adapters.shop_registry import ShopRegistry
     from robot.config import refuse_default_secrets
     from robot.web.app import make_web_app, runner_options
 
@@ -41,10 +40,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     store = RedisOrderStore.from_settings(settings.redis)
-    shops = ShopRegistry.from_settings(settings, store.redis)  # a bad file stops the start
-    await shops.start()  # shop tokens and the API's shops, kept fresh while serving
-    app = make_web_app(settings, store, shops=shops)
-    runner = web.AppRunner(app, **runner_options(settings.web))
+    # The app builds and runs its own shop registry (tokens, the API's shops) while it serves.
+    runner = web.AppRunner(make_web_app(settings, store), **runner_options(settings.web))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
@@ -52,7 +49,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await stop.wait()
     finally:
         await runner.cleanup()
-        await shops.stop()
         await store.aclose()
 
 

@@ -421,8 +421,10 @@ async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) 
 async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: str) -> None:
     """Even orders over HTTP, odd ones through the Redis stream, as two kinds of CRM would."""
     from robot.adapters.redis_connect import redis_client
+    from robot.adapters.redis_keys import RedisKeys
 
     headers = {"Authorization": f"Bearer {token}"}
+    stream = RedisKeys().intake  # the stream robot.adapters.intake_stream reads
     r = redis_client(redis_url)
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
@@ -436,7 +438,7 @@ async def _push(orders: list[dict[str, Any]], api: str, token: str, redis_url: s
                                 f"{resp.status} {await resp.text()}"
                             )
                 else:
-                    await r.xadd("dozvon:intake", {"order": json.dumps(body, ensure_ascii=False)})
+                    await r.xadd(stream, {"order": json.dumps(body, ensure_ascii=False)})
     finally:
         await r.aclose()
 
@@ -590,6 +592,14 @@ def format_table(report: dict[str, Any]) -> str:
         f"intake->originate p50 {report['intake_to_originate_ms']['p50']} ms   "
         f"end of speech->decision p50 {report['speech_end_to_decision_ms']['p50']} ms"
     )
+    for r in report["orders"]:
+        stop = r.get("stop")
+        if stop and stop.get("sent"):
+            lines.append(
+                f"order {r['id']}: {stop['status']} sent while its call rang: {stop['result']}, "
+                f"{len(stop.get('hung_up') or [])} call hung up, the call ended "
+                f"{stop['call_ended_after_ms']} ms later; {stop['calls']} call made"
+            )
     if report.get("not_run"):
         lines.append(f"not run, the {report['language']} model cannot hear them: "
                      + ", ".join(report["not_run"]))  # fmt: skip

@@ -5,13 +5,15 @@ shop's) can drive the engine without Asterisk, Vosk or Redis:
 - ``memory_store``: the order store, do-not-call list and phone log in memory;
 - ``originator``: the one fake originator (calls end, ring, are answered as the test says);
 - ``fake_ami``: a stand-in Asterisk speaking AMI on a loopback port (pool tests, the bench);
-- ``waiting``: free loopback ports and ``wait_until``.
+- ``waiting``: free loopback ports and ``wait_until``; ``clock``: a clock the test moves;
+- ``store_views``: what tests read of a store's state, alike for both stores;
 - ``web``: the dashboard's sign-in and server-sent events through aiohttp's test client.
 
 Not the product: nothing in ``robot.core``, ``engine``, ``adapters``, ``web`` or ``service``
 imports this package.
 """
 
+from robot.testing.clock import ManualClock
 from robot.testing.fakes import (
     LOUD_FRAME,
     SILENT_FRAME,
@@ -37,6 +39,7 @@ __all__ = [
     "FakeRecognizerStream",
     "InMemoryDnc",
     "InMemoryOrderStore",
+    "ManualClock",
     "ScriptedRecognizer",
     "ScriptedStream",
     "audiosocket_peer",

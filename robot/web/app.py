@@ -133,7 +133,8 @@ def make_web_app(
     """The whole HTTP side: CRM API, dashboard, metrics. ``policy`` defaults to the one the
     settings describe; ``tasks`` (a dialing process's background tasks) feeds /healthz and
     /metrics; ``shops`` is the shop registry whose tokens open their shop's orders (the
-    caller starts and stops it; by default one read from the settings' env and file only)."""
+    caller starts and stops it; without one the app builds its own and runs it while it
+    serves, as for ``robot serve``)."""
     app = web.Application(middlewares=[translate_middleware, error_middleware, security_middleware])
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings

@@ -157,7 +157,7 @@ class LiveScope:
         if self.shops is None:
             return calls
         for c in calls:  # the board names the shop when the worker wrote it; else look it up
-            if c.get("shop_name") is not None:
+            if c.get("shop_name"):
                 self._shop[str(c.get("order_id"))] = str(c["shop_name"])
         unknown = [str(c.get("order_id")) for c in calls if c.get("order_id") not in self._shop]
         self._shop.update(await self.ctx.queries.shops_of(unknown))

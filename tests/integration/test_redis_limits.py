@@ -19,22 +19,15 @@ from robot.adapters.redis_limits import (
 )
 from robot.adapters.redis_store import RedisOrderStore
 from robot.ports import Admitted, Refusal, Refused, Trunk
+from robot.testing import ManualClock
 
 
-class Clock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def limits(store: RedisOrderStore, clock: Clock | None = None, **kw) -> RedisCallLimits:
+def limits(store: RedisOrderStore, clock: ManualClock | None = None, **kw) -> RedisCallLimits:
     return RedisCallLimits(store.redis, LimitSettings(**kw), clock=clock)
 
 
 async def test_cps_bucket_spaces_calls_by_the_rate(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, cps=2.0, burst=1)
     admitted, refusals = [], []
     for step in range(100):  # 10 simulated seconds, asking every 100 ms
@@ -51,14 +44,14 @@ async def test_cps_bucket_spaces_calls_by_the_rate(store: RedisOrderStore) -> No
 
 
 async def test_burst_allows_back_to_back_calls_then_the_rate(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, cps=1.0, burst=3)
     got = [await lim.acquire(f"c{i}") for i in range(5)]
     assert [isinstance(d, Admitted) for d in got] == [True, True, True, False, False]
 
 
 async def test_a_call_never_placed_gives_its_token_back(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, cps=1.0)
     assert isinstance(await lim.acquire("a"), Admitted)
     await lim.release("a", placed=False)  # nothing was due
@@ -84,7 +77,7 @@ async def test_global_cap_and_the_dashboard_override(store: RedisOrderStore) -> 
 
 
 async def test_dashboard_calls_per_second_applies_to_all_workers(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     one, two = limits(store, clock), limits(store, clock)
     await store.redis.hset("dozvon:control", "calls_per_second", "1")
     assert isinstance(await one.acquire("a"), Admitted)
@@ -94,7 +87,7 @@ async def test_dashboard_calls_per_second_applies_to_all_workers(store: RedisOrd
 
 
 async def test_dead_workers_slots_expire_and_heartbeats_keep_them(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     dead = limits(store, clock, max_calls=1, slot_ttl_s=30)
     alive = limits(store, clock, max_calls=1, slot_ttl_s=30)
     assert isinstance(await dead.acquire("lost-call"), Admitted)
@@ -126,7 +119,7 @@ async def test_trunk_with_most_free_capacity_wins(store: RedisOrderStore) -> Non
 
 
 async def test_trunk_out_of_cps_tokens_hands_the_call_to_another(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock)
     a, b = Trunk("a", capacity=10, cps=1.0), Trunk("b", capacity=5, cps=1.0)
     first = await lim.acquire("c1", [a, b])
@@ -182,7 +175,7 @@ async def test_a_shops_concurrent_calls_cap(store: RedisOrderStore) -> None:
 
 
 async def test_a_shops_calls_per_second(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock)
     await store.redis.hset(shop_limits("shop-a"), mapping={"cps": "2"})
     admitted, refusals = [], []
@@ -202,7 +195,7 @@ async def test_a_shops_calls_per_second(store: RedisOrderStore) -> None:
 
 
 async def test_a_shop_call_never_placed_gives_its_shop_token_back(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock)
     await store.redis.hset(shop_limits("shop-a"), mapping={"cps": "1"})
     assert await _shop_admits(lim, "a1", "shop-a") is None
@@ -214,7 +207,7 @@ async def test_a_shop_call_never_placed_gives_its_shop_token_back(store: RedisOr
 
 
 async def test_heartbeats_keep_a_shops_slots(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, slot_ttl_s=30)
     await store.redis.hset(shop_limits("shop-a"), mapping={"max_calls": "1"})
     assert await _shop_admits(lim, "a1", "shop-a") is None
@@ -226,7 +219,7 @@ async def test_heartbeats_keep_a_shops_slots(store: RedisOrderStore) -> None:
 
 
 async def test_refusal_reasons_name_the_limit(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, max_calls=1, cps=1.0)
     assert isinstance(await lim.acquire("a"), Admitted)
     assert (await lim.acquire("b")).reason is Refusal.FULL  # type: ignore[union-attr]
@@ -287,7 +280,7 @@ async def test_global_cap_holds_across_two_worker_processes(store: RedisOrderSto
 
 
 async def test_a_refusing_trunk_is_slowed_down_then_recovers(store: RedisOrderStore) -> None:
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     lim = limits(store, clock, backoff_start_cps=2.0, backoff_min_cps=0.25, backoff_hold_s=0.5)
     trunk, other = Trunk("carrier"), Trunk("spare")
     assert await lim.trunk_rate("carrier") is None

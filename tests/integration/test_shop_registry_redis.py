@@ -3,11 +3,15 @@ Redis), and every shop's limits hash is written for the admission gate."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from robot.adapters.shop_registry import ShopRegistry, redis_keys
 from robot.core.shops import ShopConfig
@@ -83,3 +87,44 @@ async def test_a_missed_message_is_caught_by_the_version_poll(redis: Redis) -> N
         assert b.get("Бад") is None and b.get("Астра") is not None
     finally:
         await b.stop()
+
+
+async def test_starts_while_redis_is_down_and_catches_up(
+    private_redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker started during an outage (test_redis_outage's replacement) must start: the
+    file's shops at once, the API's and the limits hashes once Redis answers again."""
+    caplog.set_level(logging.WARNING, "robot.adapters.shop_registry")
+    server = private_redis_server
+    server.start()
+    writer = Redis.from_url(server.url, decode_responses=True)
+    try:
+        await ShopRegistry(redis=writer).put(ShopConfig(name="Лютик", cps=1.0))
+    finally:
+        await writer.aclose()
+    server.stop()
+    f = tmp_path / "shops.json"
+    f.write_text('{"Ромашка": {"max_calls": 2}}')
+    # No retries: every command fails at once while Redis is down (redis-py's default retries
+    # for a few seconds, which would hide a loop that gives up on its first failure).
+    redis = Redis.from_url(server.url, decode_responses=True, retry=Retry(NoBackoff(), 0))
+    registry = ShopRegistry(file=f, redis=redis, poll_s=30)
+    try:
+        await registry.start(wait_s=0.2)
+        assert registry.get("Ромашка") is not None and registry.get("Лютик") is None
+        # its loop has met the outage (and must live through it) before Redis comes back
+        await wait_until(lambda: "shops: Redis unavailable" in caplog.text, 10)
+        await asyncio.to_thread(server.start)  # same port, same AOF: the API's shop is there
+        await wait_until(lambda: registry.get("Лютик") is not None, 10)
+        assert registry.source("Лютик") == "api"
+        await wait_until(lambda: redis.exists(redis_keys.shop_limits("Ромашка")), 10)
+        assert await redis.hgetall(redis_keys.shop_limits("Ромашка")) == {
+            "paused": "0",
+            "max_calls": "2",
+        }
+        # and it listens again: a change made now reaches it through the channel
+        await ShopRegistry(redis=redis).put(ShopConfig(name="Астра"))
+        await wait_until(lambda: registry.get("Астра") is not None, 10)
+    finally:
+        await registry.stop()
+        await redis.aclose()

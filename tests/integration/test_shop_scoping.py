@@ -200,10 +200,12 @@ async def test_a_limited_viewer_reads_its_shop_and_changes_nothing(client):
     assert (await client.get("/api/v1/orders/A-1")).status == 403  # phones in full: admins
 
 
-def _call(call_id: str, order_id: str, state: CallState) -> CallStateChange:
+def _call(call_id: str, order_id: str, state: CallState, **kw: str) -> CallStateChange:
+    """A board entry; without shop_name (an older worker) the order is looked up."""
     now = datetime.now(UTC)
     return CallStateChange(call_id=call_id, order_id=order_id, state=state, at=now,
-                           started_at=now, attempt=1, phone=PHONE, language="ru")  # fmt: skip
+                           started_at=now, attempt=1, phone=PHONE, language="ru",
+                           **kw)  # fmt: skip
 
 
 async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client, store):
@@ -211,7 +213,7 @@ async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client
     await create(client, order("B-1", "Beta"), SHOP_B)
     board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
     board.publish(_call("ca", "A-1", CallState.LISTENING))
-    board.publish(_call("cb", "B-1", CallState.LISTENING))
+    board.publish(_call("cb", "B-1", CallState.LISTENING, shop_name="Beta"))  # named by the worker
     await board.flush()
     csrf = await login(client, "anna", "anna-pass-1")
     doc = await (await client.get("/dashboard/api/overview")).json()

@@ -4,8 +4,7 @@ naming the field, and the admission gate's limits hash follows every change."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,13 @@ from robot.adapters.redis_store import RedisOrderStore
 from robot.adapters.shop_registry import ShopRegistry, redis_keys
 from robot.config import Settings
 from robot.devtools.sandbox import supervisors_json
+from robot.testing import wait_until
 from robot.web.app import make_web_app
 
 TOKEN = "installation-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 SHOP_TOKEN = "token-of-romashka-0123456789"
 USERS = {"anna": ("admin", "anna-pass-1")}
-
-
-async def until(check: Callable[[], object]) -> None:
-    async with asyncio.timeout(10):
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -63,7 +57,7 @@ async def test_put_get_list_delete_and_another_worker_sees_it(
     assert body["api_token"] == "****6789" and body["webhook_secret"] == "****cret"
     assert SHOP_TOKEN not in await r.text() and "romashka-webhook-secret" not in await r.text()
 
-    await until(lambda: other.get("Ромашка") is not None)
+    await wait_until(lambda: other.get("Ромашка") is not None, 10)
     assert other.by_token(SHOP_TOKEN).name == "Ромашка"  # type: ignore[union-attr]
     assert await store.redis.hgetall(redis_keys.shop_limits("Ромашка")) == {
         "paused": "0", "max_calls": "3", "cps": "0.5"}  # fmt: skip
@@ -74,7 +68,7 @@ async def test_put_get_list_delete_and_another_worker_sees_it(
     edited["max_calls"] = 5
     r = await client.put("/api/v1/shops/Ромашка", json=edited, headers=ADMIN)
     assert r.status == 200, await r.text()
-    await until(lambda: other.get("Ромашка").max_calls == 5)  # type: ignore[union-attr]
+    await wait_until(lambda: other.get("Ромашка").max_calls == 5, 10)  # type: ignore[union-attr]
     shop = other.get("Ромашка")
     assert shop is not None and shop.api_token is not None and shop.webhook_secret is not None
     assert shop.api_token.get_secret_value() == SHOP_TOKEN
@@ -95,7 +89,7 @@ async def test_put_get_list_delete_and_another_worker_sees_it(
         "deleted": True,
         "shop": None,
     }
-    await until(lambda: other.get("Ромашка") is None)
+    await wait_until(lambda: other.get("Ромашка") is None, 10)
     assert other.by_token(SHOP_TOKEN) is None
     assert await store.redis.exists(redis_keys.shop_limits("Ромашка")) == 0
     r = await client.get("/api/v1/shops/Ромашка", headers=ADMIN)
@@ -110,11 +104,11 @@ async def test_an_api_copy_of_a_file_shop_and_deleting_it(
     assert r.status == 409 and (await r.json())["error"] == "not_from_api"
     r = await client.put("/api/v1/shops/Файловый", json={"max_calls": 7}, headers=ADMIN)
     assert r.status == 200 and (await r.json())["defined_in"] == ["file", "api"]
-    await until(lambda: other.get("Файловый").max_calls == 7)  # type: ignore[union-attr]
+    await wait_until(lambda: other.get("Файловый").max_calls == 7, 10)  # type: ignore[union-attr]
     r = await client.delete("/api/v1/shops/Файловый", headers=ADMIN)
     body = await r.json()
     assert r.status == 200 and body["shop"]["source"] == "file" and body["shop"]["max_calls"] == 2
-    await until(lambda: other.get("Файловый").max_calls == 2)  # type: ignore[union-attr]
+    await wait_until(lambda: other.get("Файловый").max_calls == 2, 10)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -156,11 +150,11 @@ async def test_the_dashboard_pauses_one_shop_for_every_worker(
                                "configured": True}]  # fmt: skip
     r = await client.post("/dashboard/api/shops/Файловый/pause", headers=hdr)
     assert r.status == 200 and (await r.json())["paused"] is True
-    await until(lambda: other.get("Файловый").paused)  # type: ignore[union-attr]
+    await wait_until(lambda: other.get("Файловый").paused, 10)  # type: ignore[union-attr]
     assert other.source("Файловый") == "file"  # a pause is not a copy of its settings
     assert (await store.redis.hgetall(redis_keys.shop_limits("Файловый")))["paused"] == "1"
     r = await client.post("/dashboard/api/shops/Файловый/resume", headers=hdr)
     assert r.status == 200 and (await r.json())["paused"] is False
-    await until(lambda: not other.get("Файловый").paused)  # type: ignore[union-attr]
+    await wait_until(lambda: not other.get("Файловый").paused, 10)  # type: ignore[union-attr]
     r = await client.post("/dashboard/api/shops/Нет такого/pause", headers=hdr)
     assert r.status == 404

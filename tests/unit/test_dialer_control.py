@@ -10,14 +10,7 @@ from robot.core.models import CallAttempt, Outcome
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
 from robot.ports import CallState, CallStateChange, RunControls, WorkerReport
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
+from robot.testing import ManualClock
 
 
 @dataclass
@@ -48,7 +41,7 @@ class FakeDialer:
 
 
 async def test_controls_are_reported_and_fall_back():
-    clock = Clock()
+    clock = ManualClock()
     source = FakeSource()
     control = DialerControl(source, clock=clock)
     dialer = FakeDialer()
@@ -70,7 +63,7 @@ async def test_controls_are_reported_and_fall_back():
 
 
 async def test_reports_at_most_once_a_second():
-    clock = Clock()
+    clock = ManualClock()
     source = FakeSource()
     control = DialerControl(source, clock=clock)
     dialer = FakeDialer()

@@ -14,21 +14,13 @@ from robot.core.models import CallAttempt, Intent, Outcome
 from robot.engine.call_features import CallFeatures
 from robot.engine.recording import RecordingMedia, purge_recordings
 from robot.ports import MediaKind
-from robot.testing import LOUD_FRAME, FakeMedia
+from robot.testing import LOUD_FRAME, FakeMedia, ManualClock
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 async def test_both_sides_land_on_one_timeline(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock()
     inner = FakeMedia(play_s=0.05)
     media = RecordingMedia(inner, clock=clock)
     assert media.call_id == inner.call_id

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from robot.core import numerals
@@ -151,11 +151,21 @@ WRAPS = ["<b>{}</b>", "**{}**", "{} 😀", "&lt;i&gt;{}&lt;/i&gt;", "\u202e{}\x0
          "[{}](https://x.example)", "_{}_", "`{}`"]  # fmt: skip
 
 
+def one_letter_run(name: str) -> bool:
+    """What the module does not call words (its notes): one letter repeated, over 3 letters,
+    case and spaces aside ("ЁЁ ЁЁ", "ааааааааааа"). No real name is one; the strategy makes
+    them now and then, and they must be left out wrapped or not."""
+    letters = "".join(c for c in name if c.isalpha()).lower()
+    return len(letters) > 3 and len(set(letters)) == 1
+
+
 @settings(max_examples=200, deadline=None)
 @given(words_ru, st.sampled_from(WRAPS))
+@example(["ЁЁ", "ЁЁ"], "<b>{}</b>")  # found by hypothesis: a one-letter run, not a name
+@example(["Ия", "Ия"], "**{}**")  # two letters repeated is a name
 def test_names_survive_markup_around_them(words: list[str], wrap: str) -> None:
     name = " ".join(words)
-    expected = name if len(name) <= MAX_NAME_CHARS else None
+    expected = name if len(name) <= MAX_NAME_CHARS and not one_letter_run(name) else None
     assert speakable_name(name, "ru") == expected
     assert speakable_name(wrap.format(name), "ru") == expected
 

@@ -42,11 +42,12 @@ from robot.core.policy import decide
 from robot.core.policy_config import PolicyConfig
 from robot.core.purposes import purpose_policy
 from robot.core.reopen import REOPEN_FIELDS, Reopening, policy_view
+from robot.core.shops import shop_policy
 from robot.policy_settings import webhook_hosts
 from robot.web.access import CRM, CRM_READ, INSTALLATION, Routes
 from robot.web.api import models as m
 from robot.web.api.orders import visible_record
-from robot.web.context import SETTINGS_KEY
+from robot.web.context import SETTINGS_KEY, WEB_KEY
 from robot.web.errors import HttpError, int_param, invalid_field, json_error, json_object
 
 log = logging.getLogger(__name__)
@@ -201,8 +202,11 @@ async def explain_order(request: web.Request) -> web.StreamResponse:
     on_dnc = await services.dnc.contains(phone)
     placed = await services.dnc.phone_calls(phone, now - PHONE_HISTORY)
     reopening = Reopening.from_fields(record.model_dump(include=REOPEN_FIELDS))
-    # The purpose's retry rules and hours, as the dialer applies them (robot.core.purposes).
-    config = purpose_policy(record.order, services.config)
+    # The shop's hours over the installation's, the purpose's rules over both, as the dialer
+    # applies them (robot.engine.policy_gate, robot.core.shops, robot.core.purposes).
+    shops = request.app[WEB_KEY].shops
+    shop = shops.get(record.order.shop_name) if shops is not None else None
+    config = purpose_policy(record.order, shop_policy(services.config, shop))
     calls, config = policy_view(record.calls, config, reopening)
     decision = decide(record, calls, now, on_dnc, config, phone_calls=placed)
     doc = {**decision.to_json(codes=True), "order_id": order_id, "status": record.status.value}

@@ -252,19 +252,19 @@
       return;
     }
     box.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "live-table" },
-      h("thead", {}, h("tr", {}, ["order", "shop", "purpose", "phone", "state", "duration", "attempt", "lang", "worker"]
+      h("thead", {}, h("tr", {}, ["order", "phone", "state", "duration", "attempt", "lang", "worker", "shop", "purpose"]
         .map((c) => h("th", {}, t(`col.${c}`))))),
       h("tbody", {}, calls.map((c) => h("tr", { "data-call-id": c.call_id, "data-order-id": c.order_id, "data-shop": c.shop_name || "" },
         h("td", {}, h("a", { href: `/orders/${encodeURIComponent(c.order_id)}` }, c.order_id)),
-        h("td", { class: "wrap" }, c.shop_name || "—"),
-        h("td", {}, c.purpose ? t(`purpose.${c.purpose}`) === `purpose.${c.purpose}` ? c.purpose : t(`purpose.${c.purpose}`) : "—"),
         h("td", { class: "mono" }, c.phone),
         h("td", {}, badge("state", c.state)),
         h("td", { class: "mono", "data-since": c.started_at },
           fmtDuration(serverNow() - new Date(c.started_at).getTime())),
         h("td", {}, String(c.attempt)),
         h("td", {}, c.language),
-        h("td", { class: "muted small" }, c.worker)))))));
+        h("td", { class: "muted small" }, c.worker),
+        h("td", { class: "wrap" }, c.shop_name || "—"),
+        h("td", {}, c.purpose ? t(`purpose.${c.purpose}`) === `purpose.${c.purpose}` ? c.purpose : t(`purpose.${c.purpose}`) : "—")))))));
   }
   function renderControls() {
     const box = $("#controls");
