@@ -164,6 +164,19 @@ def advertised_audiosocket(media: MediaSettings, bound_port: int) -> str | None:
     return f"{media.audiosocket_host}:{bound_port}"
 
 
+def media_address(settings: MediaSettings, server: AudioSocketServer) -> Callable[[], str | None]:
+    """The dialer's view of where Asterisk reaches ``server``: asked at each call, known once
+    the server listens (its port may be chosen then); resolved once per port."""
+    known: dict[int, str | None] = {}
+
+    def address() -> str | None:
+        if server.port not in known:
+            known[server.port] = advertised_audiosocket(settings, server.port)
+        return known[server.port]
+
+    return address
+
+
 def limit_settings(limits: LimitsSettings) -> LimitSettings:
     """The admission gate's configuration, from its settings group."""
     return LimitSettings(
@@ -286,6 +299,11 @@ class Service:
             files.audio_dir, files.var_dir / "tts-cache",
             purposes=purposes.for_order, clips_dirs=purposes.clips_dir,
         )  # fmt: skip
+        media_settings = settings.media
+        media = AudioSocketServer(
+            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(media_settings, ami),
+        )  # fmt: skip
         dialer = Dialer(
             gate=PolicyGate(
                 policy.config,
@@ -315,12 +333,8 @@ class Service:
             journal=FileFinishJournal(
                 dialing.finish_journal_dir or files.var_dir / "journal", dialing.worker_id
             ),
+            media_address=media_address(settings.media, media),
         )
-        media_settings = settings.media
-        media = AudioSocketServer(
-            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
-            allowed_peers=audiosocket_peers(media_settings, ami),
-        )  # fmt: skip
         service = cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy, shops=shops,
@@ -363,7 +377,7 @@ class Service:
             parts.append(Part("call-limits", self.limits.start, self.limits.stop))
         asterisk = self.pool or self.ami
         parts.append(Part("asterisk", asterisk.start, asterisk.stop))
-        parts.append(Part("audiosocket", self._start_media, self.media.stop))
+        parts.append(Part("audiosocket", self.media.start, self.media.stop))
         if self.with_http:
             parts.append(Part("http", self._start_http, self._stop_http))
         parts.append(Part("task-board", on_stop=board.close))
@@ -388,11 +402,6 @@ class Service:
     async def _preload(self) -> None:
         if self.recognizer is not None:
             await asyncio.to_thread(self.recognizer.preload)
-
-    async def _start_media(self) -> None:
-        await self.media.start()
-        advertised = advertised_audiosocket(self.settings.media, self.media.port)
-        self.dialer.config.audiosocket_advertise = advertised
 
     async def _start_http(self) -> None:
         web_settings = self.settings.web

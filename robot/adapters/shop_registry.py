@@ -302,7 +302,9 @@ class ShopRegistry:
                 self._api_version = version
                 self._rebuild()
         changed = before != self._shops
-        if self.redis is not None and (changed or self._limits_written is None):
+        # also a change a lookup picked up from the file since the last write
+        wanted = {name: limits_fields(shop) for name, shop in self._shops.items()}
+        if self.redis is not None and wanted != self._limits_written:
             await self.write_limits()
         return changed
 

@@ -47,6 +47,14 @@ def registry_of(request: web.Request) -> ShopRegistry | None:
     return shops if isinstance(shops, ShopRegistry) else None
 
 
+def writable_registry(request: web.Request) -> ShopRegistry:
+    """The registry, for a change: 503 when this process has none on Redis."""
+    registry = registry_of(request)
+    if registry is None or registry.redis is None:
+        raise HttpError(503, "shops_unavailable", "this process has no shops registry on Redis")
+    return registry
+
+
 def visible_shops(principal: Principal, registry: ShopRegistry | None) -> list[str]:
     """The shop names a caller may pick: the registry's, narrowed to the caller's shops (an
     account's listed shops count even before any configuration names them)."""
@@ -76,12 +84,10 @@ async def list_shops(request: web.Request) -> web.StreamResponse:
 async def _set_paused(request: web.Request, paused: bool) -> web.StreamResponse:
     name = request.match_info["name"]
     principal = principal_of(request)
-    registry = registry_of(request)
     request[AUDIT] = {"action": "shop_pause" if paused else "shop_resume", "shop": name}
-    if not principal.sees(name) or registry is None or registry.get(name) is None:
+    registry = writable_registry(request)
+    if not principal.sees(name) or registry.get(name) is None:
         raise not_found(f"no shop {name!r}", field="name")
-    if registry.redis is None:
-        raise HttpError(503, "shops_unavailable", "this process has no shops registry on Redis")
     shop = await registry.set_paused(name, paused)
     return web.json_response({"name": name, "paused": shop.paused})
 

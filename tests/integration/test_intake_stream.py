@@ -114,10 +114,20 @@ async def test_keeps_consuming_across_a_redis_restart(private_redis_server):
         private_redis_server.restart(crash=True)
         await store.redis.xadd(STREAM, {"order": json.dumps({**ORDER, "order_id": "S-2"})})
         await until_stored(store, "S-2")
+        # The consumer stores, then acks (at least once: a crash between the two redoes the
+        # entry as a duplicate); the ack lands just after the store, so wait for it.
+        await until_acked(store)
         assert await pending(store) == 0
     finally:
         await c.stop()
         await store.aclose()
+
+
+async def until_acked(store: RedisOrderStore) -> None:
+    async def acked() -> bool:
+        return await pending(store) == 0
+
+    await wait_until(acked, 30)
 
 
 async def until_stored(store: RedisOrderStore, order_id: str) -> None:

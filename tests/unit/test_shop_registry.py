@@ -163,3 +163,18 @@ def test_limits_fields() -> None:
         "max_calls": "2",
         "cps": "1.5",
     }
+
+
+def test_the_readme_shops_file_example_is_valid() -> None:
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Shops\n") :]
+    example = re.search(r"```yaml\n(# DOZVON_SHOPS_FILE.*?)```", section, re.S)
+    assert example is not None
+    shops = parse_shops(yaml.safe_load(example.group(1)))
+    assert sorted(shops) == ["Лютик", "Ромашка"]
+    assert shops["Ромашка"].weekdays == {"sat": "11:00-18:00", "sun": "closed"}
+    assert shops["Лютик"].paused is True

@@ -32,8 +32,8 @@ from robot.adapters.shop_registry import (
 from robot.core.shops import ShopConfig, parse_shops
 from robot.web.access import AUDIT, INSTALLATION, Routes
 from robot.web.api import models as m
-from robot.web.context import WEB_KEY
 from robot.web.errors import HttpError, invalid_field, json_object, not_found
+from robot.web.shops import writable_registry
 
 SECRET_FIELDS = ("api_token", "webhook_secret")
 # A shop name in a path: ShopConfig's names less "/" and the dot segments a URL resolves away.
@@ -78,13 +78,6 @@ class ShopDeleted(BaseModel):
     shop: ShopView | None  # type: ignore[valid-type]
 
 
-def _registry(request: web.Request) -> ShopRegistry:
-    shops = request.app[WEB_KEY].shops
-    if not isinstance(shops, ShopRegistry) or shops.redis is None:
-        raise HttpError(503, "shops_unavailable", "this process has no shops registry on Redis")
-    return shops
-
-
 def view(registry: ShopRegistry, shop: ShopConfig) -> dict[str, Any]:
     return m.dump(
         ShopView,
@@ -97,14 +90,14 @@ def view(registry: ShopRegistry, shop: ShopConfig) -> dict[str, Any]:
 
 
 async def list_shops(request: web.Request) -> web.StreamResponse:
-    registry = _registry(request)
+    registry = writable_registry(request)
     await registry.refresh()
     doc = {"shops": [view(registry, s) for s in registry.all()]}
     return web.json_response(m.dump(ShopList, doc))
 
 
 async def get_shop(request: web.Request) -> web.StreamResponse:
-    registry = _registry(request)
+    registry = writable_registry(request)
     await registry.refresh()
     name = request.match_info["name"]
     shop = registry.get(name)
@@ -126,7 +119,7 @@ def _merge_secrets(doc: dict[str, Any], current: ShopConfig | None) -> dict[str,
 
 
 async def put_shop(request: web.Request) -> web.StreamResponse:
-    registry = _registry(request)
+    registry = writable_registry(request)
     name = request.match_info["name"]
     body = await json_object(request)
     if body.get("name") not in (None, name):
@@ -149,7 +142,7 @@ async def put_shop(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_shop(request: web.Request) -> web.StreamResponse:
-    registry = _registry(request)
+    registry = writable_registry(request)
     name = request.match_info["name"]
     await registry.refresh()
     where = registry.defined_in(name)
