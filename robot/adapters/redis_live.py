@@ -108,8 +108,7 @@ class RedisCallBoard:
     # -- CallEvents ------------------------------------------------------------------------------
 
     def publish(self, change: CallStateChange) -> None:
-        if self._task is None or self._task.done():
-            self.start()
+        """Queue a change; the task ``start`` began writes it (its owner starts it first)."""
         try:
             self._queue.put_nowait(change)
         except asyncio.QueueFull:

@@ -47,8 +47,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from robot.adapters import redis_keys
-from robot.adapters.redis_store import join_task
 from robot.core.shops import ShopConfig, parse_shops
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +435,7 @@ class ShopRegistry:
         Redis may be down when this starts or go away later: the loop subscribes again and
         re-reads everything (``refresh(force=True)``) each time it gets Redis back. Reads
         are bounded (``READ_S``) and the stop flag is checked between them: redis-py can
-        lose a cancel that lands mid-read (robot.adapters.redis_store.join_task)."""
+        lose a cancel that lands mid-read (robot.supervision.join_task)."""
         r = self._need_redis()
         failing = False
         while not self._stopping.is_set():
