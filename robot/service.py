@@ -29,7 +29,7 @@ from robot.adapters.purpose_book import PurposeBook
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import LimitSettings, RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
-from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.redis_store import RedisOrderStore
 from robot.adapters.shop_registry import ShopRegistry
 from robot.adapters.webhook import PARK_PER_SLOT, WebhookDeliverer
 from robot.config import (
@@ -53,7 +53,7 @@ from robot.engine.session import SessionTiming
 from robot.housekeeping import Housekeeping
 from robot.policy_settings import load_policy, webhook_hosts
 from robot.ports import ShopLookup
-from robot.supervision import TaskBoard, run_with_restarts
+from robot.supervision import Component, Loop, Part, Supervisor, TaskBoard
 from robot.web.api.policy import PolicyServices
 from robot.web.app import make_web_app, runner_options
 
@@ -164,6 +164,19 @@ def advertised_audiosocket(media: MediaSettings, bound_port: int) -> str | None:
     return f"{media.audiosocket_host}:{bound_port}"
 
 
+def media_address(settings: MediaSettings, server: AudioSocketServer) -> Callable[[], str | None]:
+    """The dialer's view of where Asterisk reaches ``server``: asked at each call, known once
+    the server listens (its port may be chosen then); resolved once per port."""
+    known: dict[int, str | None] = {}
+
+    def address() -> str | None:
+        if server.port not in known:
+            known[server.port] = advertised_audiosocket(settings, server.port)
+        return known[server.port]
+
+    return address
+
+
 def limit_settings(limits: LimitsSettings) -> LimitSettings:
     """The admission gate's configuration, from its settings group."""
     return LimitSettings(
@@ -210,6 +223,30 @@ def asterisk_state(pool: AsteriskPool) -> dict[str, Any]:
     }
 
 
+class DialerRun:
+    """The dialer as a component: its claim loop runs under the supervisor (restarted with
+    backoff when it raises); stop first lets the live calls finish (up to ``drain_s``), then
+    ends the loop."""
+
+    name = "dialer"
+
+    def __init__(self, dialer: Dialer, loop: Loop, drain_s: float = 60.0) -> None:
+        self.dialer, self.loop, self.drain_s = dialer, loop, drain_s
+
+    @property
+    def stop_timeout_s(self) -> float:
+        return self.drain_s + self.loop.stop_timeout_s + 5.0
+
+    async def start(self) -> None:
+        await self.loop.start()
+
+    async def stop(self) -> None:
+        log.info("stopping: no new calls; waiting up to %.0f s for %d live call(s)",
+                 self.drain_s, self.dialer.active)  # fmt: skip
+        await self.dialer.drain(self.drain_s)
+        await self.loop.stop()
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -222,7 +259,6 @@ class Service:
     runner: web.AppRunner | None = None
     consumer: IntakeStreamConsumer | None = None
     deliverer: WebhookDeliverer | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     pool: AsteriskPool | None = None  # every Asterisk server; ``ami`` is the first one's AMI
     limits: RedisCallLimits | None = None
@@ -233,6 +269,7 @@ class Service:
     with_http: bool = True  # False: a dialing worker (robot worker), no HTTP API
     task_board: TaskBoard = field(default_factory=TaskBoard)  # /healthz, /metrics
     shops: ShopRegistry | None = None  # robot.adapters.shop_registry
+    supervisor: Supervisor | None = None  # made by start(), from components()
 
     @classmethod
     def build(cls, settings: Settings, *, with_http: bool = True) -> Service:
@@ -261,6 +298,11 @@ class Service:
         prompts = PromptLibrary(
             files.audio_dir, files.var_dir / "tts-cache",
             purposes=purposes.for_order, clips_dirs=purposes.clips_dir,
+        )  # fmt: skip
+        media_settings = settings.media
+        media = AudioSocketServer(
+            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
+            allowed_peers=audiosocket_peers(media_settings, ami),
         )  # fmt: skip
         dialer = Dialer(
             gate=PolicyGate(
@@ -291,17 +333,23 @@ class Service:
             journal=FileFinishJournal(
                 dialing.finish_journal_dir or files.var_dir / "journal", dialing.worker_id
             ),
+            media_address=media_address(settings.media, media),
         )
-        media_settings = settings.media
-        media = AudioSocketServer(
-            media_settings.audiosocket_host, media_settings.audiosocket_port, tracker,
-            allowed_peers=audiosocket_peers(media_settings, ami),
-        )  # fmt: skip
-        return cls(
+        service = cls(
             settings, store, pool.first.conn, media, dialer, tracker, recognizer,
             pool=pool, limits=limits, board=board, policy=policy, shops=shops,
             with_http=with_http,
         )  # fmt: skip
+        tasks = service.task_board
+        service.consumer = IntakeStreamConsumer(
+            store.redis, store, consumer=dialing.worker_id,
+            default_region=settings.policy.default_region, control=control,
+            webhook_hosts=webhook_hosts(settings.webhook), tasks=tasks,
+        )  # fmt: skip
+        service.deliverer = WebhookDeliverer(store, settings.webhook, tasks=tasks, shops=shops)
+        service.housekeeping = Housekeeping(store, dialer, lease_s=dialing.lease_s)
+        service.hangups = HangupListener(control, dialer.hang_up_order)
+        return service
 
     def http_app(self) -> web.Application:
         return make_web_app(
@@ -309,90 +357,88 @@ class Service:
             policy=self.policy, tasks=self.task_board, shops=self.shops,
         )  # fmt: skip
 
-    async def start(self) -> None:
-        s = self.settings
-        if self.recognizer is not None:
+    def components(self) -> list[Component]:
+        """Everything this process runs, in start order. The supervisor stops them in
+        reverse, so this list is also the shutdown order: no new dials and the live calls
+        drained, then intake stopped, results flushed to the CRM, ..., Redis closed last
+        (and after it the journal of results a Redis outage left behind)."""
+        s, dialer, board = self.settings, self.dialer, self.task_board
+        parts: list[Component] = [
             # Load the model before the first call, not during it (about a second).
-            await asyncio.to_thread(self.recognizer.preload)
-        await self.media.start()
-        self.dialer.config.audiosocket_advertise = advertised_audiosocket(s.media, self.media.port)
-        if self.shops is not None:
-            await self.shops.start()  # the API's shops and every shop's limits, before dialing
+            Part("recognizer", on_start=self._preload),
+            Part("finish-journal", on_stop=getattr(dialer.journal, "close", None)),
+            Part("redis-store", on_start=self.store.start, on_stop=self.store.aclose),
+        ]
+        if self.board is not None:
+            parts.append(Part("live-board", self.board.start, self.board.stop))
+        if self.shops is not None:  # the API's shops and every shop's limits, before dialing
+            parts.append(Part("shop-registry", self.shops.start, self.shops.stop))
         if self.limits is not None:
-            self.limits.start()
-        if self.pool is not None:
-            await self.pool.start()
-        else:
-            await self.ami.start()
+            parts.append(Part("call-limits", self.limits.start, self.limits.stop))
+        asterisk = self.pool or self.ami
+        parts.append(Part("asterisk", asterisk.start, asterisk.stop))
+        parts.append(Part("audiosocket", self.media.start, self.media.stop))
         if self.with_http:
-            self.runner = web.AppRunner(self.http_app(), **runner_options(s.web))
-            await self.runner.setup()
-            await web.TCPSite(self.runner, s.http_host, s.http_port).start()
-            log.info("HTTP API on http://%s:%s", s.http_host, s.http_port)
-        board = self.task_board
-        self.consumer = IntakeStreamConsumer(
-            self.store.redis, self.store, consumer=s.worker_id,
-            default_region=s.policy.default_region,
-            control=self.policy.control if self.policy else None,
-            webhook_hosts=webhook_hosts(s.webhook), tasks=board,
-        )  # fmt: skip
-        self.deliverer = WebhookDeliverer(self.store, s.webhook, tasks=board, shops=self.shops)
-        self.consumer.start()
-        self.deliverer.start()
+            parts.append(Part("http", self._start_http, self._stop_http))
+        parts.append(Part("task-board", on_stop=board.close))
         # Results kept through a Redis outage before a restart: written before any dial and
         # before the lease reaper could requeue (and so re-dial) their orders.
-        await self.dialer.restore_finishes()
-        self.housekeeping = Housekeeping(self.store, self.dialer, lease_s=s.lease_s)
-        self.housekeeping.start()
-        add_retention_job(self.housekeeping.scheduler, s.dialer, s.files)
-        if self.policy is not None:
-            self.hangups = HangupListener(self.policy.control, self.dialer.hang_up_order)
-            self.hangups.start()
-            hangups = self.hangups
-            board.watch("hangup-listener", lambda: hangups._task, hangups.start,
-                        self.stopping.is_set)  # fmt: skip
-        self.tasks.append(asyncio.create_task(
-            run_with_restarts("dialer", self.dialer.run, board=board, stopping=self.stopping),
-            name="dialer",
-        ))  # fmt: skip
-
-    async def stop(self, drain_s: float = 60.0) -> None:
-        log.info(
-            "stopping: no new calls; waiting up to %.0f s for %d live call(s)",
-            drain_s,
-            self.dialer.active,
-        )
-        await self.dialer.drain(drain_s)
-        if self.consumer is not None:
-            await self.consumer.stop()
-        if self.deliverer is not None:
-            await self.deliverer.stop()
-        self.stopping.set()
-        if self.housekeeping is not None:
-            await self.housekeeping.stop()
+        parts.append(Part("finish-restore", on_start=dialer.restore_finishes))
         if self.hangups is not None:
-            await self.hangups.stop()
-        for t in self.tasks:
-            # redis-py can swallow a cancel that lands mid-read; join_task bounds the wait.
-            await join_task(t, grace_s=5.0)
-        await self.task_board.close()
+            parts.append(Part("hangup-listener", self._start_hangups, self.hangups.stop))
+        if self.housekeeping is not None:
+            parts.append(Part("housekeeping", self._start_housekeeping, self.housekeeping.stop))
+        if self.deliverer is not None:
+            grace = s.webhook_timeout_s + 5  # its own bound, for the loop and for the sends
+            parts.append(Part("webhook", self.deliverer.start, self.deliverer.stop,
+                              stop_timeout_s=2 * grace + 5))  # fmt: skip
+        if self.consumer is not None:
+            parts.append(Part("intake-stream", self.consumer.start, self.consumer.stop,
+                              stop_timeout_s=self.consumer.block_ms / 1000 + 10))  # fmt: skip
+        loop = Loop("dialer", dialer.run, board=board, stopping=self.stopping)
+        parts.append(DialerRun(dialer, loop))
+        return parts
+
+    async def _preload(self) -> None:
+        if self.recognizer is not None:
+            await asyncio.to_thread(self.recognizer.preload)
+
+    async def _start_http(self) -> None:
+        web_settings = self.settings.web
+        self.runner = web.AppRunner(self.http_app(), **runner_options(web_settings))
+        await self.runner.setup()
+        host, port = web_settings.http_host, web_settings.http_port
+        await web.TCPSite(self.runner, host, port).start()
+        log.info("HTTP API on http://%s:%s", host, port)
+
+    async def _stop_http(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
-        await self.media.stop()
-        if self.pool is not None:
-            await self.pool.stop()
-        else:
-            await self.ami.stop()
-        if self.limits is not None:
-            await self.limits.stop()
-        if self.shops is not None:
-            await self.shops.stop()
-        if self.board is not None:
-            await self.board.stop()
-        await self.store.aclose()
-        close = getattr(self.dialer.journal, "close", None)
-        if close is not None:
-            close()
+
+    def _start_hangups(self) -> None:
+        hangups = self.hangups
+        assert hangups is not None
+        hangups.start()
+        self.task_board.watch("hangup-listener", lambda: hangups._task, hangups.start,
+                              self.stopping.is_set)  # fmt: skip
+
+    def _start_housekeeping(self) -> None:
+        assert self.housekeeping is not None
+        self.housekeeping.start()
+        add_retention_job(self.housekeeping.scheduler, self.settings.dialer, self.settings.files)
+
+    async def start(self) -> None:
+        self.supervisor = Supervisor(self.components())
+        await self.supervisor.start()
+
+    async def stop(self, drain_s: float = 60.0) -> None:
+        """Stop what start started, in reverse; the live calls get ``drain_s`` to end."""
+        if self.supervisor is None:
+            return
+        dialer = self.supervisor["dialer"]
+        if isinstance(dialer, DialerRun):
+            dialer.drain_s = drain_s
+        await self.supervisor.stop()
 
     async def run_until_signalled(self) -> None:
         loop = asyncio.get_running_loop()

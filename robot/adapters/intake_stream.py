@@ -43,13 +43,12 @@ from redis.asyncio.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from robot.adapters.redis_keys import RedisKeys
-from robot.adapters.redis_store import join_task
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.json_doc import InvalidJson, loads
 from robot.core.models import OrderError, parse_order, parse_status_event
 from robot.logsafe import clean
 from robot.ports import DuplicateOrder, OrderStore
-from robot.supervision import TaskBoard, run_with_restarts
+from robot.supervision import TaskBoard, join_task, run_with_restarts
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from robot.adapters.redis_store import (
     OrderFinal,
     RedisOrderStore,
     UnknownOrder,
-    join_task,
 )
 from robot.core.callback_url import WebhookHostPolicy
 from robot.core.lifecycle import Move
@@ -36,6 +35,7 @@ from robot.core.models import Order, OrderError, OrderStatus, StatusEvent, parse
 from robot.core.records import OrderRecord
 from robot.core.reopen import Reopening
 from robot.core.shops import STOP, ShopConfig, action_for_status
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
 

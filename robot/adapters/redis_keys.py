@@ -201,6 +201,10 @@ class RedisKeys:
     def stats_day(self, day: str) -> str:
         return self._k("stats", "day", day)
 
+    def stats_day_by_shop(self, day: str) -> str:
+        """A local day's ended calls per shop, hour and outcome ("{shop}\t{HH}\t{outcome}")."""
+        return self._k("stats", "day", day, "by_shop")
+
     @property
     def stats_total(self) -> str:
         return self._k("stats", "total")

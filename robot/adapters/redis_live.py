@@ -17,6 +17,8 @@ them. Key layout (prefix ``dozvon:``):
                                   {dispatch,decision}:{bucket}|sum|count for /metrics
     stats:by_shop         HASH    "{shop}\t{purpose}\t{outcome}" counters of ended calls since
                                   the start (robot.core.analytics), for /metrics
+    stats:day:{date}:by_shop  HASH  "{shop}\t{HH}\t{outcome}": the day's counters per shop, for
+                                  an account limited to some shops; kept 35 days
 
 Publishing never blocks a call: changes go through a bounded queue to one writer task; when
 Redis is down they are dropped with a warning (the dashboard is a view, the store is the truth).
@@ -37,7 +39,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from robot.adapters.redis_keys import PREFIX, RedisKeys
-from robot.core.analytics import counter_field
+from robot.core.analytics import SEP, counter_field
 from robot.core.phones import mask_phone
 from robot.ports import CallState, CallStateChange
 
@@ -106,8 +108,7 @@ class RedisCallBoard:
     # -- CallEvents ------------------------------------------------------------------------------
 
     def publish(self, change: CallStateChange) -> None:
-        if self._task is None or self._task.done():
-            self.start()
+        """Queue a change; the task ``start`` began writes it (its owner starts it first)."""
         try:
             self._queue.put_nowait(change)
         except asyncio.QueueFull:
@@ -215,6 +216,9 @@ class RedisCallBoard:
         pipe.hincrby(day, f"outcome:{outcome}", 1)
         pipe.hincrby(day, f"hour:{hour}:{outcome}", 1)
         pipe.expire(day, STATS_KEEP_S)
+        shop_day = self.keys.stats_day_by_shop(change.at.astimezone(self.tz).date().isoformat())
+        pipe.hincrby(shop_day, SEP.join((change.shop_name, hour, outcome)), 1)
+        pipe.expire(shop_day, STATS_KEEP_S)
         recent = self.keys.stats_slice(str(int(change.at.timestamp() // SLICE_S)))
         pipe.hincrby(recent, outcome, 1)
         pipe.expire(recent, SLICES_KEEP_S)
@@ -253,8 +257,12 @@ class LiveBoardReader:
         calls = [json.loads(d) for d in docs if d is not None]
         return sorted(calls, key=lambda c: c["started_at"])
 
-    async def day(self, day: str) -> dict[str, Any]:
-        """Counters of one local day (``YYYY-MM-DD``) and its first-call delays in ms."""
+    async def day(self, day: str, shops: frozenset[str] | None = None) -> dict[str, Any]:
+        """Counters of one local day (``YYYY-MM-DD``) and its first-call delays in ms; with
+        ``shops``, only those shops' calls (and no first-call delays: they are not kept per
+        shop)."""
+        if shops is not None:
+            return await self._shops_day(day, shops)
         key = self.keys.stats_day(day)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
@@ -269,6 +277,20 @@ class LiveBoardReader:
             elif parts[0] == "hour" and len(parts) == 3:
                 hours.setdefault(parts[1], {})[parts[2]] = int(value)
         return {"outcomes": outcomes, "hours": hours, "first_call_ms": [float(d) for d in delays]}
+
+    async def _shops_day(self, day: str, shops: frozenset[str]) -> dict[str, Any]:
+        raw = await self.redis.hgetall(self.keys.stats_day_by_shop(day))
+        outcomes: dict[str, int] = {}
+        hours: dict[str, dict[str, int]] = {}
+        for field, value in raw.items():
+            parts = _text(field).split(SEP)
+            if len(parts) != 3 or parts[0] not in shops:
+                continue
+            _shop, hour, outcome = parts
+            outcomes[outcome] = outcomes.get(outcome, 0) + int(value)
+            slot = hours.setdefault(hour, {})
+            slot[outcome] = slot.get(outcome, 0) + int(value)
+        return {"outcomes": outcomes, "hours": hours, "first_call_ms": []}
 
     async def totals(self) -> dict[str, float]:
         return {

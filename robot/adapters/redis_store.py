@@ -46,24 +46,9 @@ from robot.core.reopen import (
 from robot.core.shops import STOP
 from robot.core.utc import as_utc
 from robot.ports import DuplicateOrder
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
-
-
-async def join_task(task: asyncio.Task[None], *, grace_s: float) -> None:
-    """Wait for a task that was told to stop, cancelling it only if it overstays.
-
-    Why not just cancel: redis-py can lose a cancellation that lands while a timed read is
-    ending (seen with pub/sub ``get_message(timeout=...)`` on Python 3.11); the task then
-    waits on the socket forever and ``await task`` never returns. Our loops check a stop flag
-    between bounded reads, so cancel is only the fallback, and we never wait on it unbounded.
-    """
-    done, _ = await asyncio.wait({task}, timeout=grace_s)
-    if not done:
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=1.0)
-    if not done:
-        log.warning("task %s did not stop; abandoning it", task.get_name())
 
 
 class UnknownOrder(LookupError):
@@ -842,11 +827,15 @@ class RedisOrderStore:
         except RedisError as e:  # the workers poll anyway; a lost wakeup only costs latency
             log.warning("wakeup publish failed: %s", e)
 
-    async def wait_for_work(self, timeout_s: float) -> None:
-        """Return when intake or a requeue (here or in another process) signals, or after
-        ``timeout_s``."""
+    async def start(self) -> None:
+        """Subscribe to the wakeups of other processes (intake, requeues there); without it
+        ``wait_for_work`` hears this process's own wakeups only and polls for the rest."""
         if not self._closing and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(self._listen(), name="dozvon-store-wakeup")
+
+    async def wait_for_work(self, timeout_s: float) -> None:
+        """Return when intake or a requeue (here, or in another process once ``start`` has
+        subscribed) signals, or after ``timeout_s``."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout_s)
         self._wakeup.clear()

@@ -47,8 +47,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from robot.adapters import redis_keys
-from robot.adapters.redis_store import join_task
 from robot.core.shops import ShopConfig, parse_shops
+from robot.supervision import join_task
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,9 @@ class ShopRegistry:
                 self._api_version = version
                 self._rebuild()
         changed = before != self._shops
-        if self.redis is not None and (changed or self._limits_written is None):
+        # also a change a lookup picked up from the file since the last write
+        wanted = {name: limits_fields(shop) for name, shop in self._shops.items()}
+        if self.redis is not None and wanted != self._limits_written:
             await self.write_limits()
         return changed
 
@@ -391,7 +393,7 @@ class ShopRegistry:
         Redis may be down when this starts or go away later: the loop subscribes again and
         re-reads everything (``refresh(force=True)``) each time it gets Redis back. Reads
         are bounded (``READ_S``) and the stop flag is checked between them: redis-py can
-        lose a cancel that lands mid-read (robot.adapters.redis_store.join_task)."""
+        lose a cancel that lands mid-read (robot.supervision.join_task)."""
         r = self._need_redis()
         failing = False
         while not self._stopping.is_set():

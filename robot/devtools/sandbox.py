@@ -24,7 +24,7 @@ from robot.adapters.order_control import OrderControl
 from robot.adapters.redis_control import RedisRunControl
 from robot.adapters.redis_limits import RedisCallLimits
 from robot.adapters.redis_live import RedisCallBoard
-from robot.adapters.redis_store import RedisOrderStore, join_task
+from robot.adapters.redis_store import RedisOrderStore
 from robot.config import Settings
 from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
@@ -34,6 +34,7 @@ from robot.engine.policy_gate import PolicyGate, permissive_policy
 from robot.engine.routing import CallRouter
 from robot.engine.session import SessionTiming
 from robot.ports import OriginateRequest, RunControls, Trunk, WorkerReport
+from robot.supervision import join_task
 from robot.testing import FakeOriginator, FakePrompts, free_port
 from robot.web.app import make_web_app
 
@@ -141,6 +142,7 @@ async def start_sandbox(
     board = RedisCallBoard(
         store.redis, worker_id=settings.worker_id, timezone=settings.dashboard_timezone
     )
+    board.start()
     tracker = CallTracker(events=board)
     originator = FakeOriginator(tracker)
     speech = {"speech": [{"language": "ru", "model": "keys only (sandbox)", "source": "dtmf"}]}

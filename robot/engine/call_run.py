@@ -263,8 +263,8 @@ class CallRun:
         d, order, route, cfg = self.d, self.order, self.route, self.d.config
         # The AudioSocket UUID: a secret per call, never the public call id (engine/calls.py).
         variables = {"ORDER_LANG": order.language, "DOZVON_MEDIA_ID": live.media_key}
-        if cfg.audiosocket_advertise:
-            variables["DOZVON_AUDIOSOCKET"] = cfg.audiosocket_advertise
+        if advertised := d.audiosocket_address():
+            variables["DOZVON_AUDIOSOCKET"] = advertised
         if cfg.operator_target:
             variables["DOZVON_OPERATOR"] = cfg.operator_target
         if cfg.amd:

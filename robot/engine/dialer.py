@@ -121,6 +121,7 @@ class Dialer:
         admission: CallAdmission | None = None,
         gate: PolicyGate | None = None,
         journal: FinishJournal | None = None,
+        media_address: Callable[[], str | None] | None = None,
     ) -> None:
         # The call policy, asked before every dial and after every call; none configured: any
         # hour, config.max_attempts calls.
@@ -142,6 +143,15 @@ class Dialer:
         self._slot_free = asyncio.Event()
         self.journal = journal
         self.results = KeptResults(store, journal)
+        # Where Asterisk reaches this worker's AudioSocket, asked at each call (the service
+        # knows it once its media server is listening); None: config.audiosocket_advertise.
+        self._media_address = media_address
+
+    def audiosocket_address(self) -> str | None:
+        """The host:port sent with each call (DOZVON_AUDIOSOCKET), or None: the dialplan's."""
+        if self._media_address is not None:
+            return self._media_address()
+        return self.config.audiosocket_advertise
 
     @property
     def active(self) -> int:

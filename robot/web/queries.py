@@ -114,9 +114,10 @@ class DashboardQueries:
     def local_day(self, now: datetime) -> str:
         return now.astimezone(self.tz).date().isoformat()
 
-    async def today(self, now: datetime) -> dict[str, Any]:
+    async def today(self, now: datetime, shops: frozenset[str] | None = None) -> dict[str, Any]:
+        """Today's numbers, of every shop or (``shops``) of those only."""
         day = self.local_day(now)
-        data = await self.board.day(day)
+        data = await self.board.day(day, shops)
         outcomes: dict[str, int] = data["outcomes"]
         calls = sum(outcomes.values())
         answered = sum(outcomes.get(o, 0) for o in ANSWERED)

@@ -147,7 +147,8 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 
 class LiveScope:
     """The live board as a principal limited to some shops may see it: only their calls (each
-    order's shop looked up once per connection). Counters stay the installation's."""
+    order's shop looked up once per connection), and today's numbers of those shops; the queue
+    and the status counts stay the installation's."""
 
     def __init__(self, ctx: WebContext, shops: frozenset[str] | None) -> None:
         self.ctx, self.shops = ctx, shops
@@ -166,7 +167,10 @@ class LiveScope:
     async def summary(self, doc: dict[str, Any]) -> dict[str, Any]:
         if self.shops is None:
             return doc
-        return {**doc, "live_calls": await self._visible(list(doc.get("live_calls") or []))}
+        # today's numbers of these shops only (robot.adapters.redis_live keeps them per shop)
+        today = await self.ctx.queries.today(datetime.now(UTC), self.shops)
+        live = await self._visible(list(doc.get("live_calls") or []))
+        return {**doc, "live_calls": live, "today": today}
 
     async def event(self, name: str, data: Any) -> Any | None:
         """The event as this principal sees it, or None to skip it."""

@@ -155,6 +155,7 @@ def change(call_id: str, state: CallState, at: datetime, **kw) -> CallStateChang
 
 async def test_overview_live_calls_stats_and_metrics(client, store):
     board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
+    board.start()
     now = datetime.now(UTC)
     board.publish(change("a", CallState.RINGING, now, intake_to_originate_ms=120.0))
     board.publish(change("b", CallState.LISTENING, now))
@@ -190,6 +191,7 @@ async def test_overview_live_calls_stats_and_metrics(client, store):
 
 async def test_event_stream_pushes_call_changes(client, store):
     board = RedisCallBoard(store.redis, worker_id="w1")
+    board.start()
     resp = await client.get("/dashboard/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
     name, data = await asyncio.wait_for(sse_event(resp), 10)

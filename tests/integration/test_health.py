@@ -135,6 +135,7 @@ def ended(outcome: Outcome, at: datetime) -> CallStateChange:
 async def test_failed_spike_and_confirmation_drop(client, store):
     await heartbeat(store)
     board = RedisCallBoard(store.redis, worker_id="w1")
+    board.start()
     now = datetime.now(UTC)
     for i in range(40):  # the six hours before: 80 % of answered calls confirmed
         at = now - timedelta(hours=2, minutes=i)

@@ -88,7 +88,7 @@ async def test_planned_failover_moves_writes_pubsub_and_stream_reads(sentinels: 
     consumer = IntakeStreamConsumer(store.redis, store, consumer="c1", block_ms=500)
     consumer.start()
     try:
-        await store.wait_for_work(0.01)  # starts the wakeup subscriber
+        await store.start()  # starts the wakeup subscriber
         old = sentinels.master_port()
         assert old is not None
         assert "+OK" in _command(sentinels.sentinels[0].port, "SENTINEL", "FAILOVER", "dozvon")

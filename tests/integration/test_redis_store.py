@@ -208,7 +208,7 @@ async def test_outbox_retry_ack_and_visibility_timeout(redis_server: RedisServer
 
 
 async def _subscribed(store: RedisOrderStore) -> None:
-    await store.wait_for_work(0)  # starts the subscriber
+    await store.start()  # starts the subscriber
     while (await store.redis.pubsub_numsub(store.wakeup_channel))[0][1] < 1:
         await asyncio.sleep(0.01)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -128,3 +129,22 @@ async def test_starts_while_redis_is_down_and_catches_up(
     finally:
         await registry.stop()
         await redis.aclose()
+
+
+async def test_a_file_edit_reaches_the_limits_hash(redis: Redis, tmp_path: Path) -> None:
+    f = tmp_path / "shops.yaml"
+    f.write_text("Ромашка: {max_calls: 2}\n", encoding="utf-8")
+    reg = ShopRegistry(file=f, redis=redis, file_check_s=0, poll_s=0.05)
+    await reg.start()
+    try:
+        key = redis_keys.shop_limits("Ромашка")
+        assert await redis.hgetall(key) == {"paused": "0", "max_calls": "2"}
+        f.write_text("Ромашка: {max_calls: 4, paused: true}\n", encoding="utf-8")
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert reg.get("Ромашка").max_calls == 4  # type: ignore[union-attr]  # a lookup saw it first
+        async with asyncio.timeout(5):
+            while await redis.hgetall(key) != {"paused": "1", "max_calls": "4"}:
+                await asyncio.sleep(0.02)
+    finally:
+        await reg.stop()

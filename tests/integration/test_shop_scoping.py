@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -200,7 +201,7 @@ async def test_a_limited_viewer_reads_its_shop_and_changes_nothing(client):
     assert (await client.get("/api/v1/orders/A-1")).status == 403  # phones in full: admins
 
 
-def _call(call_id: str, order_id: str, state: CallState, **kw: str) -> CallStateChange:
+def _call(call_id: str, order_id: str, state: CallState, **kw: Any) -> CallStateChange:
     """A board entry; without shop_name (an older worker) the order is looked up."""
     now = datetime.now(UTC)
     return CallStateChange(call_id=call_id, order_id=order_id, state=state, at=now,
@@ -247,3 +248,20 @@ async def test_follow_ups_of_a_limited_supervisor_are_its_shops_only(client, sto
     post = {"headers": {"X-CSRF-Token": csrf}, "json": {}}
     assert (await client.post("/dashboard/api/followups/B-9/take", **post)).status == 404
     assert (await client.post("/dashboard/api/followups/A-9/take", **post)).status == 200
+
+
+async def test_todays_numbers_of_a_limited_supervisor_are_its_shops_only(client, store):
+    board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
+    for cid, shop, outcome in (("c1", "Alfa", Outcome.CONFIRMED), ("c2", "Beta", Outcome.BUSY),
+                               ("c3", "Beta", Outcome.REJECTED)):  # fmt: skip
+        board.publish(_call(cid, cid, CallState.ENDED, shop_name=shop, outcome=outcome))
+    await board.flush()
+    await board.stop()
+    csrf = await login(client, "anna", "anna-pass-1")  # Alfa only
+    today = (await (await client.get("/dashboard/api/overview")).json())["today"]
+    assert today["calls"] == 1 and today["outcomes"] == {"confirmed": 1}
+    assert sum(h.get("confirmed", 0) for h in today["hours"]) == 1
+    await client.post("/logout", headers={"X-CSRF-Token": csrf})
+    await login(client, "oleg", "oleg-pass-1")  # every shop
+    today = (await (await client.get("/dashboard/api/overview")).json())["today"]
+    assert today["calls"] == 3 and today["outcomes"] == {"confirmed": 1, "busy": 1, "rejected": 1}
