@@ -32,6 +32,7 @@ async def test_metrics_count_calls_per_shop_and_purpose(
     store: RedisOrderStore, tmp_path: Path
 ) -> None:
     board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
+    board.start()  # its owner starts the writer (publish no longer does)
     for change in (
         ended("1", "Ромашка", "confirm", Outcome.CONFIRMED),
         ended("2", "Ромашка", "confirm", Outcome.NO_ANSWER),

@@ -213,6 +213,7 @@ async def test_the_live_board_of_a_limited_supervisor_shows_only_its_shop(client
     await create(client, order("A-1", "Alfa"), SHOP_A)
     await create(client, order("B-1", "Beta"), SHOP_B)
     board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
+    board.start()  # its owner starts the writer (publish no longer does)
     board.publish(_call("ca", "A-1", CallState.LISTENING))
     board.publish(_call("cb", "B-1", CallState.LISTENING, shop_name="Beta"))  # named by the worker
     await board.flush()
@@ -252,6 +253,7 @@ async def test_follow_ups_of_a_limited_supervisor_are_its_shops_only(client, sto
 
 async def test_todays_numbers_of_a_limited_supervisor_are_its_shops_only(client, store):
     board = RedisCallBoard(store.redis, worker_id="w1", timezone="UTC")
+    board.start()  # its owner starts the writer (publish no longer does)
     for cid, shop, outcome in (("c1", "Alfa", Outcome.CONFIRMED), ("c2", "Beta", Outcome.BUSY),
                                ("c3", "Beta", Outcome.REJECTED)):  # fmt: skip
         board.publish(_call(cid, cid, CallState.ENDED, shop_name=shop, outcome=outcome))
