@@ -185,7 +185,7 @@ class CallSession:
     async def _execute(self, cmd: Command) -> None:
         if isinstance(cmd, Play):
             self._listening = False
-            self._preroll.clear()
+            self._preroll = deque(maxlen=PREROLL_FRAMES)
             self._voiced_run = 0
             self._barged = False
             self.on_state(CallState.SPEAKING)
@@ -221,7 +221,7 @@ class CallSession:
         if barge_in and self._preroll:
             # The customer is mid-word: hand over what was said before we noticed.
             self._feeds.put_nowait(b"".join(self._preroll))
-        self._preroll.clear()
+        self._preroll = deque(maxlen=PREROLL_FRAMES)
         self._listening = True
 
     async def _pump_media(self) -> None:
@@ -274,6 +274,10 @@ class CallSession:
             self._voiced_run = 0
         if self._voiced_run >= BARGE_IN_FRAMES and not self._barged:
             self._barged = True
+            # From here on every frame is the answer: keep all of it until listening starts
+            # (the dialog may be busy, e.g. rendering the prompt, or the pump catching up on
+            # a backlog), not just the pre-roll ring's last PREROLL_FRAMES.
+            self._preroll = deque(self._preroll)
             log.info("call %s: customer talks over the question (barge-in)", self.call_id)
             self.transcript.append("customer: [interrupts]")
             self._events.put_nowait(BargeIn())

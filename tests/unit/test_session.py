@@ -1,6 +1,7 @@
 """The call session with fake media, prompts and recognizer: real timing, no Asterisk."""
 
 import asyncio
+import time
 from datetime import date
 
 from robot.core.models import Intent, Outcome, parse_order
@@ -139,6 +140,45 @@ async def test_barge_in_stops_the_intro_and_understands_the_answer():
     assert media.stopped >= 1
     assert prompts.rendered == [Prompt.INTRO, Prompt.GOODBYE_CONFIRMED]
     assert "customer: [interrupts]" in result.transcript
+
+
+class SlowIntro(FakePrompts):
+    """A busy machine: the intro takes a second to render, and the customer (a voicemail's
+    greeting, test_call_replies) talks from the first moment."""
+
+    def render_prompt(self, prompt, order, today, change=None):
+        if prompt is Prompt.INTRO:
+            time.sleep(1.0)  # in the session's worker thread, as rendering is
+        return super().render_prompt(prompt, order, today, change)
+
+
+class CountingStream(FakeRecognizerStream):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.loud_frames = 0
+
+    async def feed(self, pcm):
+        self.loud_frames += sum(pcm[i : i + 320] == LOUD_FRAME for i in range(0, len(pcm), 320))
+        return await super().feed(pcm)
+
+
+async def test_an_answer_over_a_busy_intro_reaches_the_recognizer_whole():
+    """Barge-in is decided after 200 ms, but listening starts only when the dialog gets to
+    it (here after the render): every frame after the decision is kept, not only the last
+    PREROLL_FRAMES (before: the ring's last 25, the start of the greeting lost)."""
+    media, prompts = FakeMedia(play_s=5), SlowIntro()
+    stream = CountingStream("да")
+    s = make(media, prompts, stream)
+    task = asyncio.create_task(s.run())
+    await media.speak(40)  # 0.8 s of speech, over before the intro is even rendered
+    media.play_s = 0.01
+    while s.dialog.phase.value != "listening":  # the line goes on, silent
+        await media.speak(1, SILENT_FRAME)
+    await after_speech(s, media)
+    result = await task
+    assert "customer: [interrupts]" in result.transcript
+    assert stream.loud_frames == 40
+    assert result.finish.outcome is Outcome.CONFIRMED
 
 
 async def test_short_noise_over_the_intro_is_not_a_barge_in():
