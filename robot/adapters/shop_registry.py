@@ -133,7 +133,9 @@ class ShopRegistry:
         prefix: str = redis_keys.PREFIX,
         file_check_s: float = 1.0,
         poll_s: float = 2.0,
+        reserved_tokens: tuple[str, ...] = (),
     ) -> None:
+        """``reserved_tokens``: tokens no shop may have (the installation's API token)."""
         self._env: dict[str, ShopConfig] = dict(base or {})
         self._file_path = file
         self._file: dict[str, ShopConfig] = {}
@@ -153,15 +155,22 @@ class ShopRegistry:
         self._stopping = asyncio.Event()
         self._synced = asyncio.Event()  # the API's shops were read at least once since start
         self.changes = 0  # bumped on every change of the effective configuration
+        self.reserved_tokens = tuple(reserved_tokens)
         if file is not None:
             self._load_file(strict=True)
         self._rebuild()
+        clash = self.token_clash(self._shops)
+        if clash:
+            raise ShopsConfigError(clash)
 
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
     def from_settings(cls, settings: Any, redis: Redis | None = None, **kw: Any) -> ShopRegistry:
         """From ``settings.shops`` and ``settings.shops_file``; ShopsConfigError on a bad file."""
+        kw.setdefault(
+            "reserved_tokens", tuple(filter(None, [getattr(settings, "api_token", None)]))
+        )
         return cls(
             getattr(settings, "shops", None) or {},
             file=getattr(settings, "shops_file", None),
@@ -258,19 +267,47 @@ class ShopRegistry:
             log.error("%s; keeping the last good configuration", e)
             self._file_mtime = mtime  # do not log it again until the file changes
             return
+        clash = self.token_clash(self._merged(self._env, shops, self._api)[0])
+        if clash and not strict:
+            log.error("shops file %s: %s; keeping the last good configuration", self._file_path,
+                      clash)  # fmt: skip
+            self._file_mtime = mtime
+            return
         self._file = shops
         self._file_mtime = mtime
         log.info("shops file %s: %d shop(s)", self._file_path, len(shops))
 
     # -- the effective configuration ---------------------------------------------------------
 
-    def _rebuild(self) -> None:
+    @staticmethod
+    def _merged(*tables: Mapping[str, ShopConfig]) -> tuple[dict[str, ShopConfig], dict[str, str]]:
         shops: dict[str, ShopConfig] = {}
         source: dict[str, str] = {}
-        for src, table in zip(SOURCES, (self._env, self._file, self._api), strict=True):
+        for src, table in zip(SOURCES, tables, strict=True):
             for name, shop in table.items():
                 shops[name] = shop
                 source[name] = src
+        return shops, source
+
+    def token_clash(self, shops: Mapping[str, ShopConfig], new: str | None = None) -> str | None:
+        """Why these shops' tokens cannot be told apart (two shops with one token, or a shop
+        with the installation's), naming the shop (``new`` rather than an older one) and
+        field; None when they can."""
+        seen: dict[str, str] = {}
+        for name in sorted(shops, key=lambda n: (n == new, n)):
+            token = shops[name].api_token
+            if token is None:
+                continue
+            value = token.get_secret_value()
+            if any(hmac.compare_digest(value, r) for r in self.reserved_tokens if r):
+                return f"shops.{name}.api_token: the installation's API token; give it its own"
+            if value in seen:
+                return f"shops.{name}.api_token: the same token as shop {seen[value]!r}"
+            seen[value] = name
+        return None
+
+    def _rebuild(self) -> None:
+        shops, source = self._merged(self._env, self._file, self._api)
         for name, paused in self._paused.items():
             if name in shops and shops[name].paused != paused:
                 shops[name] = shops[name].model_copy(update={"paused": paused})
@@ -353,6 +390,11 @@ class ShopRegistry:
         override so the document's ``paused`` holds). Every registry sees it at once."""
         r = self._need_redis()
         p = self.prefix
+        clash = self.token_clash(
+            self._merged(self._env, self._file, {**self._api, shop.name: shop})[0], shop.name
+        )
+        if clash:
+            raise ValueError(clash)
         async with r.pipeline(transaction=True) as pipe:
             pipe.hset(redis_keys.shops(p), shop.name, json.dumps(stored_document(shop)))
             pipe.hdel(redis_keys.shops_paused(p), shop.name)

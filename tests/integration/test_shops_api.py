@@ -120,6 +120,7 @@ async def test_an_api_copy_of_a_file_shop_and_deleting_it(
         ({"webhok_url": "http://127.0.0.1/"}, 422, "webhok_url"),
         ({"name": "Другой"}, 422, "name"),
         ({"statuses": {"Bad Status": "confirm"}}, 422, "statuses"),
+        ({"api_token": TOKEN}, 422, "api_token"),  # the installation's token
         ([1, 2], 400, "body"),
     ],
 )
@@ -158,3 +159,17 @@ async def test_the_dashboard_pauses_one_shop_for_every_worker(
     await wait_until(lambda: not other.get("Файловый").paused, 10)  # type: ignore[union-attr]
     r = await client.post("/dashboard/api/shops/Нет такого/pause", headers=hdr)
     assert r.status == 404
+
+
+async def test_a_token_another_shop_has_is_refused(
+    setup: tuple[TestClient[Any, Any], ShopRegistry],
+) -> None:
+    client, other = setup
+    doc = {"api_token": SHOP_TOKEN}
+    assert (await client.put("/api/v1/shops/Ромашка", json=doc, headers=ADMIN)).status == 201
+    r = await client.put("/api/v1/shops/Лютик", json=doc, headers=ADMIN)
+    body = await r.json()
+    assert r.status == 422 and body["field"] == "api_token" and "Ромашка" in body["message"]
+    assert SHOP_TOKEN not in await r.text()
+    await wait_until(lambda: other.get("Ромашка") is not None, 10)
+    assert other.get("Лютик") is None and other.by_token(SHOP_TOKEN).name == "Ромашка"  # type: ignore[union-attr]

@@ -178,3 +178,19 @@ def test_the_readme_shops_file_example_is_valid() -> None:
     assert sorted(shops) == ["Лютик", "Ромашка"]
     assert shops["Ромашка"].weekdays == {"sat": "11:00-18:00", "sun": "closed"}
     assert shops["Лютик"].paused is True
+
+
+def test_tokens_must_tell_the_shops_apart(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    f = tmp_path / "shops.yaml"
+    write(f, "A: {api_token: same-token-0123456789}\nB: {api_token: same-token-0123456789}\n")
+    with pytest.raises(ShopsConfigError, match=r"shops\.B\.api_token: the same token as shop 'A'"):
+        ShopRegistry(file=f)
+    write(f, "A: {api_token: the-installation-token}\n", bump=1)
+    with pytest.raises(ShopsConfigError, match=r"shops\.A\.api_token: the installation's"):
+        ShopRegistry(file=f, reserved_tokens=("the-installation-token",))
+    # on reload: logged, the last good configuration stays
+    write(f, "A: {api_token: token-a-0123456789}\nB: {api_token: token-b-0123456789}\n", bump=2)
+    reg = ShopRegistry(file=f, file_check_s=0)
+    write(f, "A: {api_token: token-a-0123456789}\nB: {api_token: token-a-0123456789}\n", bump=3)
+    assert reg.by_token("token-b-0123456789").name == "B"  # type: ignore[union-attr]
+    assert "the same token as shop 'A'" in caplog.text

@@ -136,7 +136,10 @@ async def put_shop(request: web.Request) -> web.StreamResponse:
         field = where.removeprefix(f"shops.{name}").lstrip(".") or "body"
         raise invalid_field(field.split(".")[0], message or text) from None
     created = current is None
-    saved = await registry.put(shop)
+    try:
+        saved = await registry.put(shop)
+    except ValueError as e:  # its token is another shop's, or the installation's
+        raise invalid_field("api_token", str(e).partition(": ")[2] or str(e)) from None
     request[AUDIT] = {"action": "shop_put", "shop": name, "created": created}
     return web.json_response(view(registry, saved), status=201 if created else 200)
 
