@@ -184,8 +184,6 @@ async def _idle(store: RedisOrderStore | InMemoryOrderStore, dialer: Dialer) -> 
         await wait_until(lambda: store.waiters >= 1)  # the dialer is in its wait
         return
 
-    await store.start()  # subscribes to wakeups, as the service's supervisor starts the store
-
     async def subscribed():
         return (await store.redis.pubsub_numsub(store.wakeup_channel))[0][1] >= 1
 
