@@ -29,11 +29,11 @@ from robot.config import Settings
 from robot.core.models import Outcome
 from robot.engine.calls import CallTracker
 from robot.engine.control import DialerControl
-from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.dialer import Dialer
 from robot.engine.policy_gate import PolicyGate, permissive_policy
 from robot.engine.routing import CallRouter
-from robot.engine.session import SessionTiming
 from robot.ports import OriginateRequest, RunControls, Trunk, WorkerReport
+from robot.service import dialer_config
 from robot.supervision import join_task
 from robot.testing import FakeOriginator, FakePrompts, free_port
 from robot.web.app import make_web_app
@@ -157,14 +157,7 @@ async def start_sandbox(
         prompts=FakePrompts(),
         recognizer=None,
         is_speech_factory=lambda: lambda frame: False,
-        config=DialerConfig(
-            worker_id=settings.worker_id,
-            ring_timeout_s=settings.ring_timeout_s,
-            max_concurrent_calls=settings.max_concurrent_calls,
-            timing=SessionTiming(
-                listen_timeout_s=settings.listen_timeout_s, max_call_s=settings.max_call_s
-            ),
-        ),
+        config=dialer_config(settings.dialer, {}),
         control=DialerControl(control),
         # The one admission gate, as in ``robot run``: the dashboard's pause and limits.
         admission=CallRouter(RedisCallLimits(store.redis), _OneServer()),

@@ -51,28 +51,31 @@ log = logging.getLogger(__name__)
 IDLE_MAX_S = 5.0  # longest sleep with nothing due: covers a wakeup lost in a Redis restart
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DialerConfig:
+    # The fields without a default are settings (robot/config.py's DialerSettings); the
+    # service builds this from them (robot.service.dialer_config), so their defaults live
+    # in one place.
     worker_id: str
-    dial_template: str = "PJSIP/{number}@trunk"
-    caller_id: str = '"Dozvon" <+70000000000>'
-    ring_timeout_s: float = 30.0
+    dial_template: str
+    caller_id: str
+    ring_timeout_s: float
     # This worker's own capacity (how many calls its process runs at once), not an admission
     # rule: pause and the installation's and shops' limits are the admission gate's
     # (ports.CallAdmission); nobody changes this at run time.
-    max_concurrent_calls: int = 10
-    lease_s: float = 300.0
+    max_concurrent_calls: int
+    lease_s: float
     media_grace_s: float = 15.0  # after the ring timeout, how long to wait for any answer
-    timing: SessionTiming = field(default_factory=SessionTiming)
+    timing: SessionTiming
     max_attempts: int = 1
     # host:port Asterisk reaches our AudioSocket at, sent with each call (many workers); None:
     # the dialplan's global DOZVON_AUDIOSOCKET.
     audiosocket_advertise: str | None = None
-    amd: bool = False  # answering-machine detection in the dialplan (DOZVON_AMD=yes)
-    max_reprompts: int = 2  # the question again in other words, after silence or noise
-    announce_recording: bool = False  # "this call is recorded" before the order
-    machine_message: MachineMessage = MachineMessage.ASSISTANT  # which machines hear a sentence
-    operator_target: str | None = None  # Dial() string for "operator" (DOZVON_OPERATOR)
+    amd: bool  # answering-machine detection in the dialplan (DOZVON_AMD=yes)
+    max_reprompts: int  # the question again in other words, after silence or noise
+    announce_recording: bool  # "this call is recorded" before the order
+    machine_message: MachineMessage  # which machines hear a sentence
+    operator_target: str | None  # Dial() string for "operator" (DOZVON_OPERATOR)
     # Per shop (by the order's shop_name): its caller ID and whether its calls start with the
     # recording notice; a shop not listed gets the trunk's caller ID, else caller_id above.
     # The registry (robot.ports.ShopLookup) in the service, read at each call.

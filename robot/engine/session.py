@@ -59,13 +59,14 @@ BARGE_IN_FRAMES = 10  # 200 ms of speech over a question counts as the customer 
 PREROLL_FRAMES = 25  # audio kept from before the barge-in decision, so no word onset is lost
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SessionTiming:
     # The bounds of a turn and of a call; the end of an answer is the recognizer stream's (its
-    # timings, ordered against each other, are in core.vad.VadConfig).
-    listen_timeout_s: float = 6.0
+    # timings, ordered against each other, are in core.vad.VadConfig). The two without a
+    # default are settings (DOZVON_LISTEN_TIMEOUT_S, DOZVON_MAX_CALL_S: robot/config.py).
+    listen_timeout_s: float
     max_utterance_s: float = 10.0
-    max_call_s: float = 180.0
+    max_call_s: float
 
 
 @dataclass
@@ -87,7 +88,7 @@ class CallSession:
         classify: Callable[[str], Intent] | None = None,
         is_speech: Callable[[bytes], bool],
         today: date,
-        timing: SessionTiming | None = None,
+        timing: SessionTiming,
         max_reprompts: int = 2,
         announce_recording: bool = False,
         on_state: Callable[[CallState], None] | None = None,
@@ -115,7 +116,7 @@ class CallSession:
         self.understand = understand
         self.is_speech = is_speech
         self.today = today
-        self.timing = timing or SessionTiming()
+        self.timing = timing
         # What the call is about (robot.core.purposes): the order's, built-in unless given.
         self.purpose = purpose or purpose_for(order)
         self.dialog = Dialog(

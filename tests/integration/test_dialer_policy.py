@@ -14,11 +14,13 @@ import robot.engine.dialer as dialer_module
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.order_control import HangupListener, OrderControl
 from robot.adapters.redis_store import RedisOrderStore
+from robot.config import Settings
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.core.policy_config import PolicyConfig
 from robot.engine.calls import CallTracker
-from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.dialer import Dialer
 from robot.engine.policy_gate import PolicyGate
+from robot.service import dialer_config
 from robot.testing import FakeOriginator, FakePrompts, InMemoryDnc, InMemoryOrderStore, wait_until
 from robot.testing.store_views import leases_held
 
@@ -65,7 +67,8 @@ def make_dialer(
     dialer = Dialer(
         store=store, originator=originator, tracker=tracker, prompts=FakePrompts(),
         recognizer=None, is_speech_factory=lambda: (lambda frame: False),
-        config=DialerConfig(worker_id="w1", ring_timeout_s=30, lease_s=lease_s), clock=clock,
+        config=dialer_config(Settings(worker_id="w1", ring_timeout_s=30, lease_s=lease_s).dialer,
+                             {}), clock=clock,
         gate=gate, admission=admission,
     )  # fmt: skip
     return dialer, originator, dnc, control
@@ -184,6 +187,7 @@ async def _idle(store: RedisOrderStore | InMemoryOrderStore, dialer: Dialer) -> 
     async def subscribed():
         return (await store.redis.pubsub_numsub(store.wakeup_channel))[0][1] >= 1
 
+    await store.start()  # the wakeup subscriber, as the service's component list starts it
     await wait_until(subscribed)
     await asyncio.sleep(0.1)  # let the loop reach its wait
 

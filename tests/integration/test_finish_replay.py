@@ -12,10 +12,12 @@ from pathlib import Path
 
 from robot.adapters.finish_journal import FileFinishJournal
 from robot.adapters.redis_store import RedisOrderStore
+from robot.config import Settings
 from robot.core.models import OrderStatus, Outcome, parse_order
 from robot.engine.calls import CallTracker
-from robot.engine.dialer import Dialer, DialerConfig
+from robot.engine.dialer import Dialer
 from robot.ports import PendingFinish
+from robot.service import dialer_config
 from robot.testing import FakePrompts, InMemoryOrderStore, finished_call
 from robot.testing.store_views import delivery_attempts, is_due, waiting_deliveries
 
@@ -114,7 +116,7 @@ def dialer_on(store: object, journal: FileFinishJournal) -> Dialer:
         originator=None,  # type: ignore[arg-type]  # nothing is dialed in these tests
         tracker=tracker, prompts=FakePrompts(), recognizer=None,
         is_speech_factory=lambda: (lambda frame: False),
-        config=DialerConfig(worker_id="w1", lease_s=60), journal=journal,
+        config=dialer_config(Settings(worker_id="w1", lease_s=60).dialer, {}), journal=journal,
     )  # fmt: skip
 
 

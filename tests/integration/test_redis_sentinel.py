@@ -162,15 +162,16 @@ async def test_a_result_the_replica_did_not_confirm_is_journaled_and_replayed(
     from robot.adapters.finish_journal import FileFinishJournal
     from robot.core.models import OrderStatus, Outcome
     from robot.engine.calls import CallTracker
-    from robot.engine.dialer import Dialer, DialerConfig
+    from robot.engine.dialer import Dialer
     from robot.ports import PendingFinish
+    from robot.service import dialer_config
     from robot.testing import FakePrompts, finished_call
 
     store = RedisOrderStore.from_url(sentinels.url, wait_timeout_ms=300)
     dialer = Dialer(
         store=store, originator=None, tracker=CallTracker(), prompts=FakePrompts(),  # type: ignore[arg-type]
         recognizer=None, is_speech_factory=lambda: (lambda frame: False),
-        config=DialerConfig(worker_id="w1", lease_s=60),
+        config=dialer_config(Settings(worker_id="w1", lease_s=60).dialer, {}),
         journal=FileFinishJournal(tmp_path, "w1"),
     )  # fmt: skip
     replica = sentinels.nodes[1]

@@ -199,12 +199,13 @@ def test_a_refusing_trunk_does_not_use_up_the_orders_attempt():
 
 
 def test_caller_id_is_the_shops_else_the_trunks_else_the_default():
-    from robot.engine.dialer import DialerConfig, ShopCallSettings
+    from robot.config import Settings
+    from robot.engine.dialer import ShopCallSettings
+    from robot.service import dialer_config
 
-    cfg = DialerConfig(
-        worker_id="w",
-        caller_id='"Dozvon" <+70000000000>',
-        shops={
+    cfg = dialer_config(
+        Settings(worker_id="w", caller_id='"Dozvon" <+70000000000>').dialer,
+        {
             "Ромашка": ShopCallSettings(caller_id='"Ромашка" <+74951234567>'),
             "Лютик": ShopCallSettings(announce_recording=True),
         },

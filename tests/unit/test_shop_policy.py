@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from robot.adapters.shop_registry import ShopRegistry
+from robot.config import Settings
 from robot.core.models import parse_order
 from robot.core.policy import Action
 from robot.core.policy_config import PolicyConfig
 from robot.core.shops import ShopConfig, parse_shops, shop_policy
-from robot.engine.dialer import DialerConfig
 from robot.engine.policy_gate import PolicyGate
+from robot.service import dialer_config
 
 MOBILE = "+79161234567"  # phonenumbers knows many zones for it: the default zone decides
 BASE = PolicyConfig.model_validate(
@@ -102,6 +103,7 @@ async def test_a_changed_shop_is_decided_by_its_new_hours(tmp_path: Path) -> Non
 def test_each_shop_calls_with_its_own_caller_id(
     shop: str, trunk: str | None, caller_id: str, announce: bool
 ) -> None:
-    config = DialerConfig(worker_id="w", caller_id='"Dozvon" <+70000000000>', shops=registry())
+    dialing = Settings(worker_id="w", caller_id='"Dozvon" <+70000000000>').dialer
+    config = dialer_config(dialing, registry())
     assert config.caller_id_for(shop, trunk) == caller_id
     assert config.announce_recording_for(shop) is announce
