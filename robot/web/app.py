@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import ConnectionPool, Redis
 
 from robot.adapters.dnc_store import DncStore
 from robot.adapters.order_control import OrderControl
@@ -121,6 +122,24 @@ def web_context(
     )
 
 
+def _background_client(app: web.Application, store: RedisOrderStore) -> Redis:
+    """A client of its own for the app's background subscription (the shop registry's), so
+    it never holds one of the connections requests draw from the store's pool (redis-py
+    caps a pool at 100: a hundred parallel requests must not find it one short). A pool of
+    another kind (a Sentinel set's) is shared."""
+    pool = store.redis.connection_pool
+    if type(pool) is not ConnectionPool:
+        return store.redis
+    own = ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
+    client = Redis.from_pool(own)  # owns the pool: aclose() disconnects it
+
+    async def close(_app: web.Application) -> None:
+        await client.aclose()
+
+    app.on_cleanup.append(close)
+    return client
+
+
 def make_web_app(
     settings: Settings,
     store: RedisOrderStore,
@@ -141,7 +160,7 @@ def make_web_app(
     if tasks is not None:
         app[TASKS_KEY] = tasks
     if shops is None:  # robot serve: a registry of its own (a bad shops file stops it here)
-        shops = own_registry(app, settings, store.redis)
+        shops = own_registry(app, settings, _background_client(app, store))
     app[POLICY_KEY] = policy or PolicyServices(
         DncStore(store.redis), OrderControl(store, shops), load_policy(settings)
     )
