@@ -299,7 +299,10 @@ class ShopRegistry:
             if token is None:
                 continue
             value = token.get_secret_value()
-            if any(hmac.compare_digest(value, r) for r in self.reserved_tokens if r):
+            given = value.encode("utf-8")  # compare_digest takes non-ASCII only as bytes
+            if any(
+                hmac.compare_digest(given, r.encode("utf-8")) for r in self.reserved_tokens if r
+            ):
                 return f"shops.{name}.api_token: the installation's API token; give it its own"
             if value in seen:
                 return f"shops.{name}.api_token: the same token as shop {seen[value]!r}"
