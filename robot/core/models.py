@@ -135,6 +135,34 @@ def _described(**schema: Any) -> Any:
     return replace
 
 
+def _storable_text(v: Any) -> Any:
+    """Text must be storable and sayable: no lone UTF-16 surrogates (JSON allows them)."""
+    if isinstance(v, str) and _SURROGATE.search(v):
+        raise ValueError("contains an invalid character (a lone surrogate)")
+    return v
+
+
+def _order_id_text(v: Any) -> str:
+    """An order id as the CRM may send it (a string or a whole number), stripped."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    if not isinstance(v, str) or not _ORDER_ID.match(v.strip()):
+        raise ValueError("must be 1-64 characters: letters, digits, _ . : -")
+    return v.strip()
+
+
+def _first_error(e: Any) -> OrderError:
+    """The first error of a pydantic ValidationError as an :class:`OrderError` naming the JSON
+    field (the ``id`` alias is reported as ``order_id``)."""
+    err = e.errors()[0]
+    loc = err.get("loc") or ("body",)
+    field = "order_id" if str(loc[0]) == "id" else str(loc[0])
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    if err.get("type") == "missing":
+        msg = "is required"
+    return OrderError(field, msg)
+
+
 class Order(BaseModel):
     """An order as the CRM sends it, validated and normalized (phone in E.164)."""
 
@@ -195,22 +223,8 @@ class Order(BaseModel):
     # Stamped by intake, not by the CRM.
     received_at: datetime | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _storable_text(cls, v: Any) -> Any:
-        """Text must be storable and sayable: no lone UTF-16 surrogates (JSON allows them)."""
-        if isinstance(v, str) and _SURROGATE.search(v):
-            raise ValueError("contains an invalid character (a lone surrogate)")
-        return v
-
-    @field_validator("order_id", mode="before")
-    @classmethod
-    def _order_id(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if not isinstance(v, str) or not _ORDER_ID.match(v.strip()):
-            raise ValueError("must be 1-64 characters: letters, digits, _ . : -")
-        return v.strip()
+    _storable_text = field_validator("*", mode="before")(_storable_text)
+    _order_id = field_validator("order_id", mode="before")(_order_id_text)
 
     @field_validator("phone", mode="before")
     @classmethod
@@ -284,15 +298,7 @@ def parse_order(
     try:
         return Order.model_validate(data, context=context)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = err.get("loc") or ("body",)
-        field = str(loc[0])
-        if field in ("id",):
-            field = "order_id"
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        if err.get("type") == "missing":
-            msg = "is required"
-        raise OrderError(field, msg) from None
+        raise _first_error(e) from None
 
 
 class StatusEvent(BaseModel):
@@ -311,21 +317,8 @@ class StatusEvent(BaseModel):
     slot_from: datetime | None = None
     slot_to: datetime | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _storable_text(cls, v: Any) -> Any:
-        if isinstance(v, str) and _SURROGATE.search(v):
-            raise ValueError("contains an invalid character (a lone surrogate)")
-        return v
-
-    @field_validator("order_id", mode="before")
-    @classmethod
-    def _order_id(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if not isinstance(v, str) or not _ORDER_ID.match(v.strip()):
-            raise ValueError("must be 1-64 characters: letters, digits, _ . : -")
-        return v.strip()
+    _storable_text = field_validator("*", mode="before")(_storable_text)
+    _order_id = field_validator("order_id", mode="before")(_order_id_text)
 
     @field_validator("status", mode="before")
     @classmethod
@@ -372,13 +365,7 @@ def parse_status_event(
     try:
         return StatusEvent.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = err.get("loc") or ("body",)
-        field = "order_id" if str(loc[0]) == "id" else str(loc[0])
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        if err.get("type") == "missing":
-            msg = "is required"
-        raise OrderError(field, msg) from None
+        raise _first_error(e) from None
 
 
 class CallAttempt(BaseModel):
