@@ -162,3 +162,7 @@ async def test_the_stream_does_what_http_does(stack):
     code, body = await post_status(stack, "no-such-order", {"status": "picked_up"})
     assert code == 404, body
     assert await store.redis.hgetall(store.keys.order(oid)) == before
+    # The entry after the rejected ones still goes through: a newer status is recorded.
+    now = datetime.now(UTC).isoformat()
+    await stream_status(stack, {"order_id": oid, "status": "packed", "occurred_at": now})
+    assert (await store.get_order(oid)).order.crm_status == "packed"
